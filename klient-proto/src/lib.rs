@@ -1,0 +1,16 @@
+//! The sans-IO core of klient, a Kubernetes client.
+//!
+//! Every byte klient sends or receives is produced and consumed by the pure state machines in this
+//! crate. They never touch a socket, a clock, a thread or a global random number generator: the
+//! runtime adapters (`klient-blocking`, `klient-tokio`, `klient-async-std`) feed them bytes and the
+//! current time, and carry out what they ask for. That makes one implementation serve every runtime
+//! and lets every protocol path be tested in memory, fuzzed and benchmarked in isolation.
+//!
+//! The machines share one shape, so that reading one teaches all of them:
+//!
+//! - getters take `&self` and change nothing;
+//! - `handle_*` methods take what arrived: bytes from the network, or the current time;
+//! - plain verbs take what the application wants to do;
+//! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
+//!   next instant a timer must fire.
+#![forbid(unsafe_code)]

@@ -1,0 +1,8 @@
+//! Shared pieces of klient's end-to-end tests: where the local control plane lives and how to reach it.
+//!
+//! Every test in this crate talks to the real kube-apiserver that `tests/cluster/cluster.sh up` starts.
+//! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
+
+mod cluster;
+
+pub use cluster::Cluster;
