@@ -2,7 +2,8 @@
 # Builds the control-plane binaries from upstream Go modules and caches them outside the repository.
 #
 #   tests/cluster/build.sh            -> prints the folder holding kube-apiserver, kube-controller-manager,
-#                                        kubectl, etcd and kwok (builds them first if the cache lacks them)
+#                                        kubectl, etcd, kwok and kubelet-streams (builds them first if the
+#                                        cache lacks them)
 #   K8S_VERSION=v1.34.4 tests/cluster/build.sh   -> the same for another release (go.mod is generated
 #                                        for it in the cache folder; the committed one is left alone)
 #
@@ -30,10 +31,10 @@ else
   fi
 fi
 
-key=$( { cat "$module_dir/go.mod" "$module_dir/go.sum" "$here/build.sh"; find "$here/cmd" -name '*.go' | sort | xargs cat;
+key=$( { cat "$module_dir/go.mod" "$module_dir/go.sum" "$here/build.sh"; find "$here/cmd" "$here/kubelet" -type f | sort | xargs cat;
          go version; echo "$KWOK_VERSION"; } | sha256sum | cut -c1-16)
 out=$cache_root/bin/$version-$key
-if [ -x "$out/kube-apiserver" ] && [ -x "$out/kwok" ] && [ -x "$out/etcd" ] && [ -x "$out/kubectl" ] && [ -x "$out/kube-controller-manager" ]; then
+if [ -x "$out/kube-apiserver" ] && [ -x "$out/kwok" ] && [ -x "$out/kubelet-streams" ] && [ -x "$out/etcd" ] && [ -x "$out/kubectl" ] && [ -x "$out/kube-controller-manager" ]; then
   echo "$out"; exit 0
 fi
 
@@ -54,6 +55,8 @@ log "a cold build takes tens of minutes on 2 cores; later runs reuse the cache"
 (cd "$module_dir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/...)
 log "building kwok $KWOK_VERSION on its own module graph"
 CGO_ENABLED=0 GOBIN="$tmp" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+log "building kubelet-streams (exec, attach and port-forward for kwok's pods; see kubelet/main.go)"
+(cd "$here/kubelet" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/kubelet-streams" .)
 rm -rf "$out" && mv "$tmp" "$out"
 log "built in $(( $(date +%s) - start ))s"
 echo "$out"

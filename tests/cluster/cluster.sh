@@ -19,7 +19,8 @@ dir=${KLIENT_CLUSTER_DIR:-$HOME/.klient/cluster}
 log() { echo "cluster: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-processes=(etcd kube-apiserver kube-controller-manager kwok echo-server)
+processes=(etcd kube-apiserver kube-controller-manager echo-server kubelet-streams kwok)
+KWOK_VERSION=v0.8.0  # keep in step with build.sh
 
 pid_alive() { [ -f "$dir/$1.pid" ] && kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
 
@@ -149,6 +150,78 @@ start_apiserver() {
       "https://127.0.0.1:$APISERVER_PORT/readyz"
 }
 
+# kwok plays the kubelet: it turns the Node Ready and pods Running (Stage documents shipped in its
+# module) and serves the pods' logs from CRI-format files. The Node's kubelet port is kubelet-streams,
+# which serves exec, attach and port-forward itself with the kubelet's streaming library and passes
+# everything else on to kwok (kubelet/main.go says why kwok's own exec is not enough).
+start_kwok() {
+  local stages kw=$dir/kwok
+  stages=$(cd "$dir" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/kustomize/stage
+  [ -d "$stages" ] || die "kwok's stage documents are missing (looked in $stages)"
+  mkdir -p "$kw/work" "$kw/logs"
+  # Log files in the CRI format that kubelets write: kwok serves them for `kubectl logs` and attach.
+  {
+    echo "2026-01-01T00:00:00.000000000Z stdout F klient log line 1"
+    echo "2026-01-01T00:00:01.000000000Z stderr F klient log line 2"
+    echo "2026-01-01T00:00:02.000000000Z stdout F klient log line 3"
+  } > "$kw/logs/app.log"
+  : > "$kw/logs/attach.log"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$stages/$f"; printf '\n---\n'
+  done > "$kw/stages.yaml"
+  cat > "$kw/debugging.yaml" <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata: {name: local-exec}
+spec:
+  execs:
+  - local:
+      workDir: $kw/work
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: local-logs}
+spec:
+  logs:
+  - logsFile: $kw/logs/app.log
+    previousLogsFile: $kw/logs/app.log
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterAttach
+metadata: {name: local-attach}
+spec:
+  attaches:
+  - logsFile: $kw/logs/attach.log
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata: {name: local-port-forward}
+spec:
+  forwards:
+  - target: {address: 127.0.0.1, port: $ECHO_PORT}
+EOF
+  log "starting kubelet-streams on 127.0.0.1:$KUBELET_PORT and kwok on 127.0.0.1:$KWOK_PORT"
+  start_process kubelet-streams "$bin/kubelet-streams" --listen="127.0.0.1:$KUBELET_PORT" \
+    --tls-cert-file="$dir/pki/kubelet.crt" --tls-private-key-file="$dir/pki/kubelet.key" \
+    --ca-file="$dir/pki/ca.crt" --kwok="https://127.0.0.1:$KWOK_PORT" --workdir="$kw/work"
+  # KWOK_WORKDIR keeps a stray ~/.kwok/kwok.yaml from changing the configuration.
+  KWOK_WORKDIR=$kw start_process kwok "$bin/kwok" --kubeconfig="$dir/admin.kubeconfig" \
+    --config="$kw/stages.yaml" --config="$kw/debugging.yaml" \
+    --manage-all-nodes=true --node-ip=127.0.0.1 --node-port="$KUBELET_PORT" \
+    --server-address="127.0.0.1:$KWOK_PORT" \
+    --tls-cert-file="$dir/pki/kubelet.crt" --tls-private-key-file="$dir/pki/kubelet.key"
+  kubectl_admin apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux}
+EOF
+  wait_for "node kwok-node-0 to be Ready" kwok 120 \
+    kubectl_admin wait --for=condition=Ready node/kwok-node-0 --timeout=2s
+}
+
 kubectl_admin() { "$bin/kubectl" --kubeconfig "$dir/admin.kubeconfig" "$@"; }
 
 cmd_status() {
@@ -201,13 +274,14 @@ cmd_up() {
   make_pki
 
   ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); APISERVER_PORT=$(free_port)
-  KUBELET_PORT=$(free_port); ECHO_PORT=$(free_port)
+  KUBELET_PORT=$(free_port); KWOK_PORT=$(free_port); ECHO_PORT=$(free_port)
   cat > "$dir/ports.env" <<EOF
 BIN_DIR=$bin
 ETCD_PORT=$ETCD_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
 KUBELET_PORT=$KUBELET_PORT
+KWOK_PORT=$KWOK_PORT
 ECHO_PORT=$ECHO_PORT
 EOF
 
@@ -239,7 +313,7 @@ EOF
   log "starting an echo server on 127.0.0.1:$ECHO_PORT (the port-forward target)"
   start_process echo-server python3 "$here/echo_server.py" "$ECHO_PORT"
 
-  "$here/kwok.sh" start
+  start_kwok
 
   # The default service account appears once the controller manager runs; pods need it.
   wait_for "the default service account" kube-controller-manager 120 kubectl_admin get serviceaccount default -n default
