@@ -14,3 +14,6 @@
 //! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
+
+/// HTTP/1.1: request encoding and an incremental, limit-enforcing response decoder.
+pub mod http;

@@ -1,0 +1,262 @@
+//! The incremental response decoder.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, StatusCode, header};
+
+use super::framing::{self, Framing, Piece};
+use super::gzip::GzipDecoder;
+use super::head::{self, ResponseHead};
+use super::{HttpError, Limits};
+
+/// What the decoder found, in the order it arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An interim `1xx` head (100 Continue, 102 Processing, 103 Early Hints). The final head
+    /// follows.
+    Informational(ResponseHead),
+    /// The final head. When the body is gzip-encoded it is decoded transparently, and the
+    /// `Content-Encoding` and `Content-Length` fields, which describe the wire form, are removed.
+    Head(ResponseHead),
+    /// Body bytes, with the transfer and content codings removed. Never empty.
+    Data(Bytes),
+    /// The response is complete; trailer fields, if any, were checked and dropped.
+    End {
+        /// Whether the connection may carry another request (see
+        /// [`ResponseDecoder::next_response`]).
+        keep_alive: bool,
+    },
+    /// `101 Switching Protocols`, or a 2xx answer to `CONNECT`: the connection now speaks another
+    /// protocol. The decoder is finished.
+    Upgraded {
+        /// The head of the 101 (or 2xx) response, e.g. for checking `Sec-WebSocket-Accept`.
+        head: ResponseHead,
+        /// Bytes that arrived after the head; they belong to the new protocol.
+        leftover: Bytes,
+    },
+}
+
+enum State {
+    /// Waiting for a head; `scanned` is how far the search for its end got.
+    Head {
+        scanned: usize,
+    },
+    Body(Body),
+    Done {
+        keep_alive: bool,
+    },
+    Upgraded,
+    Failed(HttpError),
+}
+
+struct Body {
+    framing: Framing,
+    keep_alive: bool,
+    gzip: Option<GzipDecoder>,
+    /// Body bytes after removing the framing, for the body limit.
+    received: u64,
+}
+
+/// An HTTP/1.1 response decoder: bytes in, [`Event`]s out, no I/O.
+///
+/// Feed what the connection delivers with [`handle_bytes`](Self::handle_bytes) (any split works,
+/// down to one byte at a time) and [`handle_eof`](Self::handle_eof) when the peer closes; after
+/// each call, drain [`poll_event`](Self::poll_event) until it returns `Ok(None)`, which means
+/// "need more data". Events come in this order: any number of `Informational`, then either
+/// `Upgraded`, or `Head`, zero or more `Data` and `End`.
+///
+/// **Buffers.** `handle_bytes` copies the slice into the decoder's buffer: that is the only copy
+/// of plain body bytes, since `Data` events are [`Bytes`] split off that buffer. Gzip output is
+/// produced in pieces of at most 32 KiB. Bytes fed but not yet polled stay buffered, so drain the
+/// events before feeding more. After `End`, bytes of a pipelined next response stay buffered for
+/// [`next_response`](Self::next_response).
+///
+/// An error is final: every later `poll_event` returns it again.
+///
+/// ```
+/// use klient_proto::http::{Event, Limits, ResponseDecoder};
+///
+/// let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
+/// decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+/// let mut body = Vec::new();
+/// while let Some(event) = decoder.poll_event()? {
+///     match event {
+///         Event::Head(head) => assert_eq!(head.status, 200),
+///         Event::Data(bytes) => body.extend_from_slice(&bytes),
+///         Event::End { keep_alive } => assert!(keep_alive),
+///         other => unreachable!("{other:?}"),
+///     }
+/// }
+/// assert_eq!(body, b"{}");
+/// # Ok::<(), klient_proto::http::HttpError>(())
+/// ```
+pub struct ResponseDecoder {
+    limits: Limits,
+    buf: BytesMut,
+    eof: bool,
+    request_was_head: bool,
+    request_was_connect: bool,
+    /// Whether any part of this response (even a 1xx) has arrived, to tell an idle close apart.
+    started: bool,
+    state: State,
+}
+
+impl ResponseDecoder {
+    /// A decoder for the response to a request with `method` (HEAD responses have no body, and a
+    /// 2xx answer to CONNECT opens a tunnel).
+    pub fn new(method: &Method, limits: Limits) -> Self {
+        Self {
+            limits,
+            buf: BytesMut::new(),
+            eof: false,
+            request_was_head: method == Method::HEAD,
+            request_was_connect: method == Method::CONNECT,
+            started: false,
+            state: State::Head { scanned: 0 },
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the current response has ended with `End`, so [`next_response`](Self::next_response)
+    /// may be called.
+    pub fn is_reusable(&self) -> bool {
+        matches!(self.state, State::Done { keep_alive: true })
+    }
+
+    /// Bytes received and not yet handed out.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Takes bytes received after an `Upgraded` event (they belong to the new protocol), or after
+    /// an `End` that did not keep the connection alive.
+    pub fn take_buffered(&mut self) -> Bytes {
+        match self.state {
+            State::Upgraded | State::Done { keep_alive: false } => self.buf.split().freeze(),
+            _ => Bytes::new(),
+        }
+    }
+
+    /// Bytes received from the connection.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The peer closed its side of the connection.
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Starts decoding the response to the next request on the same keep-alive connection;
+    /// already buffered bytes are kept. Fails with [`HttpError::NotReusable`] unless the last
+    /// response ended with `End { keep_alive: true }`.
+    pub fn next_response(&mut self, method: &Method) -> Result<(), HttpError> {
+        if !self.is_reusable() {
+            return Err(HttpError::NotReusable);
+        }
+        self.request_was_head = method == Method::HEAD;
+        self.request_was_connect = method == Method::CONNECT;
+        self.started = false;
+        self.state = State::Head { scanned: 0 };
+        Ok(())
+    }
+
+    /// The next event, or `Ok(None)` when more bytes (or the EOF) are needed.
+    pub fn poll_event(&mut self) -> Result<Option<Event>, HttpError> {
+        if let State::Failed(e) = &self.state {
+            return Err(e.clone());
+        }
+        let result = self.step();
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
+    fn step(&mut self) -> Result<Option<Event>, HttpError> {
+        match &mut self.state {
+            State::Head { scanned } => {
+                self.started |= !self.buf.is_empty();
+                let Some((head, len)) = head::parse(&self.buf, scanned, &self.limits)? else {
+                    return match (self.eof, self.started) {
+                        (false, _) => Ok(None),
+                        (true, false) => Err(HttpError::ClosedBeforeResponse),
+                        (true, true) => Err(HttpError::UnexpectedEof),
+                    };
+                };
+                self.buf.advance(len);
+                self.on_head(head).map(Some)
+            }
+            State::Body(body) => match body.next(&mut self.buf, self.eof, &self.limits)? {
+                Piece::Data(data) => Ok(Some(Event::Data(data))),
+                Piece::NeedData => Ok(None),
+                Piece::End => {
+                    let keep_alive = body.keep_alive;
+                    self.state = State::Done { keep_alive };
+                    Ok(Some(Event::End { keep_alive }))
+                }
+            },
+            State::Done { .. } | State::Upgraded | State::Failed(_) => Ok(None),
+        }
+    }
+
+    fn on_head(&mut self, mut head: ResponseHead) -> Result<Event, HttpError> {
+        let status = head.status;
+        if status == StatusCode::SWITCHING_PROTOCOLS || (self.request_was_connect && status.is_success()) {
+            self.state = State::Upgraded;
+            return Ok(Event::Upgraded {
+                head,
+                leftover: self.buf.split().freeze(),
+            });
+        }
+        if status.is_informational() {
+            self.state = State::Head { scanned: 0 };
+            return Ok(Event::Informational(head));
+        }
+        let framing = Framing::for_response(status, &head.headers, self.request_was_head, &self.limits)?;
+        let has_body = !matches!(framing, Framing::Length { remaining: 0 });
+        let gzip = if has_body && framing::is_gzip(&head.headers)? {
+            head.headers.remove(header::CONTENT_ENCODING);
+            head.headers.remove(header::CONTENT_LENGTH);
+            Some(GzipDecoder::new())
+        } else {
+            None
+        };
+        let keep_alive = framing.is_self_delimited() && framing::keep_alive(head.version, &head.headers);
+        self.state = State::Body(Body {
+            framing,
+            keep_alive,
+            gzip,
+            received: 0,
+        });
+        Ok(Event::Head(head))
+    }
+}
+
+impl Body {
+    fn next(&mut self, buf: &mut BytesMut, eof: bool, limits: &Limits) -> Result<Piece, HttpError> {
+        loop {
+            if let Some(gzip) = &mut self.gzip
+                && let Some(out) = gzip.poll_output(limits.max_decompressed_bytes)?
+            {
+                return Ok(Piece::Data(out));
+            }
+            match self.framing.next(buf, eof, limits, &mut self.received)? {
+                Piece::Data(raw) => match &mut self.gzip {
+                    Some(gzip) => gzip.push(raw),
+                    None => return Ok(Piece::Data(raw)),
+                },
+                Piece::End => {
+                    if let Some(gzip) = &self.gzip {
+                        gzip.finish()?;
+                    }
+                    return Ok(Piece::End);
+                }
+                Piece::NeedData => return Ok(Piece::NeedData),
+            }
+        }
+    }
+}
