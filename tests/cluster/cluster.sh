@@ -42,7 +42,8 @@ stop_process() {
 start_process() {
   local name=$1; shift
   mkdir -p "$dir/logs"
-  setsid "$@" >>"$dir/logs/$name.log" 2>&1 < /dev/null &
+  # fd 9 is the lock that `up` holds; a long-lived child must not keep holding it.
+  setsid "$@" >>"$dir/logs/$name.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$dir/$name.pid"
 }
 
@@ -142,6 +143,7 @@ start_apiserver() {
     --service-cluster-ip-range=10.96.0.0/16 \
     --allow-privileged=true \
     --kubelet-preferred-address-types=InternalIP \
+    --endpoint-reconciler-type=none \
     --kubelet-client-certificate="$dir/pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$dir/pki/apiserver-kubelet-client.key" \
     --profiling=false
@@ -308,7 +310,7 @@ EOF
     --root-ca-file="$dir/pki/ca.crt" \
     --service-account-private-key-file="$dir/pki/sa.key" --use-service-account-credentials=true \
     --cluster-signing-cert-file="$dir/pki/ca.crt" --cluster-signing-key-file="$dir/pki/ca.key" \
-    --controllers='*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle'
+    --controllers='*,-node-ipam-controller'
 
   log "starting an echo server on 127.0.0.1:$ECHO_PORT (the port-forward target)"
   start_process echo-server python3 "$here/echo_server.py" "$ECHO_PORT"
