@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+mod exec;
 mod fields;
 mod in_cluster;
 mod kubeconfig;
@@ -29,6 +30,7 @@ mod parse;
 mod paths;
 mod resolve;
 mod resolved;
+mod rfc3339;
 mod secret;
 mod server_url;
 mod token_file;
@@ -37,6 +39,10 @@ mod token_file;
 mod tests;
 
 pub use error::{ParseError, ParseErrorKind};
+pub use exec::{
+    EXEC_API_V1, EXEC_API_V1BETA1, EXEC_INFO_ENV, ExecCredential, ExecError, ExecErrorKind,
+    MAX_EXEC_OUTPUT_LEN, exec_info_json, exec_interactive, parse_exec_output,
+};
 pub use in_cluster::{
     InClusterError, InClusterInputs, SERVICE_ACCOUNT_CA_FILE, SERVICE_ACCOUNT_DIR,
     SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV, SERVICE_PORT_ENV,
