@@ -75,6 +75,28 @@ impl Kubeconfig {
         self
     }
 
+    /// Parses and merges files given as (path, contents), first to last: the files of
+    /// [`kubeconfig_paths`](super::kubeconfig_paths) that the adapter managed to read.
+    ///
+    /// ```
+    /// use klient_proto::config::Kubeconfig;
+    /// let files = [
+    ///     ("/a/config".into(), &b"current-context: from-a"[..]),
+    ///     ("/b/config".into(), &b"current-context: from-b"[..]),
+    /// ];
+    /// let merged = Kubeconfig::from_files(files).unwrap();
+    /// assert_eq!(merged.current_context.as_deref(), Some("from-a"));
+    /// ```
+    pub fn from_files<B: AsRef<[u8]>>(
+        files: impl IntoIterator<Item = (PathBuf, B)>,
+    ) -> Result<Kubeconfig, ParseError> {
+        let mut merged = Kubeconfig::default();
+        for (path, bytes) in files {
+            merged = merged.merge(Kubeconfig::from_bytes(bytes.as_ref(), Some(path))?);
+        }
+        Ok(merged)
+    }
+
     /// Merges files given first to last (the order of `KUBECONFIG`); see [`merge`](Self::merge).
     pub fn merge_all(configs: impl IntoIterator<Item = Kubeconfig>) -> Kubeconfig {
         configs.into_iter().fold(Kubeconfig::default(), Kubeconfig::merge)
@@ -182,6 +204,16 @@ mod tests {
             config.clusters[0].cluster.certificate_authority,
             Some(PathBuf::from("ca.pem"))
         );
+    }
+
+    #[test]
+    fn from_files_stops_at_the_first_bad_file_and_names_it() {
+        let files = [
+            ("/ok".into(), &b"current-context: a"[..]),
+            ("/bad".into(), b"clusters: 3"),
+        ];
+        let err = Kubeconfig::from_files(files).unwrap_err();
+        assert_eq!(err.origin.as_deref(), Some(Path::new("/bad")));
     }
 
     #[test]
