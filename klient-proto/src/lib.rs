@@ -17,3 +17,5 @@
 
 /// HTTP/1.1: request encoding and an incremental, limit-enforcing response decoder.
 pub mod http;
+/// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
+pub mod config;
