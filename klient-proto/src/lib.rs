@@ -14,3 +14,7 @@
 //! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
+
+// The typed Kubernetes API: resources, request builders, parameters, responses and errors.
+// (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
+pub mod api;
