@@ -19,3 +19,6 @@
 pub mod http;
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
 pub mod config;
+// The typed Kubernetes API: resources, request builders, parameters, responses and errors.
+// (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
+pub mod api;

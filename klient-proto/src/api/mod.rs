@@ -1,0 +1,46 @@
+//! The typed Kubernetes API: which URL each operation uses, its options, and what comes back.
+//!
+//! Nothing here does I/O. [`Request`] turns "list pods in `prod`" into an
+//! `http::Request<Vec<u8>>` with an origin-form URI (path and query only); the adapter adds the
+//! server's address and sends it, then hands the status code and body to [`decode`] (or
+//! [`decode_delete`]), which returns the object or a typed [`ResponseError`].
+//!
+//! ```
+//! use klient_proto::api::{decode, ApiResource, DynamicObject, ListParams, ObjectList, Request, Scope};
+//!
+//! let ar = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+//! let crontabs = Request::from_api_resource(&ar, Some("ops")).unwrap();
+//! let req = crontabs.list(&ListParams::default().limit(50)).unwrap();
+//! assert_eq!(req.uri(), "/apis/stable.example.com/v1/namespaces/ops/crontabs?limit=50");
+//!
+//! // ... the adapter sends `req` and receives a status code and body ...
+//! let body = br#"{"metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"a"}}]}"#;
+//! let list: ObjectList<DynamicObject> = decode(200, body).unwrap();
+//! assert_eq!(list.items.len(), 1);
+//! ```
+//!
+//! With the `k8s-openapi` feature, every k8s-openapi type is a [`Resource`], so
+//! `Request::namespaced::<Pod>("prod")` works directly.
+
+mod dynamic;
+mod error;
+mod params;
+mod request;
+mod resource;
+mod response;
+mod status;
+mod subresource;
+
+pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
+pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
+pub use params::{
+    DeleteParams, FieldValidation, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
+    PostParams, Preconditions, PropagationPolicy, ResourceVersionMatch, WatchParams,
+};
+pub use request::Request;
+#[cfg(feature = "k8s-openapi")]
+pub use resource::OpenapiScope;
+pub use resource::{Resource, Scope};
+pub use response::{Deleted, ListMeta, ObjectList, decode, decode_delete, decode_error, decode_response};
+pub use status::{ApiError, Status, StatusCause, StatusDetails, StatusReason};
+pub use subresource::EvictParams;

@@ -1,0 +1,733 @@
+//! Builders of the HTTP requests for one kind, in one namespace or across all of them.
+
+use super::dynamic::ApiResource;
+use super::error::{BadSegment, RequestError, Segment};
+use super::params::{
+    DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Query, WatchParams,
+};
+use super::resource::{Resource, Scope};
+use http::Method;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Serialize;
+
+/// Bytes a path segment may not carry raw: anything that would end the path or change its meaning.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The JSON media type, the only one spoken until protobuf negotiation arrives.
+pub(crate) const JSON: &str = "application/json";
+
+/// What the response body of a request is expected to be; decides the `Accept` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// An API object or a watch stream: JSON.
+    Object,
+    /// Plain text (container logs), served whatever `Accept` says.
+    Text,
+}
+
+/// A request body and its media type.
+pub(crate) struct Body {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) content_type: &'static str,
+}
+
+impl Body {
+    pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, RequestError> {
+        Ok(Body {
+            bytes: serde_json::to_vec(value)?,
+            content_type: JSON,
+        })
+    }
+
+    pub(crate) fn patch<P: Serialize>(patch: &Patch<P>) -> Result<Self, RequestError> {
+        Ok(Body {
+            bytes: patch.to_bytes()?,
+            content_type: patch.content_type(),
+        })
+    }
+}
+
+/// Checks that a user-supplied segment can go into a path as one segment.
+pub(crate) fn check_segment(segment: Segment, value: &str) -> Result<(), RequestError> {
+    let problem = if value.is_empty() {
+        BadSegment::Empty
+    } else if value.contains('/') {
+        BadSegment::ContainsSlash
+    } else if value.contains('%') {
+        BadSegment::ContainsPercent
+    } else if value == "." || value == ".." {
+        BadSegment::DotSegment
+    } else {
+        return Ok(());
+    };
+    Err(RequestError::InvalidSegment {
+        segment,
+        value: value.to_string(),
+        problem,
+    })
+}
+
+/// Appends `/segment`, percent-encoding what a path cannot carry raw.
+fn push_segment(path: &mut String, segment: &str) {
+    path.push('/');
+    path.extend(utf8_percent_encode(segment, PATH_SEGMENT));
+}
+
+/// The requests for one kind, scoped to a namespace or to the whole cluster.
+///
+/// Every method returns an `http::Request<Vec<u8>>` whose URI is origin-form (path and query
+/// only): the adapter adds the server's address and sends it. Nothing here does I/O.
+///
+/// ```
+/// # #[cfg(feature = "k8s-openapi")] {
+/// use k8s_openapi::api::core::v1::Pod;
+/// use klient_proto::api::{ListParams, Request};
+/// let pods = Request::namespaced::<Pod>("prod").unwrap();
+/// let req = pods.list(&ListParams::default().labels("app=web")).unwrap();
+/// assert_eq!(req.uri(), "/api/v1/namespaces/prod/pods?labelSelector=app%3Dweb");
+/// # }
+/// ```
+///
+/// Kinds known only at run time go through an [`ApiResource`]:
+///
+/// ```
+/// use klient_proto::api::{ApiResource, GetParams, Request, Scope};
+/// let ar = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+/// let tabs = Request::from_api_resource(&ar, Some("ops")).unwrap();
+/// let req = tabs.get("nightly", &GetParams::default()).unwrap();
+/// assert_eq!(req.uri(), "/apis/stable.example.com/v1/namespaces/ops/crontabs/nightly");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    kind: String,
+    namespace: Option<String>,
+    group: String,
+    plural: String,
+    /// Path of the collection, e.g. `/apis/apps/v1/namespaces/prod/deployments`.
+    collection: String,
+    /// Whether single objects can be addressed: false for a namespaced kind across all namespaces.
+    addresses_objects: bool,
+}
+
+impl Request {
+    /// Requests for `K` in `namespace` (`None`: cluster-scoped, or all namespaces).
+    pub fn new<K: Resource>(dt: &K::DynamicType, namespace: Option<&str>) -> Result<Self, RequestError> {
+        Self::build(
+            &K::group(dt),
+            &K::version(dt),
+            &K::kind(dt),
+            &K::plural(dt),
+            K::scope(dt),
+            namespace,
+        )
+    }
+
+    /// Requests for a statically known namespaced kind in one namespace.
+    pub fn namespaced<K: Resource<DynamicType = ()>>(namespace: &str) -> Result<Self, RequestError> {
+        Self::new::<K>(&(), Some(namespace))
+    }
+
+    /// Requests for a statically known kind across the cluster (all namespaces, if namespaced).
+    pub fn all<K: Resource<DynamicType = ()>>() -> Result<Self, RequestError> {
+        Self::new::<K>(&(), None)
+    }
+
+    /// Requests for a kind described at run time.
+    pub fn from_api_resource(resource: &ApiResource, namespace: Option<&str>) -> Result<Self, RequestError> {
+        Self::build(
+            &resource.group,
+            &resource.version,
+            &resource.kind,
+            &resource.plural,
+            resource.scope,
+            namespace,
+        )
+    }
+
+    fn build(
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        scope: Scope,
+        namespace: Option<&str>,
+    ) -> Result<Self, RequestError> {
+        let kind_owned = || kind.to_string();
+        match (scope, namespace) {
+            (Scope::Subresource, _) => {
+                return Err(RequestError::NotARootResource { kind: kind_owned() });
+            }
+            (Scope::Cluster, Some(_)) => {
+                return Err(RequestError::NamespaceNotAllowed { kind: kind_owned() });
+            }
+            _ => {}
+        }
+        if !group.is_empty() {
+            check_segment(Segment::Resource, group)?;
+        }
+        check_segment(Segment::Resource, version)?;
+        check_segment(Segment::Resource, plural)?;
+        let mut collection = String::new();
+        if group.is_empty() {
+            collection.push_str("/api");
+        } else {
+            collection.push_str("/apis");
+            push_segment(&mut collection, group);
+        }
+        push_segment(&mut collection, version);
+        if let Some(ns) = namespace {
+            check_segment(Segment::Namespace, ns)?;
+            collection.push_str("/namespaces");
+            push_segment(&mut collection, ns);
+        }
+        push_segment(&mut collection, plural);
+        Ok(Request {
+            kind: kind_owned(),
+            namespace: namespace.map(str::to_string),
+            group: group.to_string(),
+            plural: plural.to_string(),
+            collection,
+            addresses_objects: scope == Scope::Cluster || namespace.is_some(),
+        })
+    }
+
+    /// The path of the collection (`/api/v1/namespaces/prod/pods`).
+    pub fn collection_path(&self) -> &str {
+        &self.collection
+    }
+
+    /// The namespace these requests are scoped to, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The kind these requests are for.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Whether this is the core/v1 Pod collection (some subresources exist only there).
+    pub(crate) fn is_core_pods(&self) -> bool {
+        self.group.is_empty() && self.plural == "pods"
+    }
+
+    /// The path of one object, optionally of one of its subresources.
+    pub(crate) fn object_path(&self, name: &str, subresource: Option<&str>) -> Result<String, RequestError> {
+        if !self.addresses_objects {
+            return Err(RequestError::NamespaceRequired {
+                kind: self.kind.clone(),
+            });
+        }
+        check_segment(Segment::Name, name)?;
+        let mut path = self.collection.clone();
+        push_segment(&mut path, name);
+        if let Some(sub) = subresource {
+            check_segment(Segment::Subresource, sub)?;
+            push_segment(&mut path, sub);
+        }
+        Ok(path)
+    }
+
+    /// Reads one object.
+    pub fn get(&self, name: &str, params: &GetParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let mut q = Query::new();
+        params.append(&mut q);
+        finish(
+            Method::GET,
+            self.object_path(name, None)?,
+            q,
+            None,
+            Expect::Object,
+        )
+    }
+
+    /// Lists the collection (one page of it, with `limit`).
+    pub fn list(&self, params: &ListParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let mut q = Query::new();
+        params.append(&mut q)?;
+        finish(Method::GET, self.collection.clone(), q, None, Expect::Object)
+    }
+
+    /// Watches the collection (or, with `send_initial_events`, runs a streaming list).
+    pub fn watch(&self, params: &WatchParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let mut q = Query::new();
+        params.append(&mut q)?;
+        finish(Method::GET, self.collection.clone(), q, None, Expect::Object)
+    }
+
+    /// Creates an object (serialized as JSON).
+    pub fn create<T: Serialize + ?Sized>(
+        &self,
+        params: &PostParams,
+        object: &T,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        if !self.addresses_objects {
+            return Err(RequestError::NamespaceRequired {
+                kind: self.kind.clone(),
+            });
+        }
+        let mut q = Query::new();
+        params.append(&mut q);
+        let body = Body::json(object)?;
+        finish(
+            Method::POST,
+            self.collection.clone(),
+            q,
+            Some(body),
+            Expect::Object,
+        )
+    }
+
+    /// Replaces an object; its `metadata.resourceVersion` guards against lost updates.
+    pub fn replace<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        params: &PostParams,
+        object: &T,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let path = self.object_path(name, None)?;
+        let mut q = Query::new();
+        params.append(&mut q);
+        finish(Method::PUT, path, q, Some(Body::json(object)?), Expect::Object)
+    }
+
+    /// Patches an object with the strategy of `patch`.
+    pub fn patch<P: Serialize>(
+        &self,
+        name: &str,
+        params: &PatchParams,
+        patch: &Patch<P>,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let path = self.object_path(name, None)?;
+        let mut q = Query::new();
+        params.append(patch, &mut q)?;
+        finish(Method::PATCH, path, q, Some(Body::patch(patch)?), Expect::Object)
+    }
+
+    /// Deletes an object; the options travel as a `DeleteOptions` body.
+    pub fn delete(&self, name: &str, params: &DeleteParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let path = self.object_path(name, None)?;
+        let body = Body {
+            bytes: params.to_bytes()?,
+            content_type: JSON,
+        };
+        finish(Method::DELETE, path, Query::new(), Some(body), Expect::Object)
+    }
+
+    /// Deletes every object the list options select, in one namespace or a cluster-scoped kind.
+    pub fn delete_collection(
+        &self,
+        params: &DeleteParams,
+        selection: &ListParams,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        if !self.addresses_objects {
+            return Err(RequestError::NamespaceRequired {
+                kind: self.kind.clone(),
+            });
+        }
+        let mut q = Query::new();
+        selection.append(&mut q)?;
+        let body = Body {
+            bytes: params.to_bytes()?,
+            content_type: JSON,
+        };
+        finish(
+            Method::DELETE,
+            self.collection.clone(),
+            q,
+            Some(body),
+            Expect::Object,
+        )
+    }
+}
+
+/// The one place where media-type headers are chosen, so content negotiation can change here alone.
+pub(crate) fn finish(
+    method: Method,
+    mut path: String,
+    query: Query,
+    body: Option<Body>,
+    expect: Expect,
+) -> Result<http::Request<Vec<u8>>, RequestError> {
+    let query = query.finish();
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(&query);
+    }
+    let mut builder = http::Request::builder().method(method).uri(path);
+    if expect == Expect::Object {
+        builder = builder.header(http::header::ACCEPT, JSON);
+    }
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header(http::header::CONTENT_TYPE, body.content_type);
+            body.bytes
+        }
+        None => Vec::new(),
+    };
+    Ok(builder.body(bytes)?)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::api::dynamic::DynamicObject;
+    use serde_json::json;
+
+    pub(crate) fn header<'a>(req: &'a http::Request<Vec<u8>>, name: &str) -> Option<&'a str> {
+        req.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(crate) fn body_json(req: &http::Request<Vec<u8>>) -> serde_json::Value {
+        serde_json::from_slice(req.body()).unwrap()
+    }
+
+    fn crontabs(scope: Scope) -> ApiResource {
+        ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", scope)
+    }
+
+    fn configmaps(ns: Option<&str>) -> Request {
+        let ar = ApiResource::new("", "v1", "ConfigMap", "configmaps", Scope::Namespaced);
+        Request::from_api_resource(&ar, ns).unwrap()
+    }
+
+    #[test]
+    fn url_shapes_for_core_grouped_namespaced_and_cluster() {
+        let get = GetParams::default();
+        let r = configmaps(Some("ns"));
+        assert_eq!(
+            r.get("c", &get).unwrap().uri(),
+            "/api/v1/namespaces/ns/configmaps/c"
+        );
+        let r = Request::from_api_resource(&crontabs(Scope::Cluster), None).unwrap();
+        assert_eq!(
+            r.get("c", &get).unwrap().uri(),
+            "/apis/stable.example.com/v1/crontabs/c"
+        );
+        let r = Request::from_api_resource(&crontabs(Scope::Namespaced), Some("a")).unwrap();
+        assert_eq!(
+            r.collection_path(),
+            "/apis/stable.example.com/v1/namespaces/a/crontabs"
+        );
+        let nodes = ApiResource::new("", "v1", "Node", "nodes", Scope::Cluster);
+        let r = Request::from_api_resource(&nodes, None).unwrap();
+        assert_eq!(r.list(&ListParams::default()).unwrap().uri(), "/api/v1/nodes");
+    }
+
+    #[test]
+    fn get_sends_accept_json_and_no_body() {
+        let req = configmaps(Some("ns")).get("c", &GetParams::any()).unwrap();
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri(), "/api/v1/namespaces/ns/configmaps/c?resourceVersion=0");
+        assert_eq!(header(&req, "accept"), Some("application/json"));
+        assert_eq!(header(&req, "content-type"), None);
+        assert!(req.body().is_empty());
+        assert!(req.uri().scheme().is_none() && req.uri().host().is_none());
+    }
+
+    #[test]
+    fn all_namespaces_lists_but_cannot_address_objects() {
+        let r = configmaps(None);
+        assert_eq!(
+            r.list(&ListParams::default().limit(5)).unwrap().uri(),
+            "/api/v1/configmaps?limit=5"
+        );
+        assert_eq!(
+            r.watch(&WatchParams::default()).unwrap().uri(),
+            "/api/v1/configmaps?watch=1&allowWatchBookmarks=true"
+        );
+        for err in [
+            r.get("c", &GetParams::default()).unwrap_err(),
+            r.create(&PostParams::default(), &json!({})).unwrap_err(),
+            r.delete("c", &DeleteParams::default()).unwrap_err(),
+            r.delete_collection(&DeleteParams::default(), &ListParams::default())
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, RequestError::NamespaceRequired { kind } if kind == "ConfigMap"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_mismatches_are_typed_errors() {
+        let err = Request::from_api_resource(&crontabs(Scope::Cluster), Some("ns")).unwrap_err();
+        assert!(matches!(err, RequestError::NamespaceNotAllowed { .. }));
+        let err = Request::from_api_resource(&crontabs(Scope::Subresource), None).unwrap_err();
+        assert!(matches!(err, RequestError::NotARootResource { .. }));
+    }
+
+    #[test]
+    fn names_and_namespaces_are_validated() {
+        let r = configmaps(Some("ns"));
+        let cases = [
+            ("", BadSegment::Empty),
+            ("a/b", BadSegment::ContainsSlash),
+            ("a%2Fb", BadSegment::ContainsPercent),
+            (".", BadSegment::DotSegment),
+            ("..", BadSegment::DotSegment),
+        ];
+        for (name, want) in cases {
+            let err = r.get(name, &GetParams::default()).unwrap_err();
+            assert!(
+                matches!(err, RequestError::InvalidSegment { segment: Segment::Name, problem, .. } if problem == want),
+                "{name:?}"
+            );
+            let ar = ApiResource::new("", "v1", "ConfigMap", "configmaps", Scope::Namespaced);
+            let err = Request::from_api_resource(&ar, Some(name)).unwrap_err();
+            assert!(
+                matches!(err, RequestError::InvalidSegment { segment: Segment::Namespace, problem, .. } if problem == want),
+                "{name:?}"
+            );
+        }
+        let bad = ApiResource::new("", "v1", "X", "", Scope::Cluster);
+        assert!(matches!(
+            Request::from_api_resource(&bad, None),
+            Err(RequestError::InvalidSegment {
+                segment: Segment::Resource,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn unusual_name_characters_are_percent_encoded() {
+        let roles = ApiResource::new(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            Scope::Cluster,
+        );
+        let r = Request::from_api_resource(&roles, None).unwrap();
+        let req = r.get("system:node", &GetParams::default()).unwrap();
+        assert_eq!(
+            req.uri(),
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:node"
+        );
+        let req = r.get("a b?c#d", &GetParams::default()).unwrap();
+        assert_eq!(
+            req.uri(),
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/a%20b%3Fc%23d"
+        );
+        let req = r.get("é", &GetParams::default()).unwrap();
+        assert_eq!(
+            req.uri().path(),
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/%C3%A9"
+        );
+    }
+
+    #[test]
+    fn create_replace_send_json_bodies() {
+        let ar = crontabs(Scope::Namespaced);
+        let r = Request::from_api_resource(&ar, Some("ops")).unwrap();
+        let obj = DynamicObject::new("nightly", &ar).within("ops");
+        let pp = PostParams {
+            field_manager: Some("me".into()),
+            ..PostParams::default()
+        };
+        let req = r.create(&pp, &obj).unwrap();
+        assert_eq!(req.method(), Method::POST);
+        assert_eq!(
+            req.uri(),
+            "/apis/stable.example.com/v1/namespaces/ops/crontabs?fieldManager=me"
+        );
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        assert_eq!(header(&req, "accept"), Some("application/json"));
+        assert_eq!(body_json(&req)["metadata"]["name"], "nightly");
+
+        let req = r.replace("nightly", &PostParams::default(), &obj).unwrap();
+        assert_eq!(req.method(), Method::PUT);
+        assert_eq!(
+            req.uri(),
+            "/apis/stable.example.com/v1/namespaces/ops/crontabs/nightly"
+        );
+        assert_eq!(body_json(&req)["kind"], "CronTab");
+    }
+
+    #[test]
+    fn patch_sets_strategy_content_type() {
+        let r = configmaps(Some("ns"));
+        let cases = [
+            (
+                Patch::Merge(json!({"data": {"a": "1"}})),
+                "application/merge-patch+json",
+            ),
+            (
+                Patch::Strategic(json!({"data": {}})),
+                "application/strategic-merge-patch+json",
+            ),
+            (
+                Patch::Json(json!([{"op": "remove", "path": "/data/a"}])),
+                "application/json-patch+json",
+            ),
+        ];
+        for (patch, ct) in cases {
+            let req = r.patch("c", &PatchParams::default(), &patch).unwrap();
+            assert_eq!(req.method(), Method::PATCH);
+            assert_eq!(req.uri(), "/api/v1/namespaces/ns/configmaps/c");
+            assert_eq!(header(&req, "content-type"), Some(ct));
+            assert_eq!(header(&req, "accept"), Some("application/json"));
+        }
+        let apply = Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap"}));
+        let req = r.patch("c", &PatchParams::apply("ctl").force(), &apply).unwrap();
+        assert_eq!(
+            req.uri(),
+            "/api/v1/namespaces/ns/configmaps/c?fieldManager=ctl&force=true"
+        );
+        assert_eq!(header(&req, "content-type"), Some("application/apply-patch+yaml"));
+        assert_eq!(body_json(&req)["kind"], "ConfigMap");
+        assert!(matches!(
+            r.patch("c", &PatchParams::default(), &apply),
+            Err(RequestError::ApplyNeedsFieldManager)
+        ));
+    }
+
+    #[test]
+    fn delete_sends_delete_options() {
+        let r = configmaps(Some("ns"));
+        let req = r
+            .delete("c", &DeleteParams::background().grace_period(5))
+            .unwrap();
+        assert_eq!(req.method(), Method::DELETE);
+        assert_eq!(req.uri(), "/api/v1/namespaces/ns/configmaps/c");
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        assert_eq!(
+            body_json(&req),
+            json!({"apiVersion": "v1", "kind": "DeleteOptions",
+                   "gracePeriodSeconds": 5, "propagationPolicy": "Background"})
+        );
+    }
+
+    #[test]
+    fn delete_collection_carries_selection_and_options() {
+        let r = configmaps(Some("ns"));
+        let req = r
+            .delete_collection(
+                &DeleteParams::foreground(),
+                &ListParams::default()
+                    .labels("app in (a, b)")
+                    .fields("metadata.name!=keep"),
+            )
+            .unwrap();
+        assert_eq!(req.method(), Method::DELETE);
+        assert_eq!(
+            req.uri(),
+            "/api/v1/namespaces/ns/configmaps?labelSelector=app+in+%28a%2C+b%29\
+             &fieldSelector=metadata.name%21%3Dkeep"
+        );
+        assert_eq!(body_json(&req)["propagationPolicy"], "Foreground");
+    }
+
+    #[test]
+    fn watch_and_streaming_list_queries() {
+        let r = Request::from_api_resource(&crontabs(Scope::Namespaced), Some("a")).unwrap();
+        let req = r
+            .watch(&WatchParams::default().at("100").fields("metadata.name=x"))
+            .unwrap();
+        assert_eq!(
+            req.uri(),
+            "/apis/stable.example.com/v1/namespaces/a/crontabs?watch=1\
+             &fieldSelector=metadata.name%3Dx&resourceVersion=100&allowWatchBookmarks=true"
+        );
+        let req = r.watch(&WatchParams::default().streaming_list()).unwrap();
+        assert_eq!(
+            req.uri().query(),
+            Some("watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
+        );
+        assert_eq!(header(&req, "accept"), Some("application/json"));
+    }
+
+    #[test]
+    fn unserializable_body_is_an_error_not_a_panic() {
+        use std::collections::BTreeMap;
+        // JSON object keys must be strings; a map keyed by tuples cannot be serialized.
+        let mut bad = BTreeMap::new();
+        bad.insert((1, 2), "x");
+        let err = configmaps(Some("ns"))
+            .create(&PostParams::default(), &bad)
+            .unwrap_err();
+        assert!(matches!(err, RequestError::Serialize(_)));
+    }
+}
+
+#[cfg(all(test, feature = "k8s-openapi"))]
+mod openapi_tests {
+    use super::tests::{body_json, header};
+    use super::*;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+    use k8s_openapi::api::policy::v1::Eviction;
+
+    #[test]
+    fn typed_kinds_build_the_right_urls() {
+        let get = GetParams::default();
+        let pods = Request::namespaced::<Pod>("prod").unwrap();
+        assert_eq!(
+            pods.get("web-0", &get).unwrap().uri(),
+            "/api/v1/namespaces/prod/pods/web-0"
+        );
+        assert_eq!(pods.namespace(), Some("prod"));
+        let deps = Request::namespaced::<Deployment>("prod").unwrap();
+        assert_eq!(
+            deps.get("web", &get).unwrap().uri(),
+            "/apis/apps/v1/namespaces/prod/deployments/web"
+        );
+        let nodes = Request::all::<Node>().unwrap();
+        assert_eq!(nodes.get("n1", &get).unwrap().uri(), "/api/v1/nodes/n1");
+        let namespaces = Request::all::<Namespace>().unwrap();
+        assert_eq!(
+            namespaces.list(&ListParams::default()).unwrap().uri(),
+            "/api/v1/namespaces"
+        );
+        assert_eq!(
+            Request::all::<Pod>()
+                .unwrap()
+                .list(&ListParams::default())
+                .unwrap()
+                .uri(),
+            "/api/v1/pods"
+        );
+        assert!(matches!(
+            Request::namespaced::<Node>("x"),
+            Err(RequestError::NamespaceNotAllowed { .. })
+        ));
+        assert!(matches!(
+            Request::all::<Eviction>(),
+            Err(RequestError::NotARootResource { .. })
+        ));
+    }
+
+    #[test]
+    fn typed_objects_serialize_into_bodies() {
+        let mut ns = Namespace::default();
+        ns.metadata.name = Some("team-a".into());
+        let req = Request::all::<Namespace>()
+            .unwrap()
+            .create(&PostParams::default(), &ns)
+            .unwrap();
+        assert_eq!(req.uri(), "/api/v1/namespaces");
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        let body = body_json(&req);
+        assert_eq!(body["kind"], "Namespace");
+        assert_eq!(body["apiVersion"], "v1");
+        assert_eq!(body["metadata"]["name"], "team-a");
+    }
+}

@@ -1,0 +1,165 @@
+//! What the request builders need to know about a kind: where its URLs live and how to read an
+//! object's identity.
+
+use std::borrow::Cow;
+
+/// Whether objects of a kind live inside a namespace or directly under the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// URLs look like `.../namespaces/{namespace}/{plural}/{name}`.
+    Namespaced,
+    /// URLs look like `.../{plural}/{name}`.
+    Cluster,
+    /// Not a resource of its own but a subresource of another one (`Scale`, `Eviction`,
+    /// `TokenRequest`): it has no collection URL and can only be reached through its parent.
+    Subresource,
+}
+
+/// A Kubernetes kind: its group, version, kind, plural and scope, plus read access to the identity
+/// of one of its objects.
+///
+/// Kinds known at compile time (every k8s-openapi type, behind the `k8s-openapi` feature) use
+/// `DynamicType = ()`. Kinds known only at run time ([`DynamicObject`](super::DynamicObject)) carry
+/// that knowledge in an [`ApiResource`](super::ApiResource) passed as `DynamicType`.
+pub trait Resource {
+    /// Run-time information needed to describe the kind: `()` when everything is known statically.
+    type DynamicType;
+
+    /// The API group, empty for the core group (`""` for pods, `"apps"` for deployments).
+    fn group(dt: &Self::DynamicType) -> Cow<'_, str>;
+    /// The version inside the group (`"v1"`).
+    fn version(dt: &Self::DynamicType) -> Cow<'_, str>;
+    /// The kind as written in `kind:` (`"Pod"`).
+    fn kind(dt: &Self::DynamicType) -> Cow<'_, str>;
+    /// The lower-case plural used in URLs (`"pods"`).
+    fn plural(dt: &Self::DynamicType) -> Cow<'_, str>;
+    /// Namespaced, cluster-scoped or a subresource.
+    fn scope(dt: &Self::DynamicType) -> Scope;
+
+    /// `group/version`, or just `version` for the core group: the value of `apiVersion:`.
+    fn api_version(dt: &Self::DynamicType) -> Cow<'_, str> {
+        let group = Self::group(dt);
+        if group.is_empty() {
+            Self::version(dt)
+        } else {
+            Cow::Owned(format!("{group}/{}", Self::version(dt)))
+        }
+    }
+
+    /// `metadata.name` of this object, if set.
+    fn name(&self) -> Option<&str>;
+    /// `metadata.namespace` of this object, if set.
+    fn namespace(&self) -> Option<&str>;
+    /// `metadata.resourceVersion` of this object, if set (watchers resume from it).
+    fn resource_version(&self) -> Option<&str>;
+    /// `metadata.uid` of this object, if set.
+    fn uid(&self) -> Option<&str>;
+    /// One annotation of this object (watchers look for `k8s.io/initial-events-end`).
+    fn annotation(&self, key: &str) -> Option<&str>;
+}
+
+#[cfg(feature = "k8s-openapi")]
+mod openapi {
+    //! The bridge to k8s-openapi: every generated type with `ObjectMeta` is a [`Resource`].
+
+    use super::{Resource, Scope};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::borrow::Cow;
+
+    /// Maps k8s-openapi's scope marker types onto [`Scope`].
+    pub trait OpenapiScope {
+        /// The scope the marker stands for.
+        const SCOPE: Scope;
+    }
+    impl OpenapiScope for k8s_openapi::NamespaceResourceScope {
+        const SCOPE: Scope = Scope::Namespaced;
+    }
+    impl OpenapiScope for k8s_openapi::ClusterResourceScope {
+        const SCOPE: Scope = Scope::Cluster;
+    }
+    impl OpenapiScope for k8s_openapi::SubResourceScope {
+        const SCOPE: Scope = Scope::Subresource;
+    }
+
+    impl<K> Resource for K
+    where
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>,
+        K::Scope: OpenapiScope,
+    {
+        type DynamicType = ();
+
+        fn group(_: &()) -> Cow<'_, str> {
+            Cow::Borrowed(K::GROUP)
+        }
+        fn version(_: &()) -> Cow<'_, str> {
+            Cow::Borrowed(K::VERSION)
+        }
+        fn kind(_: &()) -> Cow<'_, str> {
+            Cow::Borrowed(K::KIND)
+        }
+        fn plural(_: &()) -> Cow<'_, str> {
+            Cow::Borrowed(K::URL_PATH_SEGMENT)
+        }
+        fn scope(_: &()) -> Scope {
+            <K::Scope as OpenapiScope>::SCOPE
+        }
+        fn api_version(_: &()) -> Cow<'_, str> {
+            Cow::Borrowed(K::API_VERSION)
+        }
+        fn name(&self) -> Option<&str> {
+            self.metadata().name.as_deref()
+        }
+        fn namespace(&self) -> Option<&str> {
+            self.metadata().namespace.as_deref()
+        }
+        fn resource_version(&self) -> Option<&str> {
+            self.metadata().resource_version.as_deref()
+        }
+        fn uid(&self) -> Option<&str> {
+            self.metadata().uid.as_deref()
+        }
+        fn annotation(&self, key: &str) -> Option<&str> {
+            self.metadata().annotations.as_ref()?.get(key).map(String::as_str)
+        }
+    }
+}
+
+#[cfg(feature = "k8s-openapi")]
+pub use openapi::OpenapiScope;
+
+#[cfg(all(test, feature = "k8s-openapi"))]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+    use k8s_openapi::api::policy::v1::Eviction;
+
+    #[test]
+    fn openapi_types_describe_themselves() {
+        assert_eq!(Pod::api_version(&()), "v1");
+        assert_eq!(Pod::plural(&()), "pods");
+        assert_eq!(Pod::scope(&()), Scope::Namespaced);
+        assert_eq!(Deployment::group(&()), "apps");
+        assert_eq!(Deployment::api_version(&()), "apps/v1");
+        assert_eq!(Deployment::kind(&()), "Deployment");
+        assert_eq!(Node::scope(&()), Scope::Cluster);
+        assert_eq!(Namespace::plural(&()), "namespaces");
+        assert_eq!(Eviction::scope(&()), Scope::Subresource);
+    }
+
+    #[test]
+    fn openapi_objects_expose_identity() {
+        let mut pod = Pod::default();
+        pod.metadata.name = Some("web-0".into());
+        pod.metadata.namespace = Some("prod".into());
+        pod.metadata.resource_version = Some("42".into());
+        pod.metadata.uid = Some("u-1".into());
+        pod.metadata.annotations = Some([("a".to_string(), "b".to_string())].into());
+        assert_eq!(Resource::name(&pod), Some("web-0"));
+        assert_eq!(Resource::namespace(&pod), Some("prod"));
+        assert_eq!(Resource::resource_version(&pod), Some("42"));
+        assert_eq!(Resource::uid(&pod), Some("u-1"));
+        assert_eq!(pod.annotation("a"), Some("b"));
+        assert_eq!(pod.annotation("missing"), None);
+    }
+}
