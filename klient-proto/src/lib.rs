@@ -14,3 +14,6 @@
 //! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
+
+/// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.
+pub mod watch;
