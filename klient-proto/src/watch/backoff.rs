@@ -50,10 +50,7 @@ pub struct Backoff {
 impl Backoff {
     /// A schedule that has seen no failure.
     pub fn new(config: BackoffConfig) -> Self {
-        Self {
-            config,
-            failures: 0,
-        }
+        Self { config, failures: 0 }
     }
 
     /// The configuration.
@@ -94,7 +91,7 @@ impl Backoff {
         // keeps every representable Duration (even Duration::MAX) in range.
         let fraction = (random >> 11) as f64 / (1u64 << 53) as f64;
         let take_off = (jitter * fraction * (1u64 << 32) as f64) as u128;
-        let reduction = nominal.as_nanos() * take_off >> 32;
+        let reduction = (nominal.as_nanos() * take_off) >> 32;
         let reduction = Duration::new(
             (reduction / 1_000_000_000) as u64,
             (reduction % 1_000_000_000) as u32,
@@ -144,10 +141,7 @@ mod tests {
         let delays: Vec<u64> = (0..9)
             .map(|_| backoff.next_delay(u64::MAX).as_millis() as u64)
             .collect();
-        assert_eq!(
-            delays,
-            [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000, 30000]
-        );
+        assert_eq!(delays, [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000, 30000]);
     }
 
     #[test]

@@ -254,11 +254,10 @@ impl<'de, K: DeserializeOwned> Visitor<'de> for EventSeed<'_, K> {
                     if event_type.is_some() {
                         return Err(fail(problem, EventError::DuplicateField { field: "type" }));
                     }
-                    let text = map.next_value::<TypeName<'de>>().map_err(|error| {
+                    let text = map.next_value::<TypeName<'de>>().inspect_err(|error| {
                         *problem = Some(EventError::InvalidType {
                             reason: error.to_string(),
                         });
-                        error
                     })?;
                     let parsed = EventType::parse(text.as_str())
                         .ok_or_else(|| fail(problem, unknown_type(text.as_str())))?;
@@ -301,7 +300,7 @@ impl<'de, K: DeserializeOwned> Visitor<'de> for EventSeed<'_, K> {
             _object: PhantomData,
         }
         .deserialize(&mut deserializer)
-        .map_err(|error| de::Error::custom(error))
+        .map_err(de::Error::custom)
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
@@ -374,12 +373,11 @@ impl<'de, K: DeserializeOwned> DeserializeSeed<'de> for ObjectSeed<'_, K> {
             }),
             EventType::Error => Status::deserialize(deserializer).map(WatchEvent::Error),
         };
-        result.map_err(|error| {
+        result.inspect_err(|error| {
             *self.problem = Some(EventError::InvalidObject {
                 event_type: kind,
                 reason: error.to_string(),
             });
-            error
         })
     }
 }
@@ -504,8 +502,7 @@ mod tests {
         };
         assert_eq!(bookmark.resource_version, "42");
         assert!(bookmark.is_initial_events_end());
-        let plain =
-            decode(r#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}}"#);
+        let plain = decode(r#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}}"#);
         assert!(matches!(plain, Ok(WatchEvent::Bookmark(b)) if !b.is_initial_events_end()));
     }
 

@@ -88,7 +88,10 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::EventTooLarge { len, max } => {
-                write!(f, "watch event of at least {len} bytes exceeds the limit of {max}")
+                write!(
+                    f,
+                    "watch event of at least {len} bytes exceeds the limit of {max}"
+                )
             }
             Self::NotAnObject { offset, byte } => write!(
                 f,
@@ -385,9 +388,7 @@ mod tests {
         let events = drain(&mut decoder);
         assert_eq!(names(&events), ["a", "b", "c", "-"]);
         assert!(matches!(&events[1], Ok(WatchEvent::Modified(_))));
-        assert!(
-            matches!(&events[3], Ok(WatchEvent::Bookmark(b)) if b.resource_version == "9")
-        );
+        assert!(matches!(&events[3], Ok(WatchEvent::Bookmark(b)) if b.resource_version == "9"));
         assert!(decoder.is_finished());
     }
 
@@ -425,10 +426,7 @@ mod tests {
 
     #[test]
     fn event_over_the_limit_is_fatal() {
-        let big = format!(
-            r#"{{"type":"ADDED","object":{{"data":"{}"}}}}"#,
-            "x".repeat(2000)
-        );
+        let big = format!(r#"{{"type":"ADDED","object":{{"data":"{}"}}}}"#, "x".repeat(2000));
         // All at once.
         let mut decoder = EventDecoder::<Value>::with_max_event_size(1000);
         decoder.handle_bytes(big.as_bytes());
@@ -506,16 +504,18 @@ mod tests {
             (b"{\"a\":1}}", b'}', 7),
         ] {
             let mut decoder = EventDecoder::<Value>::new();
-            let mut error = None;
+            let mut errors = Vec::new();
             for b in input {
                 decoder.handle_bytes(std::slice::from_ref(b));
-                while let Ok(Some(_)) | Err(DecodeError::Event(_)) = decoder.poll_event().map_err(|e| {
-                    if e.is_fatal() {
-                        error = Some(e.clone());
-                    }
-                    e
-                }) {}
+                errors.extend(
+                    drain(&mut decoder)
+                        .into_iter()
+                        .filter_map(Result::err)
+                        .filter(DecodeError::is_fatal),
+                );
             }
+            let error = errors.pop();
+            assert!(errors.is_empty());
             assert_eq!(error, Some(DecodeError::NotAnObject { offset, byte }));
             // Bytes after a fatal error are ignored.
             decoder.handle_bytes(event("ADDED", "late").as_bytes());

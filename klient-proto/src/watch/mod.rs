@@ -13,15 +13,16 @@ mod object;
 mod store;
 mod watcher;
 
+#[cfg(test)]
+mod tests;
+
 pub use backoff::{Backoff, BackoffConfig};
 pub use event::{
-    Bookmark, EventError, EventType, INITIAL_EVENTS_END_ANNOTATION, Status, WatchEvent,
-    decode_event,
+    Bookmark, EventError, EventType, INITIAL_EVENTS_END_ANNOTATION, Status, WatchEvent, decode_event,
 };
 pub use framing::{DEFAULT_MAX_EVENT_SIZE, DecodeError, EventDecoder};
 pub use object::{ObjectKey, WatchObject};
 pub use store::Store;
 pub use watcher::{
-    Action, Event, Failure, InitialListMode, InputError, ListPage, RequestId, Watcher,
-    WatcherConfig,
+    Action, Event, Failure, InitialListMode, InputError, ListPage, RequestId, Watcher, WatcherConfig,
 };

@@ -312,9 +312,7 @@ impl<K: WatchObject> Watcher<K> {
                 continue_token: None,
                 init_emitted: false,
             },
-            InitialListMode::StreamingList => Phase::StreamingInit {
-                init_emitted: false,
-            },
+            InitialListMode::StreamingList => Phase::StreamingInit { init_emitted: false },
         }
     }
 
@@ -335,8 +333,7 @@ impl<K: WatchObject> Watcher<K> {
                 Action::List {
                     continue_token: continue_token.clone(),
                     // A continued list is pinned by its token; the version goes on page one only.
-                    resource_version: (any_version && continue_token.is_none())
-                        .then(|| "0".to_owned()),
+                    resource_version: (any_version && continue_token.is_none()).then(|| "0".to_owned()),
                     limit,
                 }
             }
@@ -517,8 +514,7 @@ impl<K: WatchObject> Watcher<K> {
                 Ok(())
             }
             Phase::Watching => {
-                if events == 0 && now.saturating_duration_since(opened) < self.config.min_watch_duration
-                {
+                if events == 0 && now.saturating_duration_since(opened) < self.config.min_watch_duration {
                     self.fail(Failure::WatchClosedEarly, now);
                 } else {
                     self.request = RequestState::Ready;
