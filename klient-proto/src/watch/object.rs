@@ -55,3 +55,46 @@ impl std::fmt::Display for ObjectKey {
         }
     }
 }
+
+#[cfg(feature = "k8s-openapi")]
+impl<K> WatchObject for K
+where
+    K: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+{
+    fn name(&self) -> Option<&str> {
+        self.metadata().name.as_deref()
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata().resource_version.as_deref()
+    }
+}
+
+#[cfg(all(test, feature = "k8s-openapi"))]
+mod tests {
+    use super::*;
+    use crate::watch::{Event, EventDecoder, Store, WatchEvent};
+    use k8s_openapi::api::core::v1::Pod;
+
+    #[test]
+    fn pods_from_a_watch_stream_fill_a_store() {
+        let mut decoder = EventDecoder::<Pod>::new();
+        decoder.handle_bytes(
+            br#"{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"prod","resourceVersion":"12"}}}"#,
+        );
+        let Ok(Some(WatchEvent::Added(pod))) = decoder.poll_event() else {
+            panic!("expected an ADDED pod");
+        };
+        assert_eq!(pod.resource_version(), Some("12"));
+        assert_eq!(pod.key(), ObjectKey::namespaced("prod", "web"));
+        let mut store = Store::new();
+        store.apply(Event::Init);
+        store.apply(Event::InitApply(pod.clone()));
+        store.apply(Event::InitDone);
+        assert_eq!(store.get(&ObjectKey::namespaced("prod", "web")), Some(&pod));
+    }
+}
