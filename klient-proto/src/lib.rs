@@ -22,3 +22,5 @@ pub mod config;
 // The typed Kubernetes API: resources, request builders, parameters, responses and errors.
 // (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
 pub mod api;
+/// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.
+pub mod watch;

@@ -1,0 +1,28 @@
+//! The watch protocol.
+//!
+//! - [`EventDecoder`] splits a JSON watch stream into [`WatchEvent`]s, however it is sliced.
+//! - [`Watcher`] is a sans-IO state machine for kube-runtime's watcher (client-go's reflector):
+//!   it says which list or watch request to make next, takes the decoded responses, and yields
+//!   [`Event`]s (`Init`, `InitApply`, `InitDone`, `Apply`, `Delete`), retrying with [`Backoff`].
+//! - [`Store`] is a cache kept exactly in sync by applying those events.
+
+mod backoff;
+mod event;
+mod framing;
+mod object;
+mod store;
+mod watcher;
+
+#[cfg(test)]
+mod tests;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use event::{
+    Bookmark, EventError, EventType, INITIAL_EVENTS_END_ANNOTATION, Status, WatchEvent, decode_event,
+};
+pub use framing::{DEFAULT_MAX_EVENT_SIZE, DecodeError, EventDecoder};
+pub use object::{ObjectKey, WatchObject};
+pub use store::Store;
+pub use watcher::{
+    Action, Event, Failure, InitialListMode, InputError, ListPage, RequestId, Watcher, WatcherConfig,
+};
