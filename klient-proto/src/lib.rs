@@ -15,10 +15,10 @@
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
 
-/// HTTP/1.1: request encoding and an incremental, limit-enforcing response decoder.
-pub mod http;
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
 pub mod config;
+/// HTTP/1.1: request encoding and an incremental, limit-enforcing response decoder.
+pub mod http;
 // The typed Kubernetes API: resources, request builders, parameters, responses and errors.
 // (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
 pub mod api;

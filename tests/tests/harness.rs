@@ -29,7 +29,9 @@ impl<'a> TestNamespace<'a> {
 
 impl Drop for TestNamespace<'_> {
     fn drop(&mut self) {
-        let _ = self.cluster.kubectl_output(&["delete", "namespace", &self.name, "--wait=false"], None);
+        let _ = self
+            .cluster
+            .kubectl_output(&["delete", "namespace", &self.name, "--wait=false"], None);
     }
 }
 
@@ -41,8 +43,15 @@ fn pod_manifest(namespace: &str, name: &str) -> String {
 }
 
 fn create_running_pod(cluster: &Cluster, namespace: &str, name: &str) {
-    let output = cluster.kubectl_output(&["apply", "-f", "-"], Some(pod_manifest(namespace, name).as_bytes()));
-    assert!(output.status.success(), "creating the pod failed: {}", String::from_utf8_lossy(&output.stderr));
+    let output = cluster.kubectl_output(
+        &["apply", "-f", "-"],
+        Some(pod_manifest(namespace, name).as_bytes()),
+    );
+    assert!(
+        output.status.success(),
+        "creating the pod failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     cluster.kubectl_ok(&[
         "wait",
         "--for=jsonpath={.status.phase}=Running",
@@ -64,12 +73,25 @@ fn pods_run_and_exec_logs_portforward_work() {
         &["exec", "-i", "-n", &ns.name, "box", "--", "head", "-c", "11"],
         Some(b"hello world and more"),
     );
-    assert!(output.status.success(), "exec failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "exec failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello world");
 
     // stdout and stderr arrive apart.
     let output = cluster.kubectl_output(
-        &["exec", "-n", &ns.name, "box", "--", "sh", "-c", "echo out; echo err >&2"],
+        &[
+            "exec",
+            "-n",
+            &ns.name,
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ],
         None,
     );
     assert!(output.status.success());
@@ -79,12 +101,26 @@ fn pods_run_and_exec_logs_portforward_work() {
     // stdin's EOF reaches the command: `cat` returns with everything it was given.
     let input: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
     let output = cluster.kubectl_output(&["exec", "-i", "-n", &ns.name, "box", "--", "cat"], Some(&input));
-    assert!(output.status.success(), "exec cat failed: {}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.stdout == input, "cat returned {} bytes, not the {} sent", output.stdout.len(), input.len());
+    assert!(
+        output.status.success(),
+        "exec cat failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stdout == input,
+        "cat returned {} bytes, not the {} sent",
+        output.stdout.len(),
+        input.len()
+    );
 
     // The command's exit code comes back as kubectl's.
     let output = cluster.kubectl_output(&["exec", "-n", &ns.name, "box", "--", "sh", "-c", "exit 3"], None);
-    assert_eq!(output.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // logs serve the pod's log file.
     let logs = cluster.kubectl_ok(&["logs", "-n", &ns.name, "box"]);
@@ -156,7 +192,9 @@ fn port_forward_round_trip(cluster: &Cluster, namespace: &str, pod: &str) {
         std::thread::spawn(move || stream.write_all(&payload).expect("send through the tunnel"))
     };
     let mut echoed = vec![0u8; payload.len()];
-    stream.read_exact(&mut echoed).expect("echo comes back through the tunnel");
+    stream
+        .read_exact(&mut echoed)
+        .expect("echo comes back through the tunnel");
     writer.join().unwrap();
     assert!(echoed == payload, "the echo differs from what was sent");
     let _ = child.kill();
@@ -177,7 +215,10 @@ fn read_forwarded_port(child: &mut Child) -> u16 {
         }
         if byte[0] == b'\n' {
             let text = String::from_utf8_lossy(&seen).to_string();
-            if let Some(rest) = text.lines().find_map(|l| l.strip_prefix("Forwarding from 127.0.0.1:")) {
+            if let Some(rest) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Forwarding from 127.0.0.1:"))
+            {
                 let port = rest.split_whitespace().next().unwrap_or_default();
                 // Keep draining stdout so kubectl never blocks on a full pipe.
                 std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
@@ -197,7 +238,10 @@ fn namespace_deletion_completes() {
     create_running_pod(&cluster, &ns.name, "doomed");
     cluster.kubectl_ok(&["delete", "namespace", &ns.name, "--timeout=90s"]);
     let output = cluster.kubectl_output(&["get", "namespace", &ns.name], None);
-    assert!(!output.status.success(), "the namespace is still there after deletion");
+    assert!(
+        !output.status.success(),
+        "the namespace is still there after deletion"
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("NotFound"));
 }
 
@@ -212,7 +256,11 @@ fn restricted_kubeconfig_is_narrow() {
         command.output().expect("kubectl runs")
     };
     let allowed = run(&["get", "pods", "-n", "klient-restricted"]);
-    assert!(allowed.status.success(), "{}", String::from_utf8_lossy(&allowed.stderr));
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
     let denied = run(&["get", "pods", "-n", "default"]);
     assert!(!denied.status.success());
     assert!(String::from_utf8_lossy(&denied.stderr).contains("Forbidden"));
