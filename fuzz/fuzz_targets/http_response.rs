@@ -15,7 +15,9 @@ struct Outcome {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&[mode, a, b, c, d, seed], input)) = data.split_first_chunk::<6>() else { return };
+    let Some((&[mode, a, b, c, d, seed], input)) = data.split_first_chunk::<6>() else {
+        return;
+    };
     let method = match mode % 4 {
         0 => http::Method::HEAD,
         1 => http::Method::CONNECT,
@@ -57,14 +59,22 @@ impl Splits {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 17;
         self.0 ^= self.0 << 5;
-        let len = if self.0 % 8 == 0 { self.0 as usize % 4096 } else { self.0 as usize % 4 };
+        let len = if self.0 % 8 == 0 {
+            self.0 as usize % 4096
+        } else {
+            self.0 as usize % 4
+        };
         len.clamp(1, left.max(1))
     }
 }
 
 fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, splits: &mut Splits) -> Outcome {
     let mut decoder = ResponseDecoder::new(method, limits);
-    let mut out = Outcome { events: Vec::new(), body: Vec::new(), result: Ok(()) };
+    let mut out = Outcome {
+        events: Vec::new(),
+        body: Vec::new(),
+        result: Ok(()),
+    };
     let mut rest = input;
     let mut body_len = 0u64;
     loop {
@@ -90,7 +100,9 @@ fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, splits: &
                     body_len = 0;
                     if keep_alive {
                         // Decode whatever follows as the next response on the connection.
-                        decoder.next_response(&http::Method::GET).expect("reusable after keep-alive End");
+                        decoder
+                            .next_response(&http::Method::GET)
+                            .expect("reusable after keep-alive End");
                     }
                 }
                 Ok(Some(Event::Upgraded { head, leftover })) => {
