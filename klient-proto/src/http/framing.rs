@@ -103,7 +103,7 @@ impl Framing {
                     return Ok(if eof { Piece::End } else { Piece::NeedData });
                 }
                 // Hand out what fits under the limit first, so the split of reads does not matter.
-                let room = limits.max_body_bytes - *received;
+                let room = limits.max_body_bytes.saturating_sub(*received);
                 if room == 0 {
                     let len = received.saturating_add(buf.len() as u64);
                     return Err(HttpError::BodyTooLarge {

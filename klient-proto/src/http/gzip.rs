@@ -57,6 +57,7 @@ impl fmt::Display for GzipError {
 
 impl std::error::Error for GzipError {}
 
+#[derive(Debug)]
 enum Stage {
     /// Collecting a member header; the bytes so far.
     Header(Vec<u8>),
@@ -66,6 +67,7 @@ enum Stage {
 }
 
 /// Decodes one body: one or more concatenated gzip members.
+#[derive(Debug)]
 pub(crate) struct GzipDecoder {
     stage: Stage,
     inflate: Decompress,

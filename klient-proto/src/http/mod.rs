@@ -1,10 +1,16 @@
 //! HTTP/1.1 for talking to the API server: request encoding and an incremental response decoder.
 //!
-//! [`encode_request`] turns an `http::Request<Vec<u8>>` (as the api module builds them) into
-//! wire bytes; [`encode_connect`] writes the `CONNECT` that opens a tunnel through a proxy.
+//! [`encode_request`] turns an `http::Request<Vec<u8>>` (as the api module builds them) into wire
+//! bytes; [`encode_connect`] writes the `CONNECT` that opens a tunnel through a proxy.
 //! [`ResponseDecoder`] turns the bytes that come back into [`Event`]s, enforcing a [`Limits`] on
 //! every buffer, decoding chunked and gzip bodies, deciding whether the connection can be reused,
 //! and handing over the bytes after a `101 Switching Protocols` to the next protocol.
+//!
+//! [`encode_request`]: crate::http::encode_request
+//! [`encode_connect`]: crate::http::encode_connect
+//! [`ResponseDecoder`]: crate::http::ResponseDecoder
+//! [`Event`]: crate::http::Event
+//! [`Limits`]: crate::http::Limits
 //!
 //! ```
 //! use klient_proto::http::{Event, Limits, ResponseDecoder, accept_gzip, encode_request};

@@ -35,6 +35,7 @@ pub enum Event {
     },
 }
 
+#[derive(Debug)]
 enum State {
     /// Waiting for a head; `scanned` is how far the search for its end got.
     Head {
@@ -48,6 +49,7 @@ enum State {
     Failed(HttpError),
 }
 
+#[derive(Debug)]
 struct Body {
     framing: Framing,
     keep_alive: bool,
@@ -68,7 +70,9 @@ struct Body {
 /// of plain body bytes, since `Data` events are [`Bytes`] split off that buffer. Gzip output is
 /// produced in pieces of at most 32 KiB. Bytes fed but not yet polled stay buffered, so drain the
 /// events before feeding more. After `End`, bytes of a pipelined next response stay buffered for
-/// [`next_response`](Self::next_response).
+/// [`next_response`](Self::next_response). A `Data` event shares its allocation with the buffer
+/// it came from: drop it (or copy out of it) once consumed, so that long-lived streams such as
+/// watches keep reusing one buffer instead of pinning old ones.
 ///
 /// An error is final: every later `poll_event` returns it again.
 ///
@@ -89,6 +93,7 @@ struct Body {
 /// assert_eq!(body, b"{}");
 /// # Ok::<(), klient_proto::http::HttpError>(())
 /// ```
+#[derive(Debug)]
 pub struct ResponseDecoder {
     limits: Limits,
     buf: BytesMut,

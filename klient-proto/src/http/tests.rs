@@ -650,3 +650,31 @@ fn huge_limits_do_not_allocate_up_front() {
     );
     assert_eq!(seen.last(), Some(&Seen::End { keep_alive: true }));
 }
+
+#[test]
+fn lenient_but_unambiguous_heads() {
+    // No reason phrase, and bare LF line endings, are both unambiguous and seen in the wild.
+    assert_eq!(
+        decode(b"HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx"),
+        [
+            head(200, HTTP11, &[("content-length", "1")]),
+            body(b"x"),
+            Seen::End { keep_alive: true }
+        ]
+    );
+    assert_eq!(
+        decode(b"HTTP/1.1 200 OK\nContent-Length: 1\n\nx"),
+        [
+            head(200, HTTP11, &[("content-length", "1")]),
+            body(b"x"),
+            Seen::End { keep_alive: true }
+        ]
+    );
+    assert_eq!(
+        decode(b"HTTP/1.1 200 OK\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n"),
+        [
+            head(200, HTTP11, &[("x-empty", ""), ("content-length", "0")]),
+            Seen::End { keep_alive: true }
+        ]
+    );
+}
