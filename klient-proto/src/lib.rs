@@ -14,5 +14,6 @@
 //! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
+
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
 pub mod config;
