@@ -14,3 +14,6 @@
 //! - `poll_*` methods hand out what the caller must do next: bytes to send, events to deliver, the
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
+
+/// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
+pub mod ws;

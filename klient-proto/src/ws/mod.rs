@@ -1,0 +1,22 @@
+//! RFC 6455 WebSocket client as sans-IO state machines.
+//!
+//! - [`handshake`]: the upgrade request and the checks on the server's 101 response;
+//! - [`Connection`]: frames in and out, message assembly, ping/pong, the close handshake and
+//!   keepalive timing, fed with bytes and instants by the caller;
+//! - [`frame`], [`decoder`], [`encoder`], [`mask`]: the wire format underneath, usable alone.
+//!
+//! Randomness is injected: the handshake key bytes and a [`MaskKeys`] source for frame masks.
+
+pub mod close;
+pub mod connection;
+pub mod decoder;
+pub mod encoder;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+mod utf8;
+
+pub use close::CloseCode;
+pub use connection::{Config, Connection, Error, Event, Keepalive, Message, SendError};
+pub use encoder::MaskKeys;
+pub use handshake::{ClientHandshake, HandshakeError, Negotiated};
