@@ -130,11 +130,8 @@ fn decode(c: &mut Criterion) {
             wire: wire.clone(),
             pos: 0,
         };
-        let mut socket = tungstenite::WebSocket::from_raw_socket(
-            stream,
-            tungstenite::protocol::Role::Client,
-            None,
-        );
+        let mut socket =
+            tungstenite::WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Client, None);
         group.bench_with_input(BenchmarkId::new("tungstenite", len), &len, |b, _| {
             b.iter(|| black_box(socket.read().unwrap()))
         });

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::close::{CloseCode, ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::decoder::{Decoded, FrameDecoder};
+use super::deflate::{DeflateParams, Deflater, InflateError, Inflater};
 use super::encoder::{MaskKeys, encode_frame};
 use super::frame::{FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use super::utf8::IncrementalUtf8;
@@ -24,6 +25,11 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Periodic pings to detect a dead peer; `None` sends none.
     pub keepalive: Option<Keepalive>,
+    /// permessage-deflate, as negotiated in the handshake ([`Negotiated::deflate`]); `None`
+    /// when not in use.
+    ///
+    /// [`Negotiated::deflate`]: super::Negotiated::deflate
+    pub deflate: Option<DeflateParams>,
 }
 
 impl Default for Config {
@@ -34,6 +40,7 @@ impl Default for Config {
             fragment_size: None,
             close_timeout: Duration::from_secs(10),
             keepalive: None,
+            deflate: None,
         }
     }
 }
@@ -88,7 +95,11 @@ pub enum Error {
     ExpectedContinuation,
     /// A text message, or a close reason, that is not UTF-8.
     InvalidUtf8,
-    /// A message whose fragments together exceed the limit.
+    /// RSV1 (compressed) on a continuation or control frame (RFC 7692 §6.1).
+    UnexpectedRsv1,
+    /// A compressed message that does not inflate.
+    InvalidCompressedData,
+    /// A message whose fragments together (inflated, if compressed) exceed the limit.
     MessageTooLarge {
         /// Bytes the message would have had at least.
         len: u64,
@@ -112,12 +123,13 @@ impl Error {
             Self::Frame(FrameError::FrameTooLarge { .. }) | Self::MessageTooLarge { .. } => {
                 Some(CloseCode::MESSAGE_TOO_BIG)
             }
-            Self::InvalidUtf8 | Self::InvalidClose(ClosePayloadError::InvalidReason) => {
-                Some(CloseCode::INVALID_PAYLOAD)
-            }
+            Self::InvalidUtf8
+            | Self::InvalidCompressedData
+            | Self::InvalidClose(ClosePayloadError::InvalidReason) => Some(CloseCode::INVALID_PAYLOAD),
             Self::Frame(_)
             | Self::UnexpectedContinuation
             | Self::ExpectedContinuation
+            | Self::UnexpectedRsv1
             | Self::InvalidClose(_) => Some(CloseCode::PROTOCOL_ERROR),
             Self::UnexpectedEof | Self::CloseTimeout | Self::PongTimeout => None,
         }
@@ -131,6 +143,8 @@ impl fmt::Display for Error {
             Self::UnexpectedContinuation => f.write_str("continuation frame with no message"),
             Self::ExpectedContinuation => f.write_str("new message started before the previous one ended"),
             Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
+            Self::UnexpectedRsv1 => f.write_str("RSV1 set on a continuation or control frame"),
+            Self::InvalidCompressedData => f.write_str("compressed message does not inflate"),
             Self::MessageTooLarge { len, max } => {
                 write!(f, "message of at least {len} bytes exceeds the limit of {max}")
             }
@@ -193,6 +207,9 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// The RSV bit permessage-deflate uses to mark a compressed message.
+const RSV1: u8 = 0b100;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Open,
@@ -207,6 +224,7 @@ enum State {
 /// A message being assembled from fragments.
 struct Assembly {
     text: bool,
+    compressed: bool,
     buf: Vec<u8>,
     utf8: IncrementalUtf8,
 }
@@ -247,6 +265,8 @@ pub struct Connection {
     frame: Option<FrameHeader>,
     message: Option<Assembly>,
     control: Vec<u8>,
+    inflater: Option<Inflater>,
+    deflater: Option<Deflater>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
 }
@@ -266,8 +286,14 @@ impl Connection {
     /// A connection in the open state, at time `now`, masking with keys from `keys`.
     pub fn new(config: Config, keys: impl MaskKeys + Send + 'static, now: Instant) -> Self {
         let next_ping = config.keepalive.map(|k| now + k.interval);
+        let mut decoder = FrameDecoder::new(config.max_frame_size as u64);
+        if config.deflate.is_some() {
+            decoder.allow_rsv(RSV1);
+        }
         Self {
-            decoder: FrameDecoder::new(config.max_frame_size as u64),
+            decoder,
+            inflater: config.deflate.as_ref().map(Inflater::new),
+            deflater: config.deflate.as_ref().map(Deflater::new),
             config,
             keys: Box::new(keys),
             state: State::Open,
@@ -413,23 +439,34 @@ impl Connection {
 
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
         self.ensure_open()?;
+        let compressed = self.deflater.as_mut().and_then(|d| d.deflate(payload));
+        let (payload, mut rsv) = match &compressed {
+            Some(bytes) => (bytes.as_slice(), RSV1),
+            None => (payload, 0),
+        };
         let size = self.config.fragment_size.filter(|&s| s > 0).unwrap_or(usize::MAX);
         if payload.len() <= size {
-            self.queue_frame(opcode, true, payload);
+            self.queue_frame_rsv(opcode, true, rsv, payload);
             return Ok(());
         }
         let mut chunks = payload.chunks(size).peekable();
         let mut frame_opcode = opcode;
         while let Some(chunk) = chunks.next() {
-            self.queue_frame(frame_opcode, chunks.peek().is_none(), chunk);
+            // Only the first frame of a message carries RSV1 (RFC 7692 §6.1).
+            self.queue_frame_rsv(frame_opcode, chunks.peek().is_none(), rsv, chunk);
             frame_opcode = OpCode::Continuation;
+            rsv = 0;
         }
         Ok(())
     }
 
     fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.queue_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    fn queue_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let key = self.keys.next_key();
-        encode_frame(&mut self.transmit, opcode, fin, 0, payload, key);
+        encode_frame(&mut self.transmit, opcode, fin, rsv, payload, key);
     }
 
     fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
@@ -456,12 +493,21 @@ impl Connection {
     }
 
     fn on_header(&mut self, header: FrameHeader) -> Result<(), Error> {
+        let rsv1 = header.rsv & RSV1 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(self.fail(Error::UnexpectedRsv1));
+        }
         match header.opcode {
             OpCode::Continuation => {
                 let Some(message) = &self.message else {
                     return Err(self.fail(Error::UnexpectedContinuation));
                 };
-                let len = (message.buf.len() as u64).saturating_add(header.payload_len);
+                // A compressed message is measured as it inflates, in on_payload.
+                let len = if message.compressed {
+                    0
+                } else {
+                    (message.buf.len() as u64).saturating_add(header.payload_len)
+                };
                 if len > self.config.max_message_size as u64 {
                     let max = self.config.max_message_size;
                     return Err(self.fail(Error::MessageTooLarge { len, max }));
@@ -471,12 +517,13 @@ impl Connection {
                 if self.message.is_some() {
                     return Err(self.fail(Error::ExpectedContinuation));
                 }
-                if header.payload_len > self.config.max_message_size as u64 {
+                if !rsv1 && header.payload_len > self.config.max_message_size as u64 {
                     let (len, max) = (header.payload_len, self.config.max_message_size);
                     return Err(self.fail(Error::MessageTooLarge { len, max }));
                 }
                 self.message = Some(Assembly {
                     text: header.opcode == OpCode::Text,
+                    compressed: rsv1,
                     // Reserve what the header announces, but not so much that announcing costs
                     // a peer nothing while it costs us memory.
                     buf: Vec::with_capacity(header.payload_len.min(1 << 16) as usize),
@@ -497,7 +544,18 @@ impl Connection {
         if is_control {
             self.control.extend_from_slice(data);
         } else if let Some(message) = &mut self.message {
-            message.buf.extend_from_slice(data);
+            if message.compressed {
+                let max = self.config.max_message_size;
+                let inflated = match &mut self.inflater {
+                    Some(inflater) => inflater.inflate(data, &mut message.buf, max),
+                    None => Err(InflateError::Corrupt),
+                };
+                if let Err(e) = inflated {
+                    return Err(self.fail(inflate_error(e, max)));
+                }
+            } else {
+                message.buf.extend_from_slice(data);
+            }
             if message.text && message.utf8.check(&message.buf).is_err() {
                 return Err(self.fail(Error::InvalidUtf8));
             }
@@ -533,9 +591,22 @@ impl Connection {
     }
 
     fn finish_message(&mut self) -> Result<(), Error> {
-        let Some(message) = self.message.take() else {
+        let Some(mut message) = self.message.take() else {
             return Ok(());
         };
+        if message.compressed {
+            let max = self.config.max_message_size;
+            let inflated = match &mut self.inflater {
+                Some(inflater) => inflater.finish(&mut message.buf, max),
+                None => Err(InflateError::Corrupt),
+            };
+            if let Err(e) = inflated {
+                return Err(self.fail(inflate_error(e, max)));
+            }
+            if message.text && message.utf8.check(&message.buf).is_err() {
+                return Err(self.fail(Error::InvalidUtf8));
+            }
+        }
         let event = if message.text {
             if !message.utf8.is_complete(&message.buf) {
                 return Err(self.fail(Error::InvalidUtf8));
@@ -563,6 +634,13 @@ impl Connection {
         self.message = None;
         self.events.push_back(Event::Closed { code, reason });
         Ok(())
+    }
+}
+
+fn inflate_error(error: InflateError, max: usize) -> Error {
+    match error {
+        InflateError::TooLarge { len } => Error::MessageTooLarge { len, max },
+        InflateError::Corrupt => Error::InvalidCompressedData,
     }
 }
 

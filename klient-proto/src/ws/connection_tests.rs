@@ -513,3 +513,139 @@ fn bytes_after_the_servers_close_are_ignored() {
     c.handle_bytes(&wire).unwrap();
     assert_eq!(events(&mut c).len(), 1);
 }
+
+mod deflate {
+    use super::*;
+    use crate::ws::deflate::{DeflateParams, Deflater, Inflater};
+
+    fn params() -> DeflateParams {
+        DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        }
+    }
+
+    fn deflate_conn(max_message_size: usize, fragment_size: Option<usize>) -> Connection {
+        let config = Config {
+            deflate: Some(params()),
+            max_message_size,
+            fragment_size,
+            ..Config::default()
+        };
+        conn_with(config, Instant::now())
+    }
+
+    fn compressed_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut frame = server_frame(opcode, fin, payload);
+        frame[0] |= 0x40;
+        frame
+    }
+
+    #[test]
+    fn inflates_messages_with_context_takeover_byte_at_a_time() {
+        let mut server = Deflater::new(&params());
+        let text = "compress me, compress me, compress me";
+        let first = server.deflate(text.as_bytes()).unwrap();
+        let second = server.deflate(text.as_bytes()).unwrap();
+        // The second message is split in two fragments with a ping between them.
+        let (a, b) = second.split_at(second.len() / 2);
+        let mut wire = compressed_frame(OpCode::Text, true, &first);
+        wire.extend(compressed_frame(OpCode::Binary, false, a));
+        wire.extend(server_frame(OpCode::Ping, true, b"p"));
+        wire.extend(server_frame(OpCode::Continuation, true, b));
+        wire.extend(server_frame(OpCode::Text, true, b"plain"));
+        let mut c = deflate_conn(1 << 20, None);
+        for byte in &wire {
+            c.handle_bytes(std::slice::from_ref(byte)).unwrap();
+        }
+        assert_eq!(
+            events(&mut c),
+            [
+                Event::Message(Message::Text(text.into())),
+                Event::Ping(b"p".to_vec()),
+                Event::Message(Message::Binary(text.as_bytes().to_vec())),
+                Event::Message(Message::Text("plain".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn compresses_sent_messages() {
+        let mut c = deflate_conn(1 << 20, Some(8));
+        let text = "x".repeat(1000);
+        c.send_text(&text).unwrap();
+        let frames = transmitted(&mut c);
+        assert!(frames.len() > 1, "fragmented");
+        assert_eq!(frames[0].0.rsv, 0b100);
+        assert!(
+            frames[1..]
+                .iter()
+                .all(|(h, _)| h.rsv == 0 && h.opcode == OpCode::Continuation)
+        );
+        let compressed: Vec<u8> = frames.iter().flat_map(|(_, p)| p.clone()).collect();
+        assert!(compressed.len() < 100);
+        let mut inflater = Inflater::new(&params());
+        let mut out = Vec::new();
+        inflater.inflate(&compressed, &mut out, 4096).unwrap();
+        inflater.finish(&mut out, 4096).unwrap();
+        assert_eq!(out, text.as_bytes());
+    }
+
+    #[test]
+    fn violations_send_their_close_codes() {
+        let mut server = Deflater::new(&params());
+        let bomb = server.deflate(&[0; 1 << 20]).unwrap();
+        let mut server = Deflater::new(&params());
+        let bad_text = server.deflate(b"ok \xFF").unwrap();
+        let cases: Vec<(&str, Vec<u8>, Error, u16)> = vec![
+            (
+                "rsv1 on continuation",
+                [
+                    compressed_frame(OpCode::Text, false, &bad_text[..1]),
+                    compressed_frame(OpCode::Continuation, true, &bad_text[1..]),
+                ]
+                .concat(),
+                Error::UnexpectedRsv1,
+                1002,
+            ),
+            (
+                "rsv1 on ping",
+                compressed_frame(OpCode::Ping, true, b""),
+                Error::UnexpectedRsv1,
+                1002,
+            ),
+            (
+                "inflated size over the limit",
+                compressed_frame(OpCode::Binary, true, &bomb),
+                Error::MessageTooLarge { len: 0, max: 4096 },
+                1009,
+            ),
+            (
+                "corrupt",
+                compressed_frame(OpCode::Binary, true, &[0xFF, 0xFF]),
+                Error::InvalidCompressedData,
+                1007,
+            ),
+            (
+                "invalid UTF-8 inside",
+                compressed_frame(OpCode::Text, true, &bad_text),
+                Error::InvalidUtf8,
+                1007,
+            ),
+        ];
+        for (name, wire, error, code) in cases {
+            let mut c = deflate_conn(4096, None);
+            let got = c.handle_bytes(&wire).unwrap_err();
+            match (&got, &error) {
+                (Error::MessageTooLarge { len, max }, Error::MessageTooLarge { max: want, .. }) => {
+                    assert!(*len > 4096 && max == want, "{name}: {got:?}")
+                }
+                _ => assert_eq!(got, error, "{name}"),
+            }
+            assert_eq!(got.close_code(), Some(CloseCode(code)), "{name}");
+            assert_eq!(transmitted(&mut c)[0].1, close_payload(code, b""), "{name}");
+        }
+    }
+}

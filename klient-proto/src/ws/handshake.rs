@@ -15,6 +15,8 @@ use http::header::{
 };
 use http::{Method, Request, StatusCode};
 
+use super::deflate::{DeflateNegotiationError, DeflateOffer, DeflateParams};
+
 /// The GUID that RFC 6455 §1.3 appends to the key before hashing.
 const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -41,6 +43,8 @@ pub enum HandshakeError {
     UnofferedExtension(String),
     /// A handshake header is not visible ASCII.
     NonAsciiHeader(HeaderName),
+    /// The server's permessage-deflate parameters are unacceptable.
+    Deflate(DeflateNegotiationError),
 }
 
 impl fmt::Display for HandshakeError {
@@ -58,6 +62,7 @@ impl fmt::Display for HandshakeError {
             Self::DuplicateProtocol => f.write_str("server sent Sec-WebSocket-Protocol twice"),
             Self::UnofferedExtension(e) => write!(f, "server enabled extension {e:?} we did not offer"),
             Self::NonAsciiHeader(h) => write!(f, "response header {h} is not visible ASCII"),
+            Self::Deflate(e) => write!(f, "permessage-deflate: {e}"),
         }
     }
 }
@@ -66,6 +71,7 @@ impl std::error::Error for HandshakeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::InvalidRequest(e) => Some(e),
+            Self::Deflate(e) => Some(e),
             _ => None,
         }
     }
@@ -78,6 +84,9 @@ pub struct Negotiated {
     pub protocol: Option<String>,
     /// The extensions the server enabled, each as sent (name and parameters), in order.
     pub extensions: Vec<String>,
+    /// permessage-deflate parameters, when we offered it and the server accepted; hand them to
+    /// [`Config::deflate`](super::Config::deflate).
+    pub deflate: Option<DeflateParams>,
 }
 
 /// A client's opening handshake: builds the request and checks the response.
@@ -106,6 +115,7 @@ pub struct ClientHandshake {
     key: String,
     protocols: Vec<String>,
     extensions: Option<String>,
+    deflate: Option<DeflateOffer>,
     headers: HeaderMap,
 }
 
@@ -117,6 +127,7 @@ impl fmt::Debug for ClientHandshake {
             .field("path", &self.path)
             .field("protocols", &self.protocols)
             .field("extensions", &self.extensions)
+            .field("deflate", &self.deflate)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -133,6 +144,7 @@ impl ClientHandshake {
             key: BASE64.encode(key_bytes),
             protocols: Vec::new(),
             extensions: None,
+            deflate: None,
             headers: HeaderMap::new(),
         }
     }
@@ -150,6 +162,17 @@ impl ClientHandshake {
     /// Offers extensions, as the `Sec-WebSocket-Extensions` value.
     pub fn extensions(mut self, offer: &str) -> Self {
         self.extensions = Some(offer.to_owned());
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692), after any extensions offered before.
+    pub fn permessage_deflate(mut self, offer: DeflateOffer) -> Self {
+        let value = offer.header_value();
+        self.extensions = Some(match self.extensions.take() {
+            Some(earlier) => format!("{earlier}, {value}"),
+            None => value,
+        });
+        self.deflate = Some(offer);
         self
     }
 
@@ -224,9 +247,16 @@ impl ClientHandshake {
         if accept.trim() != self.expected_accept() {
             return Err(HandshakeError::AcceptMismatch);
         }
+        let protocol = self.check_protocol(headers)?;
+        let extensions = self.check_extensions(headers)?;
+        let deflate = match &self.deflate {
+            Some(offer) => DeflateParams::negotiate(offer, &extensions).map_err(HandshakeError::Deflate)?,
+            None => None,
+        };
         Ok(Negotiated {
-            protocol: self.check_protocol(headers)?,
-            extensions: self.check_extensions(headers)?,
+            protocol,
+            extensions,
+            deflate,
         })
     }
 
@@ -470,5 +500,42 @@ mod tests {
             .check_response(StatusCode::SWITCHING_PROTOCOLS, &headers)
             .unwrap();
         assert_eq!(n.extensions, ["permessage-deflate; server_no_context_takeover"]);
+        assert_eq!(
+            n.deflate, None,
+            "parsed only when offered through permessage_deflate"
+        );
+    }
+
+    #[test]
+    fn deflate_offer_and_answer() {
+        let h = handshake().permessage_deflate(DeflateOffer::default());
+        let req = h.request().unwrap();
+        assert_eq!(
+            req.headers()[SEC_WEBSOCKET_EXTENSIONS],
+            "permessage-deflate; client_max_window_bits"
+        );
+        let mut headers = good_headers(&h);
+        let n = h
+            .check_response(StatusCode::SWITCHING_PROTOCOLS, &headers)
+            .unwrap();
+        assert_eq!(n.deflate, None, "declined");
+        headers.insert(
+            SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static("permessage-deflate; client_max_window_bits=12"),
+        );
+        let n = h
+            .check_response(StatusCode::SWITCHING_PROTOCOLS, &headers)
+            .unwrap();
+        assert_eq!(n.deflate.map(|d| d.client_max_window_bits), Some(12));
+        headers.insert(
+            SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static("permessage-deflate; bogus"),
+        );
+        assert!(matches!(
+            h.check_response(StatusCode::SWITCHING_PROTOCOLS, &headers),
+            Err(HandshakeError::Deflate(
+                DeflateNegotiationError::UnknownParameter(_)
+            ))
+        ));
     }
 }

@@ -3,13 +3,15 @@
 //! - [`handshake`]: the upgrade request and the checks on the server's 101 response;
 //! - [`Connection`]: frames in and out, message assembly, ping/pong, the close handshake and
 //!   keepalive timing, fed with bytes and instants by the caller;
-//! - [`frame`], [`decoder`], [`encoder`], [`mask`]: the wire format underneath, usable alone.
+//! - [`frame`], [`decoder`], [`encoder`], [`mask`]: the wire format underneath, usable alone;
+//! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and compression.
 //!
 //! Randomness is injected: the handshake key bytes and a [`MaskKeys`] source for frame masks.
 
 pub mod close;
 pub mod connection;
 pub mod decoder;
+pub mod deflate;
 pub mod encoder;
 pub mod frame;
 pub mod handshake;
@@ -18,5 +20,6 @@ mod utf8;
 
 pub use close::CloseCode;
 pub use connection::{Config, Connection, Error, Event, Keepalive, Message, SendError};
+pub use deflate::{DeflateOffer, DeflateParams};
 pub use encoder::MaskKeys;
 pub use handshake::{ClientHandshake, HandshakeError, Negotiated};
