@@ -1,11 +1,10 @@
 //! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, repeating.
 //!
-//! This is the hot loop of every frame a client sends, so it works on 16-byte words that the
-//! compiler turns into vector instructions, in safe Rust. The key is rotated by the number of
-//! payload bytes already processed, so a payload can be masked or unmasked in pieces as they arrive.
-
-/// Bytes XORed per word: a `u128`, which the compiler lowers to one SSE/NEON register.
-const WORD: usize = 16;
+//! This is the hot loop of every frame a client sends. It XORs 4-byte words in safe Rust, a loop
+//! the compiler unrolls into vector instructions: measured (benches `ws_mask`) faster than 8- or
+//! 16-byte words or 64-byte blocks at every size from 16 B to 1 MiB. The key is rotated by the
+//! number of payload bytes already processed, so a payload can be masked or unmasked in pieces as
+//! they arrive.
 
 /// XORs `buf` in place with the mask `key`, as if `buf` started `offset` bytes into the payload.
 ///
@@ -27,18 +26,15 @@ const WORD: usize = 16;
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let mut key = key;
     key.rotate_left(offset % 4);
-    // WORD is a multiple of 4, so every word starts at key index 0 and the tail continues at 0 too.
-    let wide = u128::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-        key[0], key[1], key[2], key[3],
-    ]);
-    let mut words = buf.chunks_exact_mut(WORD);
+    let wide = u32::from_ne_bytes(key);
+    let mut words = buf.chunks_exact_mut(4);
     for word in &mut words {
-        let mut bytes = [0u8; WORD];
+        let mut bytes = [0u8; 4];
         bytes.copy_from_slice(word);
-        word.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
+        word.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
     }
-    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    // Every word starts at key index 0, so the tail does too.
+    for (byte, k) in words.into_remainder().iter_mut().zip(key) {
         *byte ^= k;
     }
 }
