@@ -215,7 +215,7 @@ enum State {
     Open,
     /// We sent close and wait for the server's until the deadline.
     CloseSent {
-        deadline: Instant,
+        deadline: Option<Instant>,
     },
     /// Nothing more will be sent or received.
     Closed,
@@ -285,7 +285,7 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// A connection in the open state, at time `now`, masking with keys from `keys`.
     pub fn new(config: Config, keys: impl MaskKeys + Send + 'static, now: Instant) -> Self {
-        let next_ping = config.keepalive.map(|k| now + k.interval);
+        let next_ping = config.keepalive.and_then(|k| now.checked_add(k.interval));
         let mut decoder = FrameDecoder::new(config.max_frame_size as u64);
         if config.deflate.is_some() {
             decoder.allow_rsv(RSV1);
@@ -347,7 +347,9 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         match self.state {
             State::Closed => return Ok(()),
-            State::CloseSent { deadline } if now >= deadline => {
+            State::CloseSent {
+                deadline: Some(deadline),
+            } if now >= deadline => {
                 return Err(self.fail(Error::CloseTimeout));
             }
             State::CloseSent { .. } => return Ok(()),
@@ -360,8 +362,11 @@ impl Connection {
             && now >= at
         {
             self.queue_frame(OpCode::Ping, true, &[]);
-            self.pong_deadline.get_or_insert(now + keepalive.timeout);
-            self.next_ping = Some(now + keepalive.interval);
+            // A deadline past the end of time (a huge configured Duration) means none.
+            if self.pong_deadline.is_none() {
+                self.pong_deadline = now.checked_add(keepalive.timeout);
+            }
+            self.next_ping = now.checked_add(keepalive.interval);
         }
         Ok(())
     }
@@ -398,7 +403,7 @@ impl Connection {
         self.ensure_open()?;
         self.queue_close(Some(code), reason);
         self.state = State::CloseSent {
-            deadline: now + self.config.close_timeout,
+            deadline: now.checked_add(self.config.close_timeout),
         };
         Ok(())
     }
@@ -424,7 +429,7 @@ impl Connection {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },
-            State::CloseSent { deadline } => Some(deadline),
+            State::CloseSent { deadline } => deadline,
             State::Closed => None,
         }
     }

@@ -649,3 +649,21 @@ mod deflate {
         }
     }
 }
+
+#[test]
+fn huge_durations_mean_no_deadline() {
+    let t0 = Instant::now();
+    let config = Config {
+        close_timeout: Duration::MAX,
+        keepalive: Some(Keepalive {
+            interval: Duration::MAX,
+            timeout: Duration::MAX,
+        }),
+        ..Config::default()
+    };
+    let mut c = conn_with(config, t0);
+    assert_eq!(c.poll_timeout(), None);
+    c.close(t0, CloseCode::NORMAL, "").unwrap();
+    assert_eq!(c.poll_timeout(), None);
+    assert_eq!(c.handle_timeout(t0 + Duration::from_secs(1 << 20)), Ok(()));
+}
