@@ -667,3 +667,42 @@ fn huge_durations_mean_no_deadline() {
     assert_eq!(c.poll_timeout(), None);
     assert_eq!(c.handle_timeout(t0 + Duration::from_secs(1 << 20)), Ok(()));
 }
+
+#[test]
+fn handshake_then_leftover_bytes_feed_the_connection() {
+    use crate::ws::{ClientHandshake, DeflateOffer};
+    use http::{HeaderMap, HeaderValue, StatusCode};
+
+    let handshake = ClientHandshake::new("h", "/", [3; 16])
+        .protocols(["v5.channel.k8s.io"])
+        .permessage_deflate(DeflateOffer::default());
+    let mut headers = HeaderMap::new();
+    headers.insert("upgrade", HeaderValue::from_static("websocket"));
+    headers.insert("connection", HeaderValue::from_static("upgrade"));
+    headers.insert(
+        "sec-websocket-accept",
+        handshake.expected_accept().parse().unwrap(),
+    );
+    headers.insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("v5.channel.k8s.io"),
+    );
+    headers.insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("permessage-deflate; client_no_context_takeover"),
+    );
+    let negotiated = handshake
+        .check_response(StatusCode::SWITCHING_PROTOCOLS, &headers)
+        .unwrap();
+    let config = Config {
+        deflate: negotiated.deflate,
+        ..Config::default()
+    };
+    let mut c = conn_with(config, Instant::now());
+    // The server's first message arrived in the same read as the 101 head.
+    let leftover = server_frame(OpCode::Binary, true, &[1]);
+    c.handle_bytes(&leftover).unwrap();
+    assert_eq!(events(&mut c), [Event::Message(Message::Binary(vec![1]))]);
+    c.send_binary(&[0; 64]).unwrap();
+    assert_eq!(transmitted(&mut c)[0].0.rsv, 0b100, "compressed");
+}

@@ -21,9 +21,7 @@ const MAX_WINDOW_BITS: u8 = 15;
 /// What we ask of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeflateOffer {
-    /// Ask the server to compress each message on its own, so it keeps no window between
-    /// messages (less memory on our side for the inflater's history is not saved, but a
-    /// server may prefer it).
+    /// Ask the server to compress each message on its own, keeping no window between messages.
     pub server_no_context_takeover: bool,
     /// Tell the server we will compress each message on its own.
     pub client_no_context_takeover: bool,

@@ -1,12 +1,16 @@
 //! RFC 6455 WebSocket client as sans-IO state machines.
 //!
-//! - [`handshake`]: the upgrade request and the checks on the server's 101 response;
-//! - [`Connection`]: frames in and out, message assembly, ping/pong, the close handshake and
-//!   keepalive timing, fed with bytes and instants by the caller;
-//! - [`frame`], [`decoder`], [`encoder`], [`mask`]: the wire format underneath, usable alone;
-//! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and compression.
+//! - [`handshake`](crate::ws::handshake): the upgrade request and the checks on the server's
+//!   101 response;
+//! - [`Connection`](crate::ws::Connection): frames in and out, message assembly, ping/pong, the
+//!   close handshake and keepalive timing, fed with bytes and instants by the caller;
+//! - [`frame`](crate::ws::frame), [`decoder`](crate::ws::decoder),
+//!   [`encoder`](crate::ws::encoder), [`mask`](crate::ws::mask): the wire format underneath,
+//!   usable alone;
+//! - [`deflate`](crate::ws::deflate): permessage-deflate (RFC 7692) negotiation and compression.
 //!
-//! Randomness is injected: the handshake key bytes and a [`MaskKeys`] source for frame masks.
+//! Randomness is injected: the handshake key bytes and a [`MaskKeys`](crate::ws::MaskKeys)
+//! source for frame masks.
 
 pub mod close;
 pub mod connection;
