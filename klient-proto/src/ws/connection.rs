@@ -69,7 +69,8 @@ pub enum Message {
 pub enum Event {
     /// A complete message.
     Message(Message),
-    /// The server pinged us; the pong is already queued.
+    /// The server pinged us; the pong is queued (only the latest of several pings that arrive
+    /// between two [`Connection::poll_transmit`] calls is answered, as RFC 6455 §5.5.3 allows).
     Ping(Vec<u8>),
     /// The server sent a pong.
     Pong(Vec<u8>),
@@ -265,6 +266,8 @@ pub struct Connection {
     frame: Option<FrameHeader>,
     message: Option<Assembly>,
     control: Vec<u8>,
+    /// The answer to the latest ping, not yet queued.
+    pending_pong: Option<Vec<u8>>,
     inflater: Option<Inflater>,
     deflater: Option<Deflater>,
     next_ping: Option<Instant>,
@@ -302,6 +305,7 @@ impl Connection {
             frame: None,
             message: None,
             control: Vec::with_capacity(MAX_CONTROL_PAYLOAD),
+            pending_pong: None,
             next_ping,
             pong_deadline: None,
         }
@@ -410,6 +414,7 @@ impl Connection {
 
     /// Bytes to write to the transport, all queued so far, or `None` when there are none.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.flush_pong();
         if self.transmit.is_empty() {
             None
         } else {
@@ -470,8 +475,17 @@ impl Connection {
     }
 
     fn queue_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+        // The pong goes first so it is never written after our close frame.
+        self.flush_pong();
         let key = self.keys.next_key();
         encode_frame(&mut self.transmit, opcode, fin, rsv, payload, key);
+    }
+
+    fn flush_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            let key = self.keys.next_key();
+            encode_frame(&mut self.transmit, OpCode::Pong, true, 0, &payload, key);
+        }
     }
 
     fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
@@ -491,6 +505,8 @@ impl Connection {
         {
             self.queue_close(Some(code), "");
         }
+        // Without a close frame (EOF, timeouts) the transport is gone: no pong either.
+        self.pending_pong = None;
         self.state = State::Closed;
         self.message = None;
         self.frame = None;
@@ -579,7 +595,10 @@ impl Connection {
             OpCode::Ping => {
                 let payload = std::mem::take(&mut self.control);
                 if self.state == State::Open {
-                    self.queue_frame(OpCode::Pong, true, &payload);
+                    // Answered when bytes are next taken or another frame is queued; a newer
+                    // ping replaces it (RFC 6455 §5.5.3), so a ping flood cannot grow our
+                    // transmit buffer faster than the caller drains it.
+                    self.pending_pong = Some(payload.clone());
                 }
                 self.events.push_back(Event::Ping(payload));
             }

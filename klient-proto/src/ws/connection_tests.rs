@@ -706,3 +706,36 @@ fn handshake_then_leftover_bytes_feed_the_connection() {
     c.send_binary(&[0; 64]).unwrap();
     assert_eq!(transmitted(&mut c)[0].0.rsv, 0b100, "compressed");
 }
+
+#[test]
+fn a_ping_flood_is_answered_once_per_transmit() {
+    let mut wire = Vec::new();
+    for i in 0..100u8 {
+        wire.extend(server_frame(OpCode::Ping, true, &[i]));
+    }
+    let mut c = conn();
+    c.handle_bytes(&wire).unwrap();
+    assert_eq!(events(&mut c).len(), 100);
+    let pongs = transmitted(&mut c);
+    assert_eq!(pongs.len(), 1);
+    assert_eq!(pongs[0].1, [99]);
+}
+
+#[test]
+fn a_pending_pong_is_sent_before_our_close_reply() {
+    let mut wire = server_frame(OpCode::Ping, true, b"p");
+    wire.extend(server_frame(OpCode::Close, true, &close_payload(1000, b"")));
+    let mut c = conn();
+    c.handle_bytes(&wire).unwrap();
+    let sent = transmitted(&mut c);
+    let opcodes: Vec<_> = sent.iter().map(|(h, _)| h.opcode).collect();
+    assert_eq!(opcodes, [OpCode::Pong, OpCode::Close]);
+}
+
+#[test]
+fn no_pong_after_eof() {
+    let mut c = conn();
+    c.handle_bytes(&server_frame(OpCode::Ping, true, b"p")).unwrap();
+    assert_eq!(c.handle_eof(), Err(Error::UnexpectedEof));
+    assert!(c.poll_transmit().is_none());
+}
