@@ -33,11 +33,7 @@ impl Cluster {
         };
         let kubectl = PathBuf::from(value("BIN_DIR")).join("kubectl");
         let echo_port = value("ECHO_PORT").parse().expect("ECHO_PORT is a port number");
-        Cluster {
-            dir,
-            kubectl,
-            echo_port,
-        }
+        Cluster { dir, kubectl, echo_port }
     }
 
     /// The kubeconfig of the cluster admin (bearer token).
@@ -84,11 +80,7 @@ impl Cluster {
     pub fn kubectl_output(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
         let mut command = self.kubectl();
         command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = command.spawn().expect("kubectl starts");
         if let Some(bytes) = stdin {
             use std::io::Write;
