@@ -24,3 +24,5 @@ pub mod http;
 pub mod api;
 /// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.
 pub mod watch;
+/// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
+pub mod ws;

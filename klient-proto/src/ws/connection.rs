@@ -1,0 +1,673 @@
+//! The client connection machine after the handshake: messages, ping/pong, close, keepalive.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::close::{CloseCode, ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
+use super::decoder::{Decoded, FrameDecoder};
+use super::deflate::{DeflateParams, Deflater, InflateError, Inflater};
+use super::encoder::{MaskKeys, encode_frame};
+use super::frame::{FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use super::utf8::IncrementalUtf8;
+
+/// Limits and timers of a [`Connection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Largest payload of one received frame; larger ones fail with close code 1009.
+    pub max_frame_size: usize,
+    /// Largest received message, all fragments together; larger ones fail with close code 1009.
+    pub max_message_size: usize,
+    /// Split sent messages into frames of at most this many payload bytes; `None` sends each
+    /// message as one frame.
+    pub fragment_size: Option<usize>,
+    /// How long to wait for the server's close frame after sending ours.
+    pub close_timeout: Duration,
+    /// Periodic pings to detect a dead peer; `None` sends none.
+    pub keepalive: Option<Keepalive>,
+    /// permessage-deflate, as negotiated in the handshake ([`Negotiated::deflate`]); `None`
+    /// when not in use.
+    ///
+    /// [`Negotiated::deflate`]: super::Negotiated::deflate
+    pub deflate: Option<DeflateParams>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            fragment_size: None,
+            close_timeout: Duration::from_secs(10),
+            keepalive: None,
+            deflate: None,
+        }
+    }
+}
+
+/// Keepalive timing: a ping every `interval`, and the connection fails when no pong arrives
+/// within `timeout` of a ping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Time between pings.
+    pub interval: Duration,
+    /// How long a ping may go unanswered.
+    pub timeout: Duration,
+}
+
+/// A complete data message from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message, already checked to be UTF-8.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+/// What [`Connection::poll_event`] hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A complete message.
+    Message(Message),
+    /// The server pinged us; the pong is queued (only the latest of several pings that arrive
+    /// between two [`Connection::poll_transmit`] calls is answered, as RFC 6455 §5.5.3 allows).
+    Ping(Vec<u8>),
+    /// The server sent a pong.
+    Pong(Vec<u8>),
+    /// The server's close frame arrived; the close handshake is complete once our transmit
+    /// buffer is written. `code` is `None` when the frame had no payload.
+    Closed {
+        /// The server's close code.
+        code: Option<CloseCode>,
+        /// The server's reason, possibly empty.
+        reason: String,
+    },
+}
+
+/// Why the connection failed. Where the RFC asks for it, a close frame with
+/// [`close_code`](Error::close_code) has been queued for the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A malformed or oversized frame.
+    Frame(FrameError),
+    /// A continuation frame with no message in progress.
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message was still in progress.
+    ExpectedContinuation,
+    /// A text message, or a close reason, that is not UTF-8.
+    InvalidUtf8,
+    /// RSV1 (compressed) on a continuation or control frame (RFC 7692 §6.1).
+    UnexpectedRsv1,
+    /// A compressed message that does not inflate.
+    InvalidCompressedData,
+    /// A message whose fragments together (inflated, if compressed) exceed the limit.
+    MessageTooLarge {
+        /// Bytes the message would have had at least.
+        len: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A close frame with a malformed payload.
+    InvalidClose(ClosePayloadError),
+    /// The transport ended before the close handshake.
+    UnexpectedEof,
+    /// The server did not answer our close frame in time.
+    CloseTimeout,
+    /// The server did not answer a keepalive ping in time.
+    PongTimeout,
+}
+
+impl Error {
+    /// The close code sent to the server for this failure, if one is sent.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Self::Frame(FrameError::FrameTooLarge { .. }) | Self::MessageTooLarge { .. } => {
+                Some(CloseCode::MESSAGE_TOO_BIG)
+            }
+            Self::InvalidUtf8
+            | Self::InvalidCompressedData
+            | Self::InvalidClose(ClosePayloadError::InvalidReason) => Some(CloseCode::INVALID_PAYLOAD),
+            Self::Frame(_)
+            | Self::UnexpectedContinuation
+            | Self::ExpectedContinuation
+            | Self::UnexpectedRsv1
+            | Self::InvalidClose(_) => Some(CloseCode::PROTOCOL_ERROR),
+            Self::UnexpectedEof | Self::CloseTimeout | Self::PongTimeout => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Frame(e) => write!(f, "invalid frame: {e}"),
+            Self::UnexpectedContinuation => f.write_str("continuation frame with no message"),
+            Self::ExpectedContinuation => f.write_str("new message started before the previous one ended"),
+            Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
+            Self::UnexpectedRsv1 => f.write_str("RSV1 set on a continuation or control frame"),
+            Self::InvalidCompressedData => f.write_str("compressed message does not inflate"),
+            Self::MessageTooLarge { len, max } => {
+                write!(f, "message of at least {len} bytes exceeds the limit of {max}")
+            }
+            Self::InvalidClose(ClosePayloadError::Truncated) => f.write_str("1-byte close payload"),
+            Self::InvalidClose(ClosePayloadError::InvalidCode(c)) => {
+                write!(f, "close code {c} is not valid on the wire")
+            }
+            Self::InvalidClose(ClosePayloadError::InvalidReason) => {
+                f.write_str("close reason is not valid UTF-8")
+            }
+            Self::UnexpectedEof => f.write_str("connection ended before the close handshake"),
+            Self::CloseTimeout => f.write_str("server did not answer our close in time"),
+            Self::PongTimeout => f.write_str("server did not answer a keepalive ping in time"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Frame(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a user verb was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// We sent a close frame or the connection ended; nothing more may be sent.
+    Closed,
+    /// A ping payload over 125 bytes.
+    ControlPayloadTooLong {
+        /// The payload length.
+        len: usize,
+    },
+    /// A close code that may not be sent (1005, 1006, 1015, unassigned ranges).
+    InvalidCloseCode(CloseCode),
+    /// A close reason over 123 bytes.
+    CloseReasonTooLong {
+        /// The reason's length in bytes.
+        len: usize,
+    },
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("the connection is closing or closed"),
+            Self::ControlPayloadTooLong { len } => {
+                write!(f, "control payload of {len} bytes exceeds 125")
+            }
+            Self::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            Self::CloseReasonTooLong { len } => {
+                write!(f, "close reason of {len} bytes exceeds {MAX_CLOSE_REASON}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// The RSV bit permessage-deflate uses to mark a compressed message.
+const RSV1: u8 = 0b100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// We sent close and wait for the server's until the deadline.
+    CloseSent {
+        deadline: Option<Instant>,
+    },
+    /// Nothing more will be sent or received.
+    Closed,
+}
+
+/// A message being assembled from fragments.
+struct Assembly {
+    text: bool,
+    compressed: bool,
+    buf: Vec<u8>,
+    utf8: IncrementalUtf8,
+}
+
+/// A WebSocket client connection after a successful handshake.
+///
+/// Feed it with [`handle_bytes`](Self::handle_bytes), [`handle_eof`](Self::handle_eof) and
+/// [`handle_timeout`](Self::handle_timeout); ask it to act with the verbs; after every call,
+/// drain in this order: [`poll_transmit`](Self::poll_transmit) until `None` and write the bytes,
+/// [`poll_event`](Self::poll_event) until `None`, then arm a timer for
+/// [`poll_timeout`](Self::poll_timeout). When [`is_closed`](Self::is_closed) and the transmit
+/// buffer is written, close the transport.
+///
+/// A `handle_*` call that returns an error has failed the connection: the close frame the RFC
+/// asks for is queued for transmission and events decoded before the error stay available.
+///
+/// ```
+/// use klient_proto::ws::{Config, Connection, Event, Message};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut conn = Connection::new(Config::default(), || [1, 2, 3, 4], now);
+/// conn.send_text("hello").unwrap();
+/// let wire = conn.poll_transmit().unwrap();
+/// assert_eq!(wire[0], 0x81); // FIN + text
+///
+/// conn.handle_bytes(&[0x81, 0x02, b'h', b'i']).unwrap();
+/// assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("hi".into()))));
+/// ```
+pub struct Connection {
+    config: Config,
+    decoder: FrameDecoder,
+    keys: Box<dyn MaskKeys + Send>,
+    state: State,
+    transmit: Vec<u8>,
+    events: VecDeque<Event>,
+    /// Header of the frame whose payload is arriving.
+    frame: Option<FrameHeader>,
+    message: Option<Assembly>,
+    control: Vec<u8>,
+    /// The answer to the latest ping, not yet queued.
+    pending_pong: Option<Vec<u8>>,
+    inflater: Option<Inflater>,
+    deflater: Option<Deflater>,
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("transmit_len", &self.transmit.len())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection in the open state, at time `now`, masking with keys from `keys`.
+    pub fn new(config: Config, keys: impl MaskKeys + Send + 'static, now: Instant) -> Self {
+        let next_ping = config.keepalive.and_then(|k| now.checked_add(k.interval));
+        let mut decoder = FrameDecoder::new(config.max_frame_size as u64);
+        if config.deflate.is_some() {
+            decoder.allow_rsv(RSV1);
+        }
+        Self {
+            decoder,
+            inflater: config.deflate.as_ref().map(Inflater::new),
+            deflater: config.deflate.as_ref().map(Deflater::new),
+            config,
+            keys: Box::new(keys),
+            state: State::Open,
+            transmit: Vec::new(),
+            events: VecDeque::new(),
+            frame: None,
+            message: None,
+            control: Vec::with_capacity(MAX_CONTROL_PAYLOAD),
+            pending_pong: None,
+            next_ping,
+            pong_deadline: None,
+        }
+    }
+
+    /// Whether messages may still be sent (we have not sent close and nothing failed).
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the connection is over: once the transmit buffer is written, close the transport.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Processes bytes from the server. After the connection closed, further bytes are ignored
+    /// (RFC 6455 §5.5.1: nothing follows a close frame).
+    pub fn handle_bytes(&mut self, mut input: &[u8]) -> Result<(), Error> {
+        while !input.is_empty() && self.state != State::Closed {
+            let (used, step) = self
+                .decoder
+                .decode(input)
+                .map_err(|e| self.fail(Error::Frame(e)))?;
+            input = input.get(used..).unwrap_or_default();
+            match step {
+                None => {}
+                Some(Decoded::Header(header)) => self.on_header(header)?,
+                Some(Decoded::Payload { data, end }) => self.on_payload(data, end)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The transport reached end of file. An error unless the close handshake finished.
+    pub fn handle_eof(&mut self) -> Result<(), Error> {
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        Err(self.fail(Error::UnexpectedEof))
+    }
+
+    /// Time has reached `now`: sends keepalive pings and enforces the pong and close deadlines.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        match self.state {
+            State::Closed => return Ok(()),
+            State::CloseSent {
+                deadline: Some(deadline),
+            } if now >= deadline => {
+                return Err(self.fail(Error::CloseTimeout));
+            }
+            State::CloseSent { .. } => return Ok(()),
+            State::Open => {}
+        }
+        if self.pong_deadline.is_some_and(|d| now >= d) {
+            return Err(self.fail(Error::PongTimeout));
+        }
+        if let (Some(at), Some(keepalive)) = (self.next_ping, self.config.keepalive)
+            && now >= at
+        {
+            self.queue_frame(OpCode::Ping, true, &[]);
+            // A deadline past the end of time (a huge configured Duration) means none.
+            if self.pong_deadline.is_none() {
+                self.pong_deadline = now.checked_add(keepalive.timeout);
+            }
+            self.next_ping = now.checked_add(keepalive.interval);
+        }
+        Ok(())
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong { len: payload.len() });
+        }
+        self.ensure_open()?;
+        self.queue_frame(OpCode::Ping, true, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake at time `now`: queues our close frame, then waits up to the
+    /// close timeout for the server's.
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode(code));
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(SendError::CloseReasonTooLong { len: reason.len() });
+        }
+        self.ensure_open()?;
+        self.queue_close(Some(code), reason);
+        self.state = State::CloseSent {
+            deadline: now.checked_add(self.config.close_timeout),
+        };
+        Ok(())
+    }
+
+    /// Bytes to write to the transport, all queued so far, or `None` when there are none.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.flush_pong();
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.transmit))
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Open => match (self.next_ping, self.pong_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            State::CloseSent { deadline } => deadline,
+            State::Closed => None,
+        }
+    }
+
+    fn ensure_open(&self) -> Result<(), SendError> {
+        if self.state == State::Open {
+            Ok(())
+        } else {
+            Err(SendError::Closed)
+        }
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.ensure_open()?;
+        let compressed = self.deflater.as_mut().and_then(|d| d.deflate(payload));
+        let (payload, mut rsv) = match &compressed {
+            Some(bytes) => (bytes.as_slice(), RSV1),
+            None => (payload, 0),
+        };
+        let size = self.config.fragment_size.filter(|&s| s > 0).unwrap_or(usize::MAX);
+        if payload.len() <= size {
+            self.queue_frame_rsv(opcode, true, rsv, payload);
+            return Ok(());
+        }
+        let mut chunks = payload.chunks(size).peekable();
+        let mut frame_opcode = opcode;
+        while let Some(chunk) = chunks.next() {
+            // Only the first frame of a message carries RSV1 (RFC 7692 §6.1).
+            self.queue_frame_rsv(frame_opcode, chunks.peek().is_none(), rsv, chunk);
+            frame_opcode = OpCode::Continuation;
+            rsv = 0;
+        }
+        Ok(())
+    }
+
+    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.queue_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    fn queue_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+        // The pong goes first so it is never written after our close frame.
+        self.flush_pong();
+        let key = self.keys.next_key();
+        encode_frame(&mut self.transmit, opcode, fin, rsv, payload, key);
+    }
+
+    fn flush_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            let key = self.keys.next_key();
+            encode_frame(&mut self.transmit, OpCode::Pong, true, 0, &payload, key);
+        }
+    }
+
+    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        if let Some(code) = code {
+            payload.extend_from_slice(&code.0.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+        }
+        self.queue_frame(OpCode::Close, true, &payload);
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): sends the error's close code if we have not sent
+    /// a close yet, and stops.
+    fn fail(&mut self, error: Error) -> Error {
+        if self.state == State::Open
+            && let Some(code) = error.close_code()
+        {
+            self.queue_close(Some(code), "");
+        }
+        // Without a close frame (EOF, timeouts) the transport is gone: no pong either.
+        self.pending_pong = None;
+        self.state = State::Closed;
+        self.message = None;
+        self.frame = None;
+        error
+    }
+
+    fn on_header(&mut self, header: FrameHeader) -> Result<(), Error> {
+        let rsv1 = header.rsv & RSV1 != 0;
+        if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            return Err(self.fail(Error::UnexpectedRsv1));
+        }
+        match header.opcode {
+            OpCode::Continuation => {
+                let Some(message) = &self.message else {
+                    return Err(self.fail(Error::UnexpectedContinuation));
+                };
+                // A compressed message is measured as it inflates, in on_payload.
+                let len = if message.compressed {
+                    0
+                } else {
+                    (message.buf.len() as u64).saturating_add(header.payload_len)
+                };
+                if len > self.config.max_message_size as u64 {
+                    let max = self.config.max_message_size;
+                    return Err(self.fail(Error::MessageTooLarge { len, max }));
+                }
+            }
+            OpCode::Text | OpCode::Binary => {
+                if self.message.is_some() {
+                    return Err(self.fail(Error::ExpectedContinuation));
+                }
+                if !rsv1 && header.payload_len > self.config.max_message_size as u64 {
+                    let (len, max) = (header.payload_len, self.config.max_message_size);
+                    return Err(self.fail(Error::MessageTooLarge { len, max }));
+                }
+                self.message = Some(Assembly {
+                    text: header.opcode == OpCode::Text,
+                    compressed: rsv1,
+                    // Reserve what the header announces, but not so much that announcing costs
+                    // a peer nothing while it costs us memory.
+                    buf: Vec::with_capacity(header.payload_len.min(1 << 16) as usize),
+                    utf8: IncrementalUtf8::default(),
+                });
+            }
+            OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
+        }
+        self.frame = Some(header);
+        if header.payload_len == 0 {
+            self.on_frame_end()?;
+        }
+        Ok(())
+    }
+
+    fn on_payload(&mut self, data: &[u8], end: bool) -> Result<(), Error> {
+        let is_control = self.frame.is_some_and(|f| f.opcode.is_control());
+        if is_control {
+            self.control.extend_from_slice(data);
+        } else if let Some(message) = &mut self.message {
+            if message.compressed {
+                let max = self.config.max_message_size;
+                let inflated = match &mut self.inflater {
+                    Some(inflater) => inflater.inflate(data, &mut message.buf, max),
+                    None => Err(InflateError::Corrupt),
+                };
+                if let Err(e) = inflated {
+                    return Err(self.fail(inflate_error(e, max)));
+                }
+            } else {
+                message.buf.extend_from_slice(data);
+            }
+            if message.text && message.utf8.check(&message.buf).is_err() {
+                return Err(self.fail(Error::InvalidUtf8));
+            }
+        }
+        if end {
+            self.on_frame_end()?;
+        }
+        Ok(())
+    }
+
+    fn on_frame_end(&mut self) -> Result<(), Error> {
+        let Some(header) = self.frame.take() else {
+            return Ok(());
+        };
+        match header.opcode {
+            OpCode::Ping => {
+                let payload = std::mem::take(&mut self.control);
+                if self.state == State::Open {
+                    // Answered when bytes are next taken or another frame is queued; a newer
+                    // ping replaces it (RFC 6455 §5.5.3), so a ping flood cannot grow our
+                    // transmit buffer faster than the caller drains it.
+                    self.pending_pong = Some(payload.clone());
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                self.pong_deadline = None;
+                let payload = std::mem::take(&mut self.control);
+                self.events.push_back(Event::Pong(payload));
+            }
+            OpCode::Close => self.on_close()?,
+            OpCode::Text | OpCode::Binary | OpCode::Continuation if header.fin => self.finish_message()?,
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {}
+        }
+        Ok(())
+    }
+
+    fn finish_message(&mut self) -> Result<(), Error> {
+        let Some(mut message) = self.message.take() else {
+            return Ok(());
+        };
+        if message.compressed {
+            let max = self.config.max_message_size;
+            let inflated = match &mut self.inflater {
+                Some(inflater) => inflater.finish(&mut message.buf, max),
+                None => Err(InflateError::Corrupt),
+            };
+            if let Err(e) = inflated {
+                return Err(self.fail(inflate_error(e, max)));
+            }
+            if message.text && message.utf8.check(&message.buf).is_err() {
+                return Err(self.fail(Error::InvalidUtf8));
+            }
+        }
+        let event = if message.text {
+            if !message.utf8.is_complete(&message.buf) {
+                return Err(self.fail(Error::InvalidUtf8));
+            }
+            let text = String::from_utf8(message.buf).map_err(|_| self.fail(Error::InvalidUtf8))?;
+            Message::Text(text)
+        } else {
+            Message::Binary(message.buf)
+        };
+        self.events.push_back(Event::Message(event));
+        Ok(())
+    }
+
+    fn on_close(&mut self) -> Result<(), Error> {
+        let parsed = parse_close_payload(&self.control);
+        let (code, reason) = match parsed {
+            Ok(Some((code, reason))) => (Some(code), reason),
+            Ok(None) => (None, String::new()),
+            Err(e) => return Err(self.fail(Error::InvalidClose(e))),
+        };
+        if self.state == State::Open {
+            self.queue_close(code, "");
+        }
+        self.state = State::Closed;
+        self.message = None;
+        self.events.push_back(Event::Closed { code, reason });
+        Ok(())
+    }
+}
+
+fn inflate_error(error: InflateError, max: usize) -> Error {
+    match error {
+        InflateError::TooLarge { len } => Error::MessageTooLarge { len, max },
+        InflateError::Corrupt => Error::InvalidCompressedData,
+    }
+}
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;
