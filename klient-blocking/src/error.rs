@@ -1,0 +1,122 @@
+//! Everything a klient-blocking call can fail with.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use klient_proto::api::{ApiError, RequestError, ResponseError};
+use klient_proto::config::{ParseError, ResolveError};
+use klient_proto::http::{EncodeError, HttpError};
+
+/// What went wrong. API errors from the server are [`Error::Api`]; the rest describe the local
+/// configuration or the connection.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a Kubernetes `Status` error (NotFound, Conflict, Forbidden, ...).
+    Api(Box<ApiError>),
+    /// The server's answer was not what the request expects (not a Status, not decodable).
+    Response(ResponseError),
+    /// The request could not be built (a bad name, a namespace missing, ...).
+    Request(RequestError),
+    /// A kubeconfig could not be parsed.
+    Kubeconfig(ParseError),
+    /// The kubeconfig does not describe a usable context.
+    Resolve(ResolveError),
+    /// A file named by the configuration could not be read.
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// No kubeconfig was found where the default chain looks.
+    NoConfig,
+    /// The configuration asks for something this client cannot do yet.
+    Unsupported(String),
+    /// TLS could not be set up or the handshake failed.
+    Tls(String),
+    /// Connecting to the server failed.
+    Connect {
+        /// `host:port` of the server.
+        server: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// Reading from or writing to the server failed.
+    Io(io::Error),
+    /// The server's bytes broke HTTP/1.1 or one of klient's limits.
+    Http(HttpError),
+    /// A request could not be written as HTTP/1.1.
+    Encode(EncodeError),
+    /// A credential could not be obtained.
+    Auth(String),
+    /// A watch stream or log stream broke mid-way.
+    Stream(String),
+}
+
+impl Error {
+    /// The API error, when the server answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => write!(f, "{e}"),
+            Error::Response(e) => write!(f, "{e}"),
+            Error::Request(e) => write!(f, "cannot build the request: {e}"),
+            Error::Kubeconfig(e) => write!(f, "{e}"),
+            Error::Resolve(e) => write!(f, "kubeconfig: {e}"),
+            Error::ReadFile { path, source } => write!(f, "reading {}: {source}", path.display()),
+            Error::NoConfig => f.write_str("no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist)"),
+            Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
+            Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::Connect { server, source } => write!(f, "connecting to {server}: {source}"),
+            Error::Io(e) => write!(f, "connection: {e}"),
+            Error::Http(e) => write!(f, "HTTP: {e}"),
+            Error::Encode(e) => write!(f, "encoding the request: {e}"),
+            Error::Auth(e) => write!(f, "credentials: {e}"),
+            Error::Stream(e) => write!(f, "stream: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Api(e) => Some(e.as_ref()),
+            Error::Response(e) => Some(e),
+            Error::Request(e) => Some(e),
+            Error::Kubeconfig(e) => Some(e),
+            Error::Resolve(e) => Some(e),
+            Error::ReadFile { source, .. } | Error::Connect { source, .. } | Error::Io(source) => Some(source),
+            Error::Http(e) => Some(e),
+            Error::Encode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ResponseError> for Error {
+    fn from(e: ResponseError) -> Self {
+        match e {
+            ResponseError::Api(api) => Error::Api(api),
+            other => Error::Response(other),
+        }
+    }
+}
+
+impl From<RequestError> for Error {
+    fn from(e: RequestError) -> Self {
+        Error::Request(e)
+    }
+}
+
+/// The result of klient-blocking calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
