@@ -1,8 +1,9 @@
 //! Splitting a JSON watch stream into events.
 //!
-//! The API server writes JSON objects back to back, usually with a newline after each. The
-//! decoder finds where each object ends by tracking brace depth outside strings, keeping its
-//! scan position between calls so that every byte is looked at once however the stream is
+//! The API server writes JSON objects back to back, usually with a newline after each. When an
+//! event is already whole in the buffer serde_json parses it and finds its end in one pass;
+//! otherwise the decoder finds where it ends by tracking brace depth outside strings, keeping
+//! its scan position between calls so that each byte is scanned once however the stream is
 //! sliced, then hands the complete object to serde_json.
 
 use std::fmt;
@@ -205,57 +206,64 @@ impl<K> EventDecoder<K> {
     }
 
     /// Scans from `self.scanned` for the end of the current object, returning the index just
-    /// past its closing brace.
+    /// past its closing brace. A plain byte loop: JSON from the API server has a quote every few
+    /// bytes, too dense for a vectorised search to pay for its per-call setup.
     fn find_object_end(&mut self) -> Option<usize> {
-        let buffer = &self.buffer;
-        let mut at = self.scanned;
-        loop {
-            if self.escape_pending {
-                if at >= buffer.len() {
-                    break;
-                }
-                self.escape_pending = false;
-                at += 1;
-            }
-            let rest = buffer.get(at..).unwrap_or_default();
-            if self.in_string {
-                match memchr::memchr2(b'"', b'\\', rest) {
-                    Some(found) => {
-                        at += found + 1;
-                        if rest.get(found) == Some(&b'\\') {
-                            self.escape_pending = true;
-                        } else {
-                            self.in_string = false;
-                        }
-                    }
-                    None => break,
+        let from = self.scanned;
+        let rest = self.buffer.get(from..).unwrap_or_default();
+        let (mut depth, mut in_string, mut escape) = (self.depth, self.in_string, self.escape_pending);
+        let mut end = None;
+        for (index, &byte) in rest.iter().enumerate() {
+            if escape {
+                escape = false;
+            } else if in_string {
+                match byte {
+                    b'"' => in_string = false,
+                    b'\\' => escape = true,
+                    _ => {}
                 }
             } else {
-                match memchr::memchr3(b'{', b'}', b'"', rest) {
-                    Some(found) => {
-                        at += found + 1;
-                        match rest.get(found) {
-                            Some(b'{') => self.depth += 1,
-                            Some(b'}') => {
-                                self.depth -= 1;
-                                if self.depth == 0 {
-                                    self.scanned = at;
-                                    return Some(at);
-                                }
-                            }
-                            _ => self.in_string = true,
+                match byte {
+                    b'"' => in_string = true,
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(from + index + 1);
+                            break;
                         }
                     }
-                    None => break,
+                    _ => {}
                 }
             }
         }
-        self.scanned = buffer.len();
-        None
+        (self.depth, self.in_string, self.escape_pending) = (depth, in_string, escape);
+        self.scanned = end.unwrap_or(self.buffer.len());
+        end
     }
 }
 
 impl<K: DeserializeOwned> EventDecoder<K> {
+    /// The fast path, tried once per event: when the buffer already holds the whole event,
+    /// serde_json parses it and finds its end in the same pass. Anything else (incomplete,
+    /// invalid) returns `None` and the scanner takes over, so errors are always decided on the
+    /// scanned frame and do not depend on how the stream was split.
+    fn parse_complete_event(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
+        let rest = self.buffer.get(self.start..).unwrap_or_default();
+        let mut events = serde_json::Deserializer::from_slice(rest).into_iter::<WatchEvent<K>>();
+        let Some(Ok(event)) = events.next() else {
+            return Ok(None);
+        };
+        let len = events.byte_offset();
+        if len > self.max_event_size {
+            let max = self.max_event_size;
+            return self.fatal(DecodeError::EventTooLarge { len, max });
+        }
+        self.start += len;
+        self.scanned = self.start;
+        Ok(Some(event))
+    }
+
     /// The next event, `Ok(None)` when more bytes are needed (or the stream is over), or an
     /// error. After a [fatal](DecodeError::is_fatal) error it returns `Ok(None)` for good.
     pub fn poll_event(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
@@ -279,7 +287,13 @@ impl<K: DeserializeOwned> EventDecoder<K> {
                     self.start += skip;
                     match rest.get(skip) {
                         Some(b'{') => {
+                            if let Some(event) = self.parse_complete_event()? {
+                                return Ok(Some(event));
+                            }
+                            // Incomplete or invalid: find where it ends, bytes as they come.
                             self.depth = 1;
+                            self.in_string = false;
+                            self.escape_pending = false;
                             self.scanned = self.start + 1;
                         }
                         byte => {

@@ -1,10 +1,12 @@
 //! The watch protocol.
 //!
-//! - [`EventDecoder`] splits a JSON watch stream into [`WatchEvent`]s, however it is sliced.
-//! - [`Watcher`] is a sans-IO state machine for kube-runtime's watcher (client-go's reflector):
-//!   it says which list or watch request to make next, takes the decoded responses, and yields
-//!   [`Event`]s (`Init`, `InitApply`, `InitDone`, `Apply`, `Delete`), retrying with [`Backoff`].
-//! - [`Store`] is a cache kept exactly in sync by applying those events.
+//! - [`EventDecoder`](crate::watch::EventDecoder) splits a JSON watch stream into
+//!   [`WatchEvent`](crate::watch::WatchEvent)s, however it is sliced.
+//! - [`Watcher`](crate::watch::Watcher) is a sans-IO state machine for kube-runtime's watcher
+//!   (client-go's reflector): it says which list or watch request to make next, takes the
+//!   decoded responses, and yields [`Event`](crate::watch::Event)s (`Init`, `InitApply`,
+//!   `InitDone`, `Apply`, `Delete`), retrying with a [`Backoff`](crate::watch::Backoff).
+//! - [`Store`](crate::watch::Store) is a cache kept exactly in sync by applying those events.
 
 mod backoff;
 mod event;
