@@ -74,7 +74,9 @@ impl fmt::Display for Error {
             Error::Kubeconfig(e) => write!(f, "{e}"),
             Error::Resolve(e) => write!(f, "kubeconfig: {e}"),
             Error::ReadFile { path, source } => write!(f, "reading {}: {source}", path.display()),
-            Error::NoConfig => f.write_str("no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist)"),
+            Error::NoConfig => {
+                f.write_str("no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist)")
+            }
             Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Connect { server, source } => write!(f, "connecting to {server}: {source}"),
@@ -95,7 +97,9 @@ impl std::error::Error for Error {
             Error::Request(e) => Some(e),
             Error::Kubeconfig(e) => Some(e),
             Error::Resolve(e) => Some(e),
-            Error::ReadFile { source, .. } | Error::Connect { source, .. } | Error::Io(source) => Some(source),
+            Error::ReadFile { source, .. } | Error::Connect { source, .. } | Error::Io(source) => {
+                Some(source)
+            }
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
             _ => None,

@@ -27,7 +27,7 @@ pub(crate) enum ExchangeError {
 /// How a request was answered.
 pub(crate) enum Answer {
     /// A final response; its body is read from the exchange.
-    Response(ResponseHead, Exchange),
+    Response(ResponseHead, Box<Exchange>),
     /// `101 Switching Protocols`: the stream now speaks another protocol, starting with `leftover`.
     Upgraded(ResponseHead, Stream, Bytes),
 }
@@ -51,7 +51,13 @@ impl Exchange {
         limits: Limits,
         reused: bool,
     ) -> Result<Answer, ExchangeError> {
-        let stale_or_io = |e: io::Error| if reused { ExchangeError::Stale(e) } else { ExchangeError::Io(e) };
+        let stale_or_io = |e: io::Error| {
+            if reused {
+                ExchangeError::Stale(e)
+            } else {
+                ExchangeError::Io(e)
+            }
+        };
         stream.write_all(request).map_err(stale_or_io)?;
         stream.flush().map_err(stale_or_io)?;
         let mut decoder = ResponseDecoder::new(method, limits);
@@ -60,10 +66,17 @@ impl Exchange {
             match decoder.poll_event() {
                 Ok(Some(Event::Informational(_))) => continue,
                 Ok(Some(Event::Head(head))) => {
-                    let exchange = Exchange { stream, decoder, pending: VecDeque::new(), ended: None };
-                    return Ok(Answer::Response(head, exchange));
+                    let exchange = Exchange {
+                        stream,
+                        decoder,
+                        pending: VecDeque::new(),
+                        ended: None,
+                    };
+                    return Ok(Answer::Response(head, Box::new(exchange)));
                 }
-                Ok(Some(Event::Upgraded { head, leftover })) => return Ok(Answer::Upgraded(head, stream, leftover)),
+                Ok(Some(Event::Upgraded { head, leftover })) => {
+                    return Ok(Answer::Upgraded(head, stream, leftover));
+                }
                 Ok(Some(other)) => {
                     // The decoder hands out a head before any body event; anything else is a bug
                     // in the decoder, reported rather than unwrapped.
@@ -104,7 +117,11 @@ impl Exchange {
             match self.decoder.poll_event().map_err(ExchangeError::Http)? {
                 Some(Event::Data(bytes)) => self.pending.push_back(bytes),
                 Some(Event::End { keep_alive }) => self.ended = Some(keep_alive),
-                Some(_) => return Err(ExchangeError::Http(HttpError::MalformedHead { reason: "second head" })),
+                Some(_) => {
+                    return Err(ExchangeError::Http(HttpError::MalformedHead {
+                        reason: "second head",
+                    }));
+                }
                 None => {
                     if buf.is_empty() {
                         buf = vec![0u8; READ_SIZE];

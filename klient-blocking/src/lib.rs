@@ -1,6 +1,34 @@
 //! A blocking Kubernetes client: `std::net` sockets and rustls carry the bytes that the
-//! [`klient_proto`] state machines produce and consume.
+//! [`klient_proto`] state machines produce and consume. Every protocol rule lives in
+//! `klient-proto`; this crate connects, reads files, keeps time and exposes `Iterator`/`Read`.
 //!
-//! Status: the client is being built (see the README's feature table); this crate exposes nothing
-//! that pretends to work before it does.
+//! ```no_run
+//! use k8s_openapi::api::core::v1::Pod;
+//! use klient_blocking::{Api, Client};
+//!
+//! let client = Client::try_default()?;
+//! let pods: Api<Pod> = Api::default_namespaced(client);
+//! let pod = pods.get("my-pod")?;
+//! println!("{:?}", pod.status.and_then(|s| s.phase));
+//! # Ok::<(), klient_blocking::Error>(())
+//! ```
 #![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod client;
+mod config;
+mod error;
+mod exchange;
+mod stream;
+mod tls;
+mod watch;
+
+pub use api::{Api, Pages};
+pub use client::{BodyStream, Client, Response, StreamCloser};
+pub use config::Config;
+pub use error::{Error, Result};
+pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
+
+/// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
+pub use klient_proto::{api as core, watch as watch_core};

@@ -33,7 +33,11 @@ impl Stream {
     }
 
     /// Wraps `tcp` in TLS and completes the handshake, so certificate errors surface here.
-    pub(crate) fn tls(tcp: TcpStream, config: Arc<ClientConfig>, name: ServerName<'static>) -> io::Result<Stream> {
+    pub(crate) fn tls(
+        tcp: TcpStream,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> io::Result<Stream> {
         let connection = ClientConnection::new(config, name).map_err(io::Error::other)?;
         let mut stream = StreamOwned::new(connection, tcp);
         while stream.conn.is_handshaking() {
@@ -55,6 +59,7 @@ impl Stream {
     }
 
     /// Closes the write side (a TLS close_notify first), telling the server no more bytes come.
+    #[expect(dead_code, reason = "exec, attach and port-forward use it next")]
     pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
         if let Stream::Tls(tls) = self {
             tls.conn.send_close_notify();

@@ -50,7 +50,9 @@ pub(crate) fn client_config(inputs: &TlsInputs) -> Result<Arc<ClientConfig>, Err
         log::warn!("TLS verification of the API server is OFF (insecure-skip-tls-verify in the kubeconfig)");
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(provider.signature_verification_algorithms)))
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(
+                provider.signature_verification_algorithms,
+            )))
     } else {
         builder.with_root_certificates(root_store(&inputs.ca_pem)?)
     };
@@ -90,7 +92,9 @@ fn root_store(ca_pem: &[u8]) -> Result<RootCertStore, Error> {
             .map_err(|e| Error::Tls(format!("certificate authority cannot be used: {e}")))?;
     }
     if roots.is_empty() {
-        return Err(Error::Tls("certificate authority PEM holds no certificate".into()));
+        return Err(Error::Tls(
+            "certificate authority PEM holds no certificate".into(),
+        ));
     }
     Ok(roots)
 }
@@ -99,7 +103,8 @@ fn root_store(ca_pem: &[u8]) -> Result<RootCertStore, Error> {
 /// else the host of the server URL. An IP address is checked against the certificate's IP SANs.
 pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(bare.to_owned()).map_err(|_| Error::Tls(format!("{host:?} is not a valid TLS server name")))
+    ServerName::try_from(bare.to_owned())
+        .map_err(|_| Error::Tls(format!("{host:?} is not a valid TLS server name")))
 }
 
 /// Accepts any server certificate but still checks the handshake signatures, so the connection is
