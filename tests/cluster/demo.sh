@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The harness demo: what the local control plane offers, shown with the upstream kubectl built with it.
-# `./dev tour` runs this until klient's own tour (klient-blocking's example) replaces it.
+# `./dev demo` runs it; `./dev tour` shows the same through klient itself.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 eval "$("$here/cluster.sh" env)"
