@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use klient_blocking::core::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, StatusReason};
+use klient_blocking::core::{
+    DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, StatusReason,
+};
 use klient_blocking::watch_core::{Event, InitialListMode, WatcherConfig};
 use klient_blocking::{Api, Client, WatchConfig, watcher};
 use serde_json::json;
@@ -76,21 +78,31 @@ fn tour_in_namespace(client: &Client, ns: &str) -> Result<(), Box<dyn std::error
     let deployment: Deployment = serde_saphyr::from_str(DEPLOYMENT)?;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let created = deployments.create(&PostParams::default(), &deployment)?;
-    println!("created deployment/{} (uid {})", "hello", created.metadata.uid.unwrap_or_default());
+    let uid = created.metadata.uid.unwrap_or_default();
+    println!("created deployment/hello (uid {uid})");
 
     step("watching its pod turn Running");
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let config = WatchConfig {
         label_selector: Some("app=hello".into()),
-        machine: WatcherConfig { initial_list: InitialListMode::StreamingList, ..WatcherConfig::default() },
+        machine: WatcherConfig {
+            initial_list: InitialListMode::StreamingList,
+            ..WatcherConfig::default()
+        },
         ..WatchConfig::default()
     };
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut running_pod = None;
     for event in watcher(pods.clone(), config) {
-        let (Event::Apply(pod) | Event::InitApply(pod)) = event? else { continue };
+        let (Event::Apply(pod) | Event::InitApply(pod)) = event? else {
+            continue;
+        };
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
+        let phase = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Pending".into());
         println!("pod/{name}: {phase}");
         if phase == "Running" {
             running_pod = Some(name);
@@ -126,15 +138,25 @@ fn tour_in_namespace(client: &Client, ns: &str) -> Result<(), Box<dyn std::error
         .into_iter()
         .filter_map(|m| m.manager)
         .collect();
-    println!("annotations {:?}, field managers {managers:?}", applied.metadata.annotations.unwrap_or_default());
+    println!(
+        "annotations {:?}, field managers {managers:?}",
+        applied.metadata.annotations.unwrap_or_default()
+    );
 
     step("scaling to 3 replicas through the scale subresource");
-    let scale: Scale =
-        deployments.patch_scale("hello", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))?;
+    let scale: Scale = deployments.patch_scale(
+        "hello",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 3}})),
+    )?;
     println!("scale.spec.replicas = {:?}", scale.spec.and_then(|s| s.replicas));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = deployments.get_status("hello")?.status.and_then(|s| s.ready_replicas).unwrap_or(0);
+        let ready = deployments
+            .get_status("hello")?
+            .status
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
         println!("ready replicas: {ready}");
         if ready == 3 || Instant::now() > deadline {
             break;
@@ -144,7 +166,13 @@ fn tour_in_namespace(client: &Client, ns: &str) -> Result<(), Box<dyn std::error
 
     step(&format!("logs of pod/{pod_name}"));
     print!("{}", pods.logs(&pod_name, &LogParams::default())?);
-    let stream = pods.log_stream(&pod_name, &LogParams { tail_lines: Some(1), ..LogParams::default() })?;
+    let stream = pods.log_stream(
+        &pod_name,
+        &LogParams {
+            tail_lines: Some(1),
+            ..LogParams::default()
+        },
+    )?;
     for line in BufReader::new(stream).lines() {
         println!("(streamed) {}", line?);
     }

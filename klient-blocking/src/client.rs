@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
-use klient_proto::config::{Scheme, SecretBytes, Source};
-use klient_proto::http::{ResponseHead, accept_gzip, encode_request};
+use klient_proto::config::{Proxy, ProxyEnv, Scheme, SecretBytes, Source, select_proxy};
+use klient_proto::http::{Event, ResponseDecoder, ResponseHead, accept_gzip, encode_connect, encode_request};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
@@ -38,7 +38,8 @@ pub struct Client {
 
 struct Inner {
     config: Config,
-    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    tls: Option<TlsSetup>,
+    proxy: Option<Proxy>,
     authorizer: Authorizer,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
     pool: Mutex<Vec<Stream>>,
@@ -72,12 +73,22 @@ impl Client {
     /// A client for an explicit configuration.
     pub fn new(config: Config) -> Result<Client> {
         let cluster = &config.resolved.cluster;
-        if let Some(proxy) = &cluster.proxy_url {
-            return Err(Error::Unsupported(format!(
-                "proxy-url {proxy} (proxies arrive with issue 4)"
-            )));
-        }
+        let env = |upper: &str, lower: &str| std::env::var(upper).or_else(|_| std::env::var(lower)).ok();
+        let https_proxy = env("HTTPS_PROXY", "https_proxy");
+        let http_proxy = env("HTTP_PROXY", "http_proxy");
+        let no_proxy = env("NO_PROXY", "no_proxy");
+        let proxy_env = ProxyEnv {
+            https_proxy: https_proxy.as_deref(),
+            http_proxy: http_proxy.as_deref(),
+            no_proxy: no_proxy.as_deref(),
+        };
+        let proxy = select_proxy(&cluster.server, cluster.proxy_url.as_deref(), &proxy_env)
+            .map_err(|e| Error::Unsupported(e.to_string()))?;
         let credentials = &config.resolved.credentials;
+        let ca_pem = match &cluster.certificate_authority {
+            Some(source) => read_source(source)?,
+            None => Vec::new(),
+        };
         let tls = match cluster.server.scheme {
             Scheme::Http => None,
             Scheme::Https => {
@@ -85,12 +96,8 @@ impl Client {
                     Some(pair) => Some((read_source(&pair.certificate)?, read_secret(&pair.key)?)),
                     None => None,
                 };
-                let ca_pem = match &cluster.certificate_authority {
-                    Some(source) => read_source(source)?,
-                    None => Vec::new(),
-                };
                 let inputs = TlsInputs {
-                    ca_pem,
+                    ca_pem: ca_pem.clone(),
                     identity,
                     insecure: cluster.insecure_skip_tls_verify,
                 };
@@ -98,10 +105,15 @@ impl Client {
                     .tls_server_name
                     .clone()
                     .unwrap_or_else(|| cluster.server.host.to_string());
-                Some((tls::client_config(&inputs)?, tls::server_name(&name)?))
+                Some(TlsSetup {
+                    base: tls::client_config(&inputs)?,
+                    name: tls::server_name(&name)?,
+                    inputs,
+                    exec_identity: Mutex::new(None),
+                })
             }
         };
-        let authorizer = Authorizer::new(&credentials.auth)?;
+        let authorizer = Authorizer::new(&credentials.auth, cluster, &ca_pem)?;
         let mut extra_headers = vec![(
             header::USER_AGENT,
             HeaderValue::from_static(concat!("klient/", env!("CARGO_PKG_VERSION"))),
@@ -133,6 +145,7 @@ impl Client {
             inner: Arc::new(Inner {
                 config,
                 tls,
+                proxy,
                 authorizer,
                 extra_headers,
                 pool: Mutex::new(Vec::new()),
@@ -160,19 +173,17 @@ impl Client {
     pub fn send(&self, request: http::Request<Vec<u8>>) -> Result<Response> {
         let request = self.prepare(request)?;
         let mut attempt = 0;
-        let mut refreshed_credentials = false;
         loop {
             let (head, mut exchange) = self.execute(&request, Some(self.inner.config.read_timeout))?;
             let body = exchange.read_body().map_err(exchange_error)?;
             self.check_in(exchange.finish());
-            if head.status == StatusCode::UNAUTHORIZED && !refreshed_credentials {
-                // A rotated token file: read it again and try once more.
-                refreshed_credentials = true;
-                if matches!(self.inner.authorizer, Authorizer::TokenFile { .. }) {
-                    self.inner.authorizer.invalidate();
-                    let request = self.prepare(strip_auth(request.clone()))?;
-                    return self.send_prepared_once(request);
-                }
+            if head.status == StatusCode::UNAUTHORIZED && self.inner.authorizer.can_refresh() {
+                // A rotated token file or an expired plugin credential: fetch it again, drop
+                // connections authenticated with the old one, and try once more.
+                self.inner.authorizer.invalidate();
+                self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                let request = self.prepare(strip_auth(request.clone()))?;
+                return self.send_prepared_once(request);
             }
             if let Some(delay) = self.retry_delay(request.method(), &head, attempt) {
                 attempt += 1;
@@ -355,29 +366,108 @@ impl Client {
 
     fn connect(&self) -> Result<Stream> {
         let server = &self.inner.config.resolved.cluster.server;
-        let connect_error = |source| Error::Connect {
-            server: server.authority(),
-            source,
+        let timeout = self.inner.config.connect_timeout;
+        let tcp = match &self.inner.proxy {
+            None => Stream::connect(&server.host.to_string(), server.port, timeout).map_err(|source| {
+                Error::Connect {
+                    server: server.authority(),
+                    source,
+                }
+            })?,
+            Some(proxy) => self.tunnel(proxy)?,
         };
-        let tcp = Stream::connect(
-            &server.host.to_string(),
-            server.port,
-            self.inner.config.connect_timeout,
-        )
-        .map_err(connect_error)?;
         match &self.inner.tls {
             None => Ok(Stream::Plain(tcp)),
-            Some((config, name)) => {
-                tcp.set_read_timeout(Some(self.inner.config.connect_timeout))
-                    .map_err(connect_error)?;
-                Stream::tls(tcp, config.clone(), name.clone()).map_err(|e| match e.kind() {
+            Some(setup) => {
+                let config = setup.config_for(&self.inner.authorizer)?;
+                tcp.set_read_timeout(Some(timeout)).map_err(Error::Io)?;
+                Stream::tls(tcp, config, setup.name.clone()).map_err(|e| match e.kind() {
                     io::ErrorKind::InvalidData => {
                         Error::Tls(format!("handshake with {}: {e}", server.authority()))
                     }
-                    _ => connect_error(e),
+                    _ => Error::Connect {
+                        server: server.authority(),
+                        source: e,
+                    },
                 })
             }
         }
+    }
+
+    /// Opens a TCP connection to the proxy and asks it, with `CONNECT`, for a tunnel to the server.
+    fn tunnel(&self, proxy: &Proxy) -> Result<std::net::TcpStream> {
+        use std::io::Write;
+        let server = &self.inner.config.resolved.cluster.server;
+        let timeout = self.inner.config.connect_timeout;
+        let proxy_error = |source| Error::Connect {
+            server: format!("proxy {}", proxy.url.authority()),
+            source,
+        };
+        let mut tcp =
+            Stream::connect(&proxy.url.host.to_string(), proxy.url.port, timeout).map_err(proxy_error)?;
+        let authorization = match &proxy.authorization {
+            Some(secret) => {
+                let mut value = HeaderValue::try_from(secret.expose())
+                    .map_err(|_| Error::Auth("proxy credentials are not a valid header".into()))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let mut request = Vec::new();
+        encode_connect(&server.authority(), authorization.as_ref(), &mut request).map_err(Error::Encode)?;
+        tcp.write_all(&request).map_err(proxy_error)?;
+        tcp.set_read_timeout(Some(timeout)).map_err(proxy_error)?;
+        let mut decoder = ResponseDecoder::new(&Method::CONNECT, self.inner.config.limits);
+        let mut buf = [0u8; 4096];
+        loop {
+            match decoder.poll_event().map_err(Error::Http)? {
+                Some(Event::Upgraded { leftover, .. }) if leftover.is_empty() => return Ok(tcp),
+                Some(Event::Upgraded { .. }) => {
+                    return Err(Error::Stream(
+                        "the proxy sent bytes before the tunnel's first byte".into(),
+                    ));
+                }
+                Some(Event::Head(head)) => {
+                    let refused = format!("CONNECT {} refused: {}", server.authority(), head.status);
+                    return Err(proxy_error(io::Error::other(refused)));
+                }
+                Some(_) => continue,
+                None => match tcp.read(&mut buf).map_err(proxy_error)? {
+                    0 => decoder.handle_eof(),
+                    n => decoder.handle_bytes(&buf[..n]),
+                },
+            }
+        }
+    }
+}
+
+/// The TLS configuration of a cluster, and the one built for an exec plugin's client certificate.
+struct TlsSetup {
+    inputs: TlsInputs,
+    name: ServerName<'static>,
+    base: Arc<ClientConfig>,
+    exec_identity: Mutex<Option<(Vec<u8>, Arc<ClientConfig>)>>,
+}
+
+impl TlsSetup {
+    fn config_for(&self, authorizer: &Authorizer) -> Result<Arc<ClientConfig>> {
+        let Some((certificate, key)) = authorizer.identity()? else {
+            return Ok(self.base.clone());
+        };
+        let mut cached = self.exec_identity.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((cached_certificate, config)) = cached.as_ref()
+            && *cached_certificate == certificate
+        {
+            return Ok(config.clone());
+        }
+        let inputs = TlsInputs {
+            identity: Some((certificate.clone(), key.expose().to_vec())),
+            ..self.inputs.clone()
+        };
+        let config = tls::client_config(&inputs)?;
+        *cached = Some((certificate, config.clone()));
+        Ok(config)
     }
 }
 

@@ -4,7 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use klient_proto::config::{Kubeconfig, Overrides, ResolvedConfig, Source, kubeconfig_paths};
+use klient_proto::config::{
+    Auth, InClusterInputs, Kubeconfig, Overrides, ResolvedConfig, SERVICE_ACCOUNT_CA_FILE,
+    SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV,
+    SERVICE_PORT_ENV, Source, in_cluster_config, kubeconfig_paths,
+};
 use klient_proto::http::Limits;
 
 use crate::{Error, Result};
@@ -39,9 +43,58 @@ impl Config {
     }
 
     /// The default chain: the files in `KUBECONFIG` (merged), else `~/.kube/config`, using the
-    /// current context.
+    /// current context; when neither exists, the in-cluster service account.
     pub fn infer() -> Result<Config> {
-        Config::from_kubeconfig_with(&Overrides::default())
+        match Config::from_kubeconfig_with(&Overrides::default()) {
+            Err(Error::NoConfig) => Config::in_cluster().map_err(|e| match e {
+                // Outside a pod the useful message is the kubeconfig one.
+                Error::Auth(_) if std::env::var_os(SERVICE_HOST_ENV).is_none() => Error::NoConfig,
+                other => other,
+            }),
+            other => other,
+        }
+    }
+
+    /// The pod's service account: `KUBERNETES_SERVICE_HOST`/`_PORT` and the files in
+    /// `/var/run/secrets/kubernetes.io/serviceaccount`. The token is re-read about every minute,
+    /// since the kubelet rotates it.
+    pub fn in_cluster() -> Result<Config> {
+        let host = std::env::var(SERVICE_HOST_ENV).ok();
+        let port = std::env::var(SERVICE_PORT_ENV).ok();
+        Config::in_cluster_from(Path::new(SERVICE_ACCOUNT_DIR), host.as_deref(), port.as_deref())
+    }
+
+    /// [`in_cluster`](Self::in_cluster) with the service-account folder and the service address
+    /// given explicitly (tests, sidecars that mount the token elsewhere).
+    pub fn in_cluster_from(
+        dir: &Path,
+        service_host: Option<&str>,
+        service_port: Option<&str>,
+    ) -> Result<Config> {
+        let read_optional = |name: &str| -> Result<Option<Vec<u8>>> {
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(Error::ReadFile { path, source }),
+            }
+        };
+        let token = read_optional(SERVICE_ACCOUNT_TOKEN_FILE)?;
+        let ca_crt = read_optional(SERVICE_ACCOUNT_CA_FILE)?;
+        let namespace = read_optional(SERVICE_ACCOUNT_NAMESPACE_FILE)?;
+        let inputs = InClusterInputs {
+            service_host,
+            service_port,
+            token: token.as_deref(),
+            ca_crt: ca_crt.as_deref(),
+            namespace: namespace.as_deref(),
+        };
+        let mut resolved = in_cluster_config(&inputs).map_err(|e| Error::Auth(format!("in-cluster: {e}")))?;
+        // The token is re-read from where it was found, which is `dir` rather than the standard path.
+        if let Auth::TokenFile { path, .. } = &mut resolved.credentials.auth {
+            *path = dir.join(SERVICE_ACCOUNT_TOKEN_FILE);
+        }
+        Ok(Config::new(resolved))
     }
 
     /// The default chain with kubectl-style overrides (`--context`, `--namespace`, ...).

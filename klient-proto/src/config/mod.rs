@@ -28,6 +28,7 @@ mod kubeconfig;
 mod merge;
 mod parse;
 mod paths;
+mod proxy;
 mod resolve;
 mod resolved;
 mod rfc3339;
@@ -57,6 +58,7 @@ pub use paths::{
     DEFAULT_KUBECONFIG_RELATIVE_PATH, KUBECONFIG_ENV, default_kubeconfig_path, kubeconfig_paths,
     split_kubeconfig_env,
 };
+pub use proxy::{Proxy, ProxyEnv, ProxyError, select_proxy};
 pub use resolve::{DEFAULT_NAMESPACE, EXEC_CLUSTER_EXTENSION, Overrides, ResolveError};
 pub use resolved::{
     Auth, ClientCertificate, ClusterConfig, Credentials, Impersonation, ResolvedConfig, Source,
