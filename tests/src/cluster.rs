@@ -7,6 +7,7 @@ pub struct Cluster {
     dir: PathBuf,
     kubectl: PathBuf,
     echo_port: u16,
+    apiserver_port: u16,
 }
 
 impl Cluster {
@@ -33,10 +34,14 @@ impl Cluster {
         };
         let kubectl = PathBuf::from(value("BIN_DIR")).join("kubectl");
         let echo_port = value("ECHO_PORT").parse().expect("ECHO_PORT is a port number");
+        let apiserver_port = value("APISERVER_PORT")
+            .parse()
+            .expect("APISERVER_PORT is a port number");
         Cluster {
             dir,
             kubectl,
             echo_port,
+            apiserver_port,
         }
     }
 
@@ -48,6 +53,34 @@ impl Cluster {
     /// The kubeconfig of a service account that may only read pods in namespace `klient-restricted`.
     pub fn restricted_kubeconfig(&self) -> PathBuf {
         self.dir.join("restricted.kubeconfig")
+    }
+
+    /// The API server's URL.
+    pub fn server_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.apiserver_port)
+    }
+
+    /// The API server's port on 127.0.0.1.
+    pub fn apiserver_port(&self) -> u16 {
+        self.apiserver_port
+    }
+
+    /// The CA that signed the API server's certificate (and the admin client certificate).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("pki/ca.crt")
+    }
+
+    /// The kubeconfig of the cluster admin authenticated by client certificate.
+    pub fn admin_cert_kubeconfig(&self) -> PathBuf {
+        self.dir.join("admin-cert.kubeconfig")
+    }
+
+    /// The admin's static bearer token.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pki/admin.token"))
+            .expect("admin token")
+            .trim()
+            .to_owned()
     }
 
     /// The folder holding the cluster's PKI, logs and kubeconfigs.

@@ -1,0 +1,286 @@
+//! Every way a kubeconfig authenticates, against the real API server: bearer token, client
+//! certificate, token file with rotation, exec plugins (token and certificate, expiry, failures),
+//! in-cluster service accounts. The proxy test is in `proxy.rs`.
+
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use klient_blocking::core::{ListParams, PostParams};
+use klient_blocking::{Api, Client, Config, Error};
+use klient_e2e::Cluster;
+
+/// A scratch folder for kubeconfigs, scripts and tokens, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("klient-auth-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.write(name, &format!("#!/bin/sh\n{body}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn kubeconfig(cluster: &Cluster, user: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority: {}\n\
+         users:\n- name: u\n  user:\n{user}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+        cluster.server_url(),
+        cluster.ca_file().display()
+    )
+}
+
+fn client_from(path: &Path) -> Client {
+    Client::new(Config::from_kubeconfig(path).expect("kubeconfig resolves")).expect("client builds")
+}
+
+fn can_list_namespaces(client: &Client) -> Result<usize, Error> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    Ok(namespaces.list(&ListParams::default())?.items.len())
+}
+
+#[test]
+fn bearer_token_and_client_certificate() {
+    let cluster = Cluster::get();
+    assert!(can_list_namespaces(&client_from(&cluster.admin_kubeconfig())).unwrap() > 0);
+    assert!(can_list_namespaces(&client_from(&cluster.admin_cert_kubeconfig())).unwrap() > 0);
+}
+
+#[test]
+fn a_wrong_token_is_unauthorized_and_the_token_stays_secret() {
+    let cluster = Cluster::get();
+    let scratch = Scratch::new("bad-token");
+    let path = scratch.write(
+        "config",
+        &kubeconfig(&cluster, "    token: not-a-valid-token-s3cr3t"),
+    );
+    let config = Config::from_kubeconfig(&path).unwrap();
+    assert!(
+        !format!("{config:?}").contains("s3cr3t"),
+        "Debug of the config shows the token"
+    );
+    let client = Client::new(config).unwrap();
+    let err = can_list_namespaces(&client).unwrap_err();
+    assert_eq!(err.api().map(|e| e.code), Some(401), "{err}");
+    assert!(!err.to_string().contains("s3cr3t"));
+    assert!(!format!("{client:?}").contains("s3cr3t"));
+}
+
+/// A service account with cluster-wide read access to namespaces, and tokens minted for it.
+struct Reader<'a> {
+    cluster: &'a Cluster,
+    namespace: String,
+}
+
+impl<'a> Reader<'a> {
+    fn create(cluster: &'a Cluster, name: &str) -> Reader<'a> {
+        let namespace = format!("{name}-{}", std::process::id());
+        cluster.kubectl_ok(&["create", "namespace", &namespace]);
+        cluster.kubectl_ok(&["create", "serviceaccount", "reader", "-n", &namespace]);
+        cluster.kubectl_ok(&[
+            "create",
+            "clusterrolebinding",
+            &namespace,
+            "--clusterrole=view",
+            &format!("--serviceaccount={namespace}:reader"),
+        ]);
+        Reader { cluster, namespace }
+    }
+
+    fn token(&self) -> String {
+        self.cluster
+            .kubectl_ok(&["create", "token", "reader", "-n", &self.namespace])
+            .trim()
+            .to_owned()
+    }
+
+    /// Deletes and recreates the service account: tokens of the old one stop working.
+    fn recreate(&self) {
+        let api: Api<ServiceAccount> =
+            Api::namespaced(client_from(&self.cluster.admin_kubeconfig()), &self.namespace);
+        api.delete("reader", &Default::default()).unwrap();
+        let account: ServiceAccount =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "reader"}})).unwrap();
+        // The delete may take a moment to finish; AlreadyExists means try again.
+        for _ in 0..50 {
+            match api.create(&PostParams::default(), &account) {
+                Ok(_) => return,
+                Err(e) if e.api().is_some_and(|a| a.is_already_exists()) => {
+                    std::thread::sleep(std::time::Duration::from_millis(100))
+                }
+                Err(e) => panic!("recreating the service account: {e}"),
+            }
+        }
+        panic!("the service account never went away");
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .cluster
+            .kubectl_output(&["delete", "clusterrolebinding", &self.namespace], None);
+        let _ = self
+            .cluster
+            .kubectl_output(&["delete", "namespace", &self.namespace, "--wait=false"], None);
+    }
+}
+
+#[test]
+fn token_file_is_read_again_when_the_token_rotates() {
+    let cluster = Cluster::get();
+    let reader = Reader::create(&cluster, "auth-token-file");
+    let scratch = Scratch::new("token-file");
+    let token_path = scratch.write("token", &reader.token());
+    let config_path = scratch.write(
+        "config",
+        &kubeconfig(&cluster, &format!("    tokenFile: {}", token_path.display())),
+    );
+    let client = client_from(&config_path);
+    assert!(can_list_namespaces(&client).unwrap() > 0);
+
+    // The old token dies with its service account; the file now holds a new one. The client
+    // gets a 401 with its cached token, reads the file again and succeeds.
+    reader.recreate();
+    std::fs::write(&token_path, reader.token()).unwrap();
+    assert!(can_list_namespaces(&client).unwrap() > 0);
+}
+
+#[test]
+fn exec_plugin_token_is_cached_until_it_expires() {
+    let cluster = Cluster::get();
+    let scratch = Scratch::new("exec-token");
+    let count = scratch.0.join("runs");
+    // Each run appends a line to `runs` and hands out the admin token valid for 3 seconds.
+    let plugin = scratch.script(
+        "plugin",
+        &format!(
+            "echo run >> {count}\n\
+             test -n \"$KUBERNETES_EXEC_INFO\" || exit 9\n\
+             expiry=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
+             \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$expiry\"\n",
+            count = count.display(),
+            token = cluster.admin_token()
+        ),
+    );
+    let user = format!(
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+        plugin.display()
+    );
+    let client = client_from(&scratch.write("config", &kubeconfig(&cluster, &user)));
+    let runs = || {
+        std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    for _ in 0..3 {
+        assert!(can_list_namespaces(&client).unwrap() > 0);
+    }
+    assert_eq!(runs(), 1, "the credential is cached while it is valid");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(can_list_namespaces(&client).unwrap() > 0);
+    assert_eq!(runs(), 2, "an expired credential makes the plugin run again");
+}
+
+#[test]
+fn exec_plugin_client_certificate() {
+    let cluster = Cluster::get();
+    let scratch = Scratch::new("exec-cert");
+    let pem_json = |path: PathBuf| serde_json::to_string(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"clientCertificateData":{},"clientKeyData":{}}}}}"#,
+        pem_json(cluster.dir().join("pki/admin.crt")),
+        pem_json(cluster.dir().join("pki/admin.key"))
+    );
+    let output = scratch.write("credential.json", &credential);
+    let plugin = scratch.script("plugin", &format!("cat {}\n", output.display()));
+    let user = format!(
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n",
+        plugin.display()
+    );
+    let client = client_from(&scratch.write("config", &kubeconfig(&cluster, &user)));
+    assert!(can_list_namespaces(&client).unwrap() > 0);
+}
+
+#[test]
+fn failing_exec_plugins_get_clear_errors_without_secrets() {
+    let cluster = Cluster::get();
+    let scratch = Scratch::new("exec-fail");
+    let cases = [
+        (
+            "echo 'cannot reach the identity provider' >&2; exit 3",
+            "cannot reach the identity provider",
+        ),
+        ("echo 'not json at all, token=s3cr3t'", "exec plugin"),
+        (
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}'"#,
+            "exec plugin",
+        ),
+    ];
+    for (index, (body, expected)) in cases.into_iter().enumerate() {
+        let plugin = scratch.script(&format!("plugin{index}"), &format!("{body}\n"));
+        let user = format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            plugin.display()
+        );
+        let client = client_from(&scratch.write(&format!("config{index}"), &kubeconfig(&cluster, &user)));
+        let err = can_list_namespaces(&client).unwrap_err().to_string();
+        assert!(err.contains(expected), "case {index}: {err}");
+        assert!(
+            err.contains("plugin"),
+            "case {index} does not name the plugin: {err}"
+        );
+        assert!(
+            !err.contains("s3cr3t"),
+            "case {index} leaks the plugin's output: {err}"
+        );
+    }
+    let missing = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /no/such/plugin\n      \
+                   interactiveMode: Never\n      installHint: install it from the vendor\n";
+    let client = client_from(&scratch.write("config-missing", &kubeconfig(&cluster, missing)));
+    let err = can_list_namespaces(&client).unwrap_err().to_string();
+    assert!(
+        err.contains("/no/such/plugin") && err.contains("install it from the vendor"),
+        "{err}"
+    );
+}
+
+#[test]
+fn in_cluster_service_account() {
+    let cluster = Cluster::get();
+    let reader = Reader::create(&cluster, "auth-in-cluster");
+    let scratch = Scratch::new("in-cluster");
+    scratch.write("token", &reader.token());
+    std::fs::copy(cluster.ca_file(), scratch.0.join("ca.crt")).unwrap();
+    scratch.write("namespace", &reader.namespace);
+    let port = cluster.apiserver_port().to_string();
+    let config = Config::in_cluster_from(&scratch.0, Some("127.0.0.1"), Some(&port)).unwrap();
+    assert_eq!(config.default_namespace(), reader.namespace);
+    let client = Client::new(config).unwrap();
+    assert!(can_list_namespaces(&client).unwrap() > 0);
+
+    // Without the service-host variables there is no in-cluster config, and the error says so.
+    let err = Config::in_cluster_from(&scratch.0, None, Some(&port)).unwrap_err();
+    assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST"), "{err}");
+}
