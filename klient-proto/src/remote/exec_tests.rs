@@ -400,3 +400,48 @@ fn errors_display_their_input() {
         "server closed (code 1000, reason \"bye\") without an exit status"
     );
 }
+
+#[test]
+fn keepalive_and_deadlines_pass_through() {
+    let start = Instant::now();
+    let config = ws::Config {
+        keepalive: Some(ws::Keepalive {
+            interval: std::time::Duration::from_secs(5),
+            timeout: std::time::Duration::from_secs(2),
+        }),
+        ..ws::Config::default()
+    };
+    let conn = Connection::new(config, || [1; 4], start);
+    let mut exec = ExecSession::new(conn, Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let ping_at = exec.poll_timeout().unwrap();
+    assert_eq!(ping_at, start + std::time::Duration::from_secs(5));
+    exec.handle_timeout(ping_at).unwrap();
+    assert_eq!(sent(&mut exec), [(OpCode::Ping, vec![])]);
+    let deadline = exec.poll_timeout().unwrap();
+    assert_eq!(
+        exec.handle_timeout(deadline),
+        Err(ExecError::Ws(ws::Error::PongTimeout))
+    );
+    assert!(exec.is_closed());
+    assert_eq!(exec.poll_timeout(), None);
+    assert_eq!(exec.resize(1, 1), Err(ExecSendError::Ws(ws::SendError::Closed)));
+}
+
+#[test]
+fn verbs_after_a_clean_end_are_refused() {
+    let (mut exec, _) = session(V5_CHANNEL, &[]);
+    exec.handle_bytes(&typical_run()).unwrap();
+    assert_eq!(events(&mut exec).last(), Some(&ExecEvent::Closed));
+    assert_eq!(
+        exec.send_stdin(b"x"),
+        Err(ExecSendError::Ws(ws::SendError::Closed))
+    );
+    assert_eq!(exec.close_stdin(), Err(ExecSendError::Ws(ws::SendError::Closed)));
+    assert_eq!(
+        exec.close(Instant::now()),
+        Err(ExecSendError::Ws(ws::SendError::Closed))
+    );
+    // Bytes after the close are ignored, as RFC 6455 asks.
+    exec.handle_bytes(&on_channel(STDOUT, b"ghost")).unwrap();
+    assert_eq!(events(&mut exec), []);
+}
