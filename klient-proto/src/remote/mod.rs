@@ -1,0 +1,35 @@
+//! The Kubernetes channel protocols on top of WebSocket: exec, attach and port-forward.
+//!
+//! - [`exec`](crate::remote::exec): the exec and attach requests and
+//!   [`ExecSession`](crate::remote::ExecSession), which demultiplexes stdout, stderr and the
+//!   exit status and sends stdin, its close and resizes;
+//! - [`portforward`](crate::remote::portforward): the port-forward request and
+//!   [`PortForward`](crate::remote::PortForward), which checks each port's number and carries
+//!   its data and errors;
+//! - [`status`](crate::remote::status): the exit status read from the error channel;
+//! - [`channel`](crate::remote::channel): what they share, the channel byte and the
+//!   subprotocol names.
+//!
+//! Both machines wrap a [`ws::Connection`](crate::ws::Connection) and keep its shape: the
+//! adapter connects, writes the handshake request, checks the 101 with the
+//! [`ClientHandshake`](crate::ws::ClientHandshake), builds the session with the negotiated
+//! subprotocol, feeds it the bytes left over after the 101 head and then everything the
+//! transport reads, and writes what it transmits.
+
+pub mod channel;
+pub mod exec;
+pub mod portforward;
+pub mod status;
+#[cfg(test)]
+mod test_util;
+
+pub use channel::{ChannelProtocol, InvalidSegment, UnsupportedProtocol, V4_CHANNEL, V5_CHANNEL};
+pub use exec::{
+    AttachParams, EXEC_PROTOCOLS, ExecConfig, ExecError, ExecEvent, ExecSendError, ExecSession, StdinClose,
+    attach_path, exec_handshake, exec_path,
+};
+pub use portforward::{
+    MAX_PORTS, PORTFORWARD_PROTOCOLS, PortForward, PortForwardConfig, PortForwardError, PortForwardEvent,
+    PortForwardSendError, portforward_handshake, portforward_path,
+};
+pub use status::{ExitStatus, StatusError};
