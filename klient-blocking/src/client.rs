@@ -300,7 +300,6 @@ impl Client {
     }
 
     /// Sends an upgrade request (WebSocket) and hands over the connection after the 101.
-    #[expect(dead_code, reason = "exec, attach and port-forward use it next")]
     pub(crate) fn upgrade(&self, request: http::Request<Vec<u8>>) -> Result<(ResponseHead, Stream, Bytes)> {
         let request = self.prepare(request)?;
         let mut bytes = Vec::new();

@@ -20,6 +20,8 @@ mod client;
 mod config;
 mod error;
 mod exchange;
+mod random;
+mod remote;
 mod stream;
 mod tls;
 mod watch;
@@ -28,7 +30,9 @@ pub use api::{Api, Pages};
 pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use config::Config;
 pub use error::{Error, Result};
+pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
+pub use klient_proto::remote::{AttachParams, ExitStatus};
 pub use klient_proto::{api as core, watch as watch_core};

@@ -58,8 +58,12 @@ impl Stream {
         self.tcp().set_read_timeout(timeout)
     }
 
+    /// Sets how long one write may wait for room in the socket's buffer.
+    pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.tcp().set_write_timeout(timeout)
+    }
+
     /// Closes the write side (a TLS close_notify first), telling the server no more bytes come.
-    #[expect(dead_code, reason = "exec, attach and port-forward use it next")]
     pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
         if let Stream::Tls(tls) = self {
             tls.conn.send_close_notify();

@@ -1,0 +1,316 @@
+//! exec, attach and port-forward through klient-blocking against the real API server and the
+//! harness's kubelet (commands run on this machine), cross-checked with kubectl.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use klient_blocking::core::{DeleteParams, PostParams};
+use klient_blocking::{Api, AttachParams, Client, Config, ExitStatus};
+use klient_e2e::Cluster;
+
+/// A namespace with one Running pod `box`, deleted at the end.
+struct Sandbox {
+    client: Client,
+    namespace: String,
+}
+
+impl Sandbox {
+    fn new(cluster: &Cluster, prefix: &str) -> Sandbox {
+        let client = Client::new(Config::from_kubeconfig(cluster.admin_kubeconfig()).unwrap()).unwrap();
+        let namespace = format!("{prefix}-{}", std::process::id());
+        let ns: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}})).unwrap();
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .unwrap();
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "box"},
+            "spec": {"nodeName": "kwok-node-0", "containers": [{"name": "main", "image": "busybox"}]}
+        }))
+        .unwrap();
+        Api::<Pod>::namespaced(client.clone(), &namespace)
+            .create(&PostParams::default(), &pod)
+            .unwrap();
+        cluster.kubectl_ok(&[
+            "wait",
+            "--for=jsonpath={.status.phase}=Running",
+            "-n",
+            &namespace,
+            "pod/box",
+            "--timeout=60s",
+        ]);
+        Sandbox { client, namespace }
+    }
+
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = Api::<Namespace>::all(self.client.clone()).delete(&self.namespace, &DeleteParams::default());
+    }
+}
+
+fn read_all(reader: Option<impl Read>) -> Vec<u8> {
+    let mut out = Vec::new();
+    reader
+        .expect("stream was requested")
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn exec_keeps_stdout_and_stderr_apart_and_reports_exit_codes() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "exec-basic");
+    let pods = sandbox.pods();
+    let mut process = pods
+        .exec(
+            "box",
+            &["sh", "-c", "echo out; echo err >&2; exit 0"],
+            &AttachParams::default(),
+        )
+        .unwrap();
+    let (stdout, stderr) = (process.take_stdout(), process.take_stderr());
+    assert_eq!(process.wait().unwrap(), ExitStatus::Success);
+    assert_eq!(read_all(stdout), b"out\n");
+    assert_eq!(read_all(stderr), b"err\n");
+
+    let process = pods
+        .exec("box", &["sh", "-c", "exit 42"], &AttachParams::default())
+        .unwrap();
+    assert_eq!(process.wait().unwrap(), ExitStatus::Code(42));
+
+    // The same through kubectl, for comparison.
+    let output = cluster.kubectl_output(
+        &[
+            "exec",
+            "-n",
+            &sandbox.namespace,
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "exit 42",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(42));
+}
+
+#[test]
+fn stdin_is_streamed_and_closed_so_cat_returns() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "exec-stdin");
+    let params = AttachParams {
+        stdin: true,
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = sandbox.pods().exec("box", &["cat"], &params).unwrap();
+    let input: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let mut stdin = process.take_stdin().unwrap();
+    let stdout = process.take_stdout();
+    let writer = {
+        let input = input.clone();
+        std::thread::spawn(move || {
+            stdin.write_all(&input).unwrap();
+            // Dropping stdin closes it: cat sees end of file and exits.
+        })
+    };
+    let echoed = read_all(stdout);
+    writer.join().unwrap();
+    assert_eq!(process.wait().unwrap(), ExitStatus::Success);
+    assert!(
+        echoed == input,
+        "cat returned {} bytes, sent {}",
+        echoed.len(),
+        input.len()
+    );
+}
+
+#[test]
+fn ten_mebibytes_of_output_arrive_intact() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "exec-big");
+    let command = [
+        "sh",
+        "-c",
+        "f=$(mktemp); head -c 10485760 /dev/urandom > \"$f\"; cat \"$f\"; cat \"$f\" >&2; sha256sum < \"$f\" >&2; rm -f \"$f\"",
+    ];
+    // stdout carries the bytes; stderr the same bytes followed by their checksum line.
+    let mut process = sandbox
+        .pods()
+        .exec("box", &command, &AttachParams::default())
+        .unwrap();
+    let (stdout, stderr) = (process.take_stdout(), process.take_stderr());
+    let stderr_reader = std::thread::spawn(move || read_all(stderr));
+    let data = read_all(stdout);
+    let stderr = stderr_reader.join().unwrap();
+    assert_eq!(process.wait().unwrap(), ExitStatus::Success);
+    assert_eq!(data.len(), 10 << 20);
+    let (copy, checksum_line) = stderr.split_at(10 << 20);
+    assert!(copy == data.as_slice(), "stdout and stderr copies differ");
+    let expected = String::from_utf8_lossy(checksum_line);
+    let actual = sha256_hex(&data);
+    assert!(
+        expected.starts_with(&actual),
+        "sha256 {actual} but the pod computed {expected}"
+    );
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn tty_with_resize() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "exec-tty");
+    let params = AttachParams {
+        stdin: true,
+        stdout: true,
+        stderr: false,
+        tty: true,
+        ..AttachParams::default()
+    };
+    let mut process = sandbox
+        .pods()
+        .exec("box", &["sh", "-c", "sleep 1; stty size"], &params)
+        .unwrap();
+    process.resize(123, 45).unwrap();
+    let stdout = process.take_stdout();
+    drop(process.take_stdin());
+    let output = String::from_utf8_lossy(&read_all(stdout)).into_owned();
+    assert_eq!(process.wait().unwrap(), ExitStatus::Success);
+    assert!(output.contains("45 123"), "stty saw {output:?}");
+}
+
+#[test]
+fn attach_echoes_through_the_main_process() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "attach");
+    let params = AttachParams {
+        container: Some("main".into()),
+        stdin: true,
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = sandbox.pods().attach("box", &params).unwrap();
+    let mut stdout = process.take_stdout().unwrap();
+    let mut stdin = process.take_stdin().unwrap();
+    stdin.write_all(b"hello through attach\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("hello through attach") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "attach ended before the echo; saw {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn port_forward_round_trips_100_mebibytes() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "portforward");
+    let port = cluster.echo_port();
+    let mut forwarder = sandbox.pods().portforward("box", &[port]).unwrap();
+    let stream = forwarder.take_stream(port).unwrap();
+    let total = 100usize << 20;
+    let (mut reader, mut writer) = split(stream);
+    let sender = std::thread::spawn(move || {
+        let block: Vec<u8> = (0..1 << 20)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for round in 0..100u8 {
+            let mut chunk = block.clone();
+            chunk[0] = round;
+            writer.write_all(&chunk).unwrap();
+        }
+    });
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut hasher_input = Vec::with_capacity(1 << 20);
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    while received < total {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "the tunnel ended after {received} bytes");
+        hasher_input.extend_from_slice(&buf[..n]);
+        while hasher_input.len() >= 1 << 20 {
+            let round = received >> 20;
+            let mut expected = block.clone();
+            expected[0] = round as u8;
+            assert!(hasher_input[..1 << 20] == expected[..], "block {round} differs");
+            hasher_input.drain(..1 << 20);
+            received += 1 << 20;
+        }
+    }
+    sender.join().unwrap();
+    assert_eq!(received, total);
+}
+
+/// The stream is one object; reading and writing from two threads needs two handles.
+fn split(stream: klient_blocking::PortStream) -> (impl Read, impl Write) {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(stream));
+    (Half(shared.clone()), Half(shared))
+}
+
+struct Half(std::sync::Arc<std::sync::Mutex<klient_blocking::PortStream>>);
+
+impl Read for Half {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().read(buf)
+    }
+}
+
+impl Write for Half {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn kubectl_and_klient_agree_on_exec_output() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "exec-crosscheck");
+    let script = "printf 'a\\nb\\n'; printf 'warn' >&2; exit 0";
+    let mut process = sandbox
+        .pods()
+        .exec("box", &["sh", "-c", script], &AttachParams::default())
+        .unwrap();
+    let (stdout, stderr) = (process.take_stdout(), process.take_stderr());
+    process.wait().unwrap();
+    let output = cluster.kubectl_output(
+        &["exec", "-n", &sandbox.namespace, "box", "--", "sh", "-c", script],
+        None,
+    );
+    assert_eq!(read_all(stdout), output.stdout);
+    assert_eq!(read_all(stderr), output.stderr);
+    let _ = TcpStream::connect(("127.0.0.1", cluster.echo_port()))
+        .map(|s| s.set_read_timeout(Some(Duration::from_secs(1))));
+}
