@@ -18,6 +18,7 @@ mod api;
 mod auth;
 mod client;
 mod config;
+mod discovery;
 mod error;
 mod exchange;
 mod stream;
@@ -27,6 +28,7 @@ mod watch;
 pub use api::{Api, Pages};
 pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use config::Config;
+pub use discovery::Discovery;
 pub use error::{Error, Result};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
