@@ -318,3 +318,16 @@ fn a_custom_resource_is_discovered_and_driven_dynamically() {
         crds.get_opt(&crd_name).unwrap().is_none().then_some(())
     });
 }
+
+#[test]
+fn a_restricted_service_account_can_still_discover() {
+    let cluster = Cluster::get();
+    let config = Config::from_kubeconfig(cluster.restricted_kubeconfig()).unwrap();
+    let client = Client::new(config).unwrap();
+    // Discovery is open to every authenticated user (system:discovery), unlike the objects.
+    let discovery = Discovery::run(&client).unwrap();
+    assert_eq!(discovery.resolve("po").unwrap().plural, "pods");
+    let nodes = discovery.api(client, "no", None).unwrap();
+    let err = nodes.list(&ListParams::default()).unwrap_err();
+    assert_eq!(err.api().unwrap().code, 403, "{err}");
+}
