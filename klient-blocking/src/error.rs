@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use klient_proto::api::{ApiError, RequestError, ResponseError};
+use klient_proto::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError};
 
@@ -53,6 +53,10 @@ pub enum Error {
     Auth(String),
     /// A watch stream or log stream broke mid-way.
     Stream(String),
+    /// Discovery of the server's API failed.
+    Discovery(DiscoveryError),
+    /// A resource name did not resolve to exactly one resource.
+    Lookup(LookupError),
 }
 
 impl Error {
@@ -85,6 +89,8 @@ impl fmt::Display for Error {
             Error::Encode(e) => write!(f, "encoding the request: {e}"),
             Error::Auth(e) => write!(f, "credentials: {e}"),
             Error::Stream(e) => write!(f, "stream: {e}"),
+            Error::Discovery(e) => write!(f, "{e}"),
+            Error::Lookup(e) => write!(f, "{e}"),
         }
     }
 }
@@ -102,6 +108,8 @@ impl std::error::Error for Error {
             }
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
+            Error::Discovery(e) => Some(e),
+            Error::Lookup(e) => Some(e),
             _ => None,
         }
     }
@@ -119,6 +127,25 @@ impl From<ResponseError> for Error {
 impl From<RequestError> for Error {
     fn from(e: RequestError) -> Self {
         Error::Request(e)
+    }
+}
+
+impl From<DiscoveryError> for Error {
+    fn from(e: DiscoveryError) -> Self {
+        match e {
+            // The server's own refusal stays an API error, as for any other request.
+            DiscoveryError::Response {
+                error: ResponseError::Api(api),
+                ..
+            } => Error::Api(api),
+            other => Error::Discovery(other),
+        }
+    }
+}
+
+impl From<LookupError> for Error {
+    fn from(e: LookupError) -> Self {
+        Error::Lookup(e)
     }
 }
 

@@ -22,6 +22,7 @@
 //! With the `k8s-openapi` feature, every k8s-openapi type is a [`Resource`], so
 //! `Request::namespaced::<Pod>("prod")` works directly.
 
+pub mod discovery;
 mod dynamic;
 mod error;
 mod params;
@@ -31,6 +32,12 @@ mod response;
 mod status;
 mod subresource;
 
+pub use discovery::{
+    ACCEPT_AGGREGATED, ACCEPT_LEGACY, AggregatedDiscovery, ApiCatalog, ApiGroup, DiscoveredResource,
+    DiscoveredSubresource, DiscoveryError, DiscoveryMode, DiscoveryRequest, DiscoveryRun, DiscoveryTarget,
+    FailedGroupVersion, GroupVersion, LookupError, MAX_GROUP_VERSIONS, ResponseFormat, decode_aggregated,
+    decode_api_versions, decode_group_list, decode_resource_list,
+};
 pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
 pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
 pub use params::{
