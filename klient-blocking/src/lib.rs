@@ -32,7 +32,7 @@ pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use config::Config;
 pub use discovery::Discovery;
 pub use error::{Error, Result};
-pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
+pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.

@@ -557,12 +557,47 @@ impl PortForwarder {
 }
 
 /// A connection to one forwarded port: [`Read`] + [`Write`]. The protocol has no half-close:
-/// the connection ends when the session closes.
+/// the connection ends when the session closes. [`writer`](Self::writer) gives a second handle
+/// for writing from another thread while this one reads.
 pub struct PortStream {
     index: usize,
     commands: SyncSender<PortCommand>,
     chunks: Receiver<std::result::Result<Bytes, String>>,
     current: Bytes,
+}
+
+impl PortStream {
+    /// A handle that writes to this port, for another thread (the stream itself keeps reading).
+    pub fn writer(&self) -> PortWriter {
+        PortWriter {
+            index: self.index,
+            commands: self.commands.clone(),
+        }
+    }
+}
+
+/// The writing half of a [`PortStream`].
+#[derive(Clone)]
+pub struct PortWriter {
+    index: usize,
+    commands: SyncSender<PortCommand>,
+}
+
+impl Write for PortWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        send_to_port(&self.commands, self.index, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn send_to_port(commands: &SyncSender<PortCommand>, index: usize, buf: &[u8]) -> io::Result<usize> {
+    commands
+        .send(PortCommand::Send(index, buf.to_vec()))
+        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward session has ended"))?;
+    Ok(buf.len())
 }
 
 impl Read for PortStream {
@@ -582,10 +617,7 @@ impl Read for PortStream {
 
 impl Write for PortStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.commands
-            .send(PortCommand::Send(self.index, buf.to_vec()))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward session has ended"))?;
-        Ok(buf.len())
+        send_to_port(&self.commands, self.index, buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

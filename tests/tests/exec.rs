@@ -237,7 +237,8 @@ fn port_forward_round_trips_100_mebibytes() {
     let mut forwarder = sandbox.pods().portforward("box", &[port]).unwrap();
     let stream = forwarder.take_stream(port).unwrap();
     let total = 100usize << 20;
-    let (mut reader, mut writer) = split(stream);
+    let mut writer = stream.writer();
+    let mut reader = stream;
     let sender = std::thread::spawn(move || {
         let block: Vec<u8> = (0..1 << 20)
             .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -269,29 +270,6 @@ fn port_forward_round_trips_100_mebibytes() {
     }
     sender.join().unwrap();
     assert_eq!(received, total);
-}
-
-/// The stream is one object; reading and writing from two threads needs two handles.
-fn split(stream: klient_blocking::PortStream) -> (impl Read, impl Write) {
-    let shared = std::sync::Arc::new(std::sync::Mutex::new(stream));
-    (Half(shared.clone()), Half(shared))
-}
-
-struct Half(std::sync::Arc<std::sync::Mutex<klient_blocking::PortStream>>);
-
-impl Read for Half {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().read(buf)
-    }
-}
-
-impl Write for Half {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]
