@@ -4,5 +4,7 @@
 //! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
 
 mod cluster;
+mod fixture;
 
 pub use cluster::Cluster;
+pub use fixture::{TestNamespace, admin_client, kwok_pod, running_pod, unique_name, wait_for};
