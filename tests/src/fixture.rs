@@ -105,3 +105,15 @@ pub fn running_pod(pods: &Api<Pod>, name: &str) -> Pod {
         (phase == "Running").then_some(pod)
     })
 }
+
+/// The reason and code of a call that must fail with an API error; panics when it succeeded or
+/// failed some other way.
+pub fn api_error<T: std::fmt::Debug>(
+    result: klient_blocking::Result<T>,
+) -> (klient_blocking::core::StatusReason, u16) {
+    let err = result.expect_err("the call should have failed");
+    let api = err
+        .api()
+        .unwrap_or_else(|| panic!("not an API error: {err}"));
+    (api.reason.clone(), api.code)
+}

@@ -7,4 +7,4 @@ mod cluster;
 mod fixture;
 
 pub use cluster::Cluster;
-pub use fixture::{TestNamespace, admin_client, kwok_pod, running_pod, unique_name, wait_for};
+pub use fixture::{TestNamespace, admin_client, api_error, kwok_pod, running_pod, unique_name, wait_for};

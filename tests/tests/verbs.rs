@@ -12,8 +12,8 @@ use klient_blocking::core::{
     DeleteParams, Deleted, EvictParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams, PostParams,
     Preconditions, StatusReason,
 };
-use klient_blocking::{Api, Error};
-use klient_e2e::{Cluster, TestNamespace, admin_client, kwok_pod, running_pod, wait_for};
+use klient_blocking::Api;
+use klient_e2e::{Cluster, TestNamespace, admin_client, api_error, kwok_pod, running_pod, wait_for};
 use serde_json::json;
 
 fn config_map(name: &str, labels: serde_json::Value, data: serde_json::Value) -> ConfigMap {
@@ -48,13 +48,6 @@ fn names<K: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::met
         .collect();
     names.sort();
     names
-}
-
-/// The API error reason of a failed call, panicking when the call succeeded or failed otherwise.
-fn reason<T: std::fmt::Debug>(result: Result<T, Error>) -> (StatusReason, u16) {
-    let err = result.expect_err("the call should have failed");
-    let api = err.api().unwrap_or_else(|| panic!("not an API error: {err}"));
-    (api.reason.clone(), api.code)
 }
 
 #[test]
@@ -99,7 +92,7 @@ fn get_list_selectors_create_replace_and_stale_conflict() {
     // `changed` still carries the old resourceVersion: the server refuses to overwrite.
     changed.data = Some(BTreeMap::from([("k".to_owned(), "stale".to_owned())]));
     assert_eq!(
-        reason(cms.replace("b", &pp, &changed)),
+        api_error(cms.replace("b", &pp, &changed)),
         (StatusReason::Conflict, 409)
     );
     assert_eq!(data(&cms.get("b").unwrap())["k"], "b2");
@@ -305,7 +298,7 @@ fn delete_propagation_preconditions_grace_and_collection() {
         }),
         ..DeleteParams::default()
     };
-    assert_eq!(reason(cms.delete("guarded", &wrong)), (StatusReason::Conflict, 409));
+    assert_eq!(api_error(cms.delete("guarded", &wrong)), (StatusReason::Conflict, 409));
     let right = DeleteParams {
         preconditions: Some(Preconditions {
             uid: cm.metadata.uid.clone(),
@@ -483,7 +476,7 @@ fn eviction_removes_a_running_pod() {
         pods.get_opt("victim").unwrap().is_none().then_some(())
     });
     assert_eq!(
-        reason(pods.evict("victim", &EvictParams::default())),
+        api_error(pods.evict("victim", &EvictParams::default())),
         (StatusReason::NotFound, 404)
     );
 }
@@ -576,7 +569,7 @@ fn logs_with_every_option_and_a_followed_stream() {
         container: Some("nope".into()),
         ..LogParams::default()
     };
-    assert_eq!(reason(pods.logs("talker", &missing)).1, 400);
+    assert_eq!(api_error(pods.logs("talker", &missing)).1, 400);
 
     // Following: the stream stays open after the three lines; we read them and hang up.
     let follow = LogParams {
