@@ -5,6 +5,8 @@
 
 mod cluster;
 mod fixture;
+mod watching;
 
 pub use cluster::Cluster;
 pub use fixture::{TestNamespace, admin_client, api_error, kwok_pod, running_pod, unique_name, wait_for};
+pub use watching::{BackgroundWatcher, Seen, list_versions};
