@@ -3,12 +3,14 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use klient_blocking::Api;
+use std::time::Duration;
+
+use klient_blocking::{Api, WatchConfig, watcher};
 use klient_blocking::core::{
     ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Scope, StatusReason,
     WatchParams,
 };
-use klient_blocking::watch_core::WatchEvent;
+use klient_blocking::watch_core::{Event, ObjectKey, Store, WatchEvent};
 use klient_e2e::{Cluster, TestNamespace, admin_client, api_error};
 use serde_json::json;
 
@@ -106,4 +108,57 @@ fn a_grouped_kind_through_the_dynamic_api() {
         .list(&ListParams::default().fields(&format!("metadata.namespace={}", ns.name())))
         .unwrap();
     assert_eq!(all.items.len(), 1);
+}
+
+#[test]
+fn a_watcher_and_store_over_dynamic_objects() {
+    let client = admin_client(&Cluster::get());
+    let ns = TestNamespace::create(&client, "dynamic-watch");
+    let resource = ApiResource::erase::<ConfigMap>(&());
+    let api = Api::<DynamicObject>::dynamic(client, &resource, Some(ns.name())).unwrap();
+    let make = |name: &str| {
+        DynamicObject::new(name, &resource).data(json!({"metadata": {}, "data": {"k": name}}))
+    };
+    let labelled = |name: &str| {
+        let mut object = make(name);
+        object.metadata.labels = Some([("dyn".to_owned(), "yes".to_owned())].into());
+        object
+    };
+    api.create(&PostParams::default(), &labelled("first")).unwrap();
+    let config = WatchConfig {
+        label_selector: Some("dyn=yes".into()),
+        ..WatchConfig::default()
+    };
+    let (sender, events) = std::sync::mpsc::channel();
+    let watched = api.clone();
+    std::thread::spawn(move || {
+        for event in watcher(watched, config) {
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    let mut store = Store::new();
+    let take = |store: &mut Store<DynamicObject>| {
+        let event = events
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an event within 20 s")
+            .expect("no watcher failure");
+        store.apply(event.clone());
+        event
+    };
+    while !store.is_ready() {
+        take(&mut store);
+    }
+    assert_eq!(store.len(), 1);
+    let second = api.create(&PostParams::default(), &labelled("second")).unwrap();
+    let Event::Apply(seen) = take(&mut store) else {
+        panic!("an Apply for the new object");
+    };
+    assert_eq!(seen.metadata.resource_version, second.metadata.resource_version);
+    api.delete("first", &DeleteParams::default()).unwrap();
+    assert!(matches!(take(&mut store), Event::Delete(gone) if gone.metadata.name.as_deref() == Some("first")));
+    let key = ObjectKey::namespaced(ns.name(), "second");
+    assert_eq!(store.get(&key).unwrap().data["data"]["k"], "second");
+    assert_eq!(store.len(), 1);
 }
