@@ -90,15 +90,21 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// Creates a kwok pod and waits until it is Running.
 pub fn running_pod(pods: &Api<Pod>, name: &str) -> Pod {
-    pods.create(&PostParams::default(), &kwok_pod(name, serde_json::json!({"app": name})))
-        .unwrap_or_else(|e| panic!("creating pod {name}: {e}"));
+    pods.create(
+        &PostParams::default(),
+        &kwok_pod(name, serde_json::json!({"app": name})),
+    )
+    .unwrap_or_else(|e| panic!("creating pod {name}: {e}"));
     wait_for(&format!("pod {name} Running"), Duration::from_secs(60), || {
         let pod = pods.get(name).ok()?;
         let phase = pod.status.as_ref()?.phase.as_deref()?;
@@ -112,8 +118,6 @@ pub fn api_error<T: std::fmt::Debug>(
     result: klient_blocking::Result<T>,
 ) -> (klient_blocking::core::StatusReason, u16) {
     let err = result.expect_err("the call should have failed");
-    let api = err
-        .api()
-        .unwrap_or_else(|| panic!("not an API error: {err}"));
+    let api = err.api().unwrap_or_else(|| panic!("not an API error: {err}"));
     (api.reason.clone(), api.code)
 }

@@ -149,7 +149,13 @@ where
     K: Metadata<Ty = ObjectMeta> + DeserializeOwned,
 {
     let params = klient_blocking::core::ListParams::default().labels(selector);
-    let mut pairs: Vec<_> = api.list(&params).expect("a fresh list").items.iter().map(name_rv).collect();
+    let mut pairs: Vec<_> = api
+        .list(&params)
+        .expect("a fresh list")
+        .items
+        .iter()
+        .map(name_rv)
+        .collect();
     pairs.sort();
     pairs
 }

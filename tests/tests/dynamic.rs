@@ -5,12 +5,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use std::time::Duration;
 
-use klient_blocking::{Api, WatchConfig, watcher};
 use klient_blocking::core::{
-    ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Scope, StatusReason,
-    WatchParams,
+    ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Scope,
+    StatusReason, WatchParams,
 };
 use klient_blocking::watch_core::{Event, ObjectKey, Store, WatchEvent};
+use klient_blocking::{Api, WatchConfig, watcher};
 use klient_e2e::{Cluster, TestNamespace, admin_client, api_error};
 use serde_json::json;
 
@@ -30,7 +30,10 @@ fn a_config_map_through_the_dynamic_api() {
     assert!(created.metadata.uid.is_some());
     assert_eq!(created.data["data"]["greeting"], "hello");
     let types = created.types.as_ref().unwrap();
-    assert_eq!((types.api_version.as_str(), types.kind.as_str()), ("v1", "ConfigMap"));
+    assert_eq!(
+        (types.api_version.as_str(), types.kind.as_str()),
+        ("v1", "ConfigMap")
+    );
 
     // The typed API sees the same object.
     let typed: Api<ConfigMap> = ns.api();
@@ -62,9 +65,7 @@ fn a_config_map_through_the_dynamic_api() {
         .patch(
             "dyn-applied",
             &PatchParams::apply("klient-dynamic"),
-            &Patch::Apply(
-                DynamicObject::new("dyn-applied", &resource).data(json!({"data": {"k": "v"}})),
-            ),
+            &Patch::Apply(DynamicObject::new("dyn-applied", &resource).data(json!({"data": {"k": "v"}}))),
         )
         .unwrap();
     assert_eq!(applied.data["data"]["k"], "v");
@@ -116,9 +117,8 @@ fn a_watcher_and_store_over_dynamic_objects() {
     let ns = TestNamespace::create(&client, "dynamic-watch");
     let resource = ApiResource::erase::<ConfigMap>(&());
     let api = Api::<DynamicObject>::dynamic(client, &resource, Some(ns.name())).unwrap();
-    let make = |name: &str| {
-        DynamicObject::new(name, &resource).data(json!({"metadata": {}, "data": {"k": name}}))
-    };
+    let make =
+        |name: &str| DynamicObject::new(name, &resource).data(json!({"metadata": {}, "data": {"k": name}}));
     let labelled = |name: &str| {
         let mut object = make(name);
         object.metadata.labels = Some([("dyn".to_owned(), "yes".to_owned())].into());
@@ -157,7 +157,9 @@ fn a_watcher_and_store_over_dynamic_objects() {
     };
     assert_eq!(seen.metadata.resource_version, second.metadata.resource_version);
     api.delete("first", &DeleteParams::default()).unwrap();
-    assert!(matches!(take(&mut store), Event::Delete(gone) if gone.metadata.name.as_deref() == Some("first")));
+    assert!(
+        matches!(take(&mut store), Event::Delete(gone) if gone.metadata.name.as_deref() == Some("first"))
+    );
     let key = ObjectKey::namespaced(ns.name(), "second");
     assert_eq!(store.get(&key).unwrap().data["data"]["k"], "second");
     assert_eq!(store.len(), 1);

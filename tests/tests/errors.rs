@@ -29,7 +29,9 @@ fn not_found_already_exists_conflict_invalid_bad_request() {
     );
 
     let created = cms.create(&PostParams::default(), &config_map("once")).unwrap();
-    let err = cms.create(&PostParams::default(), &config_map("once")).unwrap_err();
+    let err = cms
+        .create(&PostParams::default(), &config_map("once"))
+        .unwrap_err();
     let api = err.api().unwrap();
     assert_eq!((api.reason.clone(), api.code), (StatusReason::AlreadyExists, 409));
     assert!(api.is_already_exists());
@@ -90,7 +92,10 @@ fn forbidden_for_the_restricted_account_and_unauthorized_with_a_bad_token() {
 
     // A copy of the admin kubeconfig whose token the server does not know.
     let admin = std::fs::read_to_string(cluster.admin_kubeconfig()).unwrap();
-    assert!(admin.contains("token: "), "the admin kubeconfig carries a bearer token");
+    assert!(
+        admin.contains("token: "),
+        "the admin kubeconfig carries a bearer token"
+    );
     let forged: String = admin
         .lines()
         .map(|line| match line.find("token: ") {
@@ -142,7 +147,10 @@ fn method_not_allowed_on_a_collection_put() {
     let response = client.send(request).unwrap();
     let err = decode_error(response.status.as_u16(), &response.body);
     let api = err.api().unwrap_or_else(|| panic!("not a Status: {err}"));
-    assert_eq!((api.reason.clone(), api.code), (StatusReason::MethodNotAllowed, 405));
+    assert_eq!(
+        (api.reason.clone(), api.code),
+        (StatusReason::MethodNotAllowed, 405)
+    );
 }
 
 #[test]
@@ -159,11 +167,15 @@ fn too_many_requests_when_a_disruption_budget_blocks_eviction() {
     }))
     .unwrap();
     budgets.create(&PostParams::default(), &pdb).unwrap();
-    wait_for("the disruption controller to observe the budget", Duration::from_secs(30), || {
-        // Bare pods have no scale to count against maxUnavailable: none may go either way.
-        let status = budgets.get_status("none-may-go").ok()?.status?;
-        (status.observed_generation == Some(1) && status.disruptions_allowed == Some(0)).then_some(())
-    });
+    wait_for(
+        "the disruption controller to observe the budget",
+        Duration::from_secs(30),
+        || {
+            // Bare pods have no scale to count against maxUnavailable: none may go either way.
+            let status = budgets.get_status("none-may-go").ok()?.status?;
+            (status.observed_generation == Some(1) && status.disruptions_allowed == Some(0)).then_some(())
+        },
+    );
 
     // The server asks to retry after a while; a client that would wait out 429s is not what this
     // test measures, so this one does not retry.
@@ -172,7 +184,10 @@ fn too_many_requests_when_a_disruption_budget_blocks_eviction() {
     let pods: Api<Pod> = Api::namespaced(Client::new(config).unwrap(), ns.name());
     let err = pods.evict("protected", &EvictParams::default()).unwrap_err();
     let api = err.api().unwrap();
-    assert_eq!((api.reason.clone(), api.code), (StatusReason::TooManyRequests, 429));
+    assert_eq!(
+        (api.reason.clone(), api.code),
+        (StatusReason::TooManyRequests, 429)
+    );
     assert!(api.message.contains("disruption budget"), "{}", api.message);
     assert!(pods.get_opt("protected").unwrap().is_some(), "the pod survived");
 }

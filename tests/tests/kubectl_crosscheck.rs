@@ -37,11 +37,26 @@ fn odd_data() -> (BTreeMap<String, String>, BTreeMap<String, ByteString>) {
     let long: String = (0..5000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
     let data = BTreeMap::from([
         ("empty".to_owned(), String::new()),
-        ("unicode".to_owned(), "grüße, 日本語, emoji 🦀, rtl שלום".to_owned()),
-        ("multi.line".to_owned(), "line one\nline two\r\n\ttabbed\n".to_owned()),
-        ("json-looking".to_owned(), r#"{"a": [1, 2, {"b": null}]}"#.to_owned()),
-        ("yaml_looking".to_owned(), "key: value\n- item\n--- \n...".to_owned()),
-        ("quotes".to_owned(), r#"she said "hi" \ and 'bye' \u0041"#.to_owned()),
+        (
+            "unicode".to_owned(),
+            "grüße, 日本語, emoji 🦀, rtl שלום".to_owned(),
+        ),
+        (
+            "multi.line".to_owned(),
+            "line one\nline two\r\n\ttabbed\n".to_owned(),
+        ),
+        (
+            "json-looking".to_owned(),
+            r#"{"a": [1, 2, {"b": null}]}"#.to_owned(),
+        ),
+        (
+            "yaml_looking".to_owned(),
+            "key: value\n- item\n--- \n...".to_owned(),
+        ),
+        (
+            "quotes".to_owned(),
+            r#"she said "hi" \ and 'bye' \u0041"#.to_owned(),
+        ),
         ("spaces".to_owned(), "  leading and trailing  ".to_owned()),
         ("null".to_owned(), "null".to_owned()),
         ("number".to_owned(), "007".to_owned()),
@@ -81,7 +96,11 @@ fn kubectl_reads_a_config_map_with_odd_data_as_klient_wrote_it() {
     assert_eq!(seen_by_kubectl, as_json(&cms.get("odd").unwrap()));
     // And the values themselves, decoded by kubectl's side independently of k8s-openapi.
     for (key, value) in &data {
-        assert_eq!(seen_by_kubectl["data"][key].as_str(), Some(value.as_str()), "{key}");
+        assert_eq!(
+            seen_by_kubectl["data"][key].as_str(),
+            Some(value.as_str()),
+            "{key}"
+        );
     }
     assert_eq!(
         seen_by_kubectl["binaryData"]["all-bytes"].as_str().unwrap().len(),
@@ -253,7 +272,10 @@ binaryData:
     let data = secret.data.as_ref().unwrap();
     assert_eq!(data["password"].0, b"s3cr3t: with colon");
     assert_eq!(data["raw"].0, [0, 1, 2, 0xfd, 0xfe, 0xff]);
-    assert_eq!(kubectl_json(&cluster, ns.name(), "secret", "made-by-kubectl"), as_json(&secret));
+    assert_eq!(
+        kubectl_json(&cluster, ns.name(), "secret", "made-by-kubectl"),
+        as_json(&secret)
+    );
 
     let services: Api<Service> = ns.api();
     let service = services.get("made-by-kubectl").unwrap();
@@ -261,7 +283,9 @@ binaryData:
     assert_eq!(ports.len(), 2);
     assert_eq!(
         ports[0].target_port,
-        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http".into()))
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(
+            "http".into()
+        ))
     );
     assert_eq!(
         kubectl_json(&cluster, ns.name(), "service", "made-by-kubectl"),
@@ -270,7 +294,13 @@ binaryData:
 
     let cms: Api<ConfigMap> = ns.api();
     let cm = cms.get("made-by-kubectl").unwrap();
-    assert_eq!(cm.data.as_ref().unwrap()["config.yaml"], "nested:\n  key: value\n");
+    assert_eq!(
+        cm.data.as_ref().unwrap()["config.yaml"],
+        "nested:\n  key: value\n"
+    );
     assert_eq!(cm.binary_data.as_ref().unwrap()["blob"].0, [0, 0xff]);
-    assert_eq!(kubectl_json(&cluster, ns.name(), "configmap", "made-by-kubectl"), as_json(&cm));
+    assert_eq!(
+        kubectl_json(&cluster, ns.name(), "configmap", "made-by-kubectl"),
+        as_json(&cm)
+    );
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::core::v1::{ConfigMap, EphemeralContainer, Pod};
+use klient_blocking::Api;
 use klient_blocking::core::{
     DeleteParams, Deleted, EvictParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams, PostParams,
     Preconditions, StatusReason,
 };
-use klient_blocking::Api;
 use klient_e2e::{Cluster, TestNamespace, admin_client, api_error, kwok_pod, running_pod, wait_for};
 use serde_json::json;
 
@@ -69,7 +69,9 @@ fn get_list_selectors_create_replace_and_stale_conflict() {
 
     let labelled = cms.list(&ListParams::default().labels("tier=front")).unwrap();
     assert_eq!(names(&labelled.items), ["a", "c"]);
-    let not_front = cms.list(&ListParams::default().labels("tier,tier!=front")).unwrap();
+    let not_front = cms
+        .list(&ListParams::default().labels("tier,tier!=front"))
+        .unwrap();
     assert_eq!(names(&not_front.items), ["b"]);
     let by_field = cms
         .list(&ListParams::default().fields("metadata.name=c"))
@@ -168,7 +170,10 @@ fn patch_json_merge_strategic_and_server_side_apply() {
     let containers = strategic.spec.template.spec.unwrap().containers;
     assert_eq!(containers.len(), 1);
     assert_eq!(containers[0].image.as_deref(), Some("busybox"));
-    assert_eq!(containers[0].env.as_ref().unwrap()[0].value.as_deref(), Some("strategic"));
+    assert_eq!(
+        containers[0].env.as_ref().unwrap()[0].value.as_deref(),
+        Some("strategic")
+    );
 
     // Server-side apply: manager one owns data.owned; manager two changing it conflicts...
     let applied = cms
@@ -190,17 +195,27 @@ fn patch_json_merge_strategic_and_server_side_apply() {
     assert_eq!(managers, ["klient-one"]);
     let second = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "ssa"}, "data": {"owned": "two"}});
-    let conflict = cms.patch("ssa", &PatchParams::apply("klient-two"), &Patch::Apply(second.clone()));
+    let conflict = cms.patch(
+        "ssa",
+        &PatchParams::apply("klient-two"),
+        &Patch::Apply(second.clone()),
+    );
     let err = conflict.expect_err("a conflicting apply without force fails");
     let api = err.api().expect("an API error");
     assert_eq!((api.reason.clone(), api.code), (StatusReason::Conflict, 409));
     assert!(
-        api.causes().iter().any(|c| c.field.as_deref() == Some(".data.owned")),
+        api.causes()
+            .iter()
+            .any(|c| c.field.as_deref() == Some(".data.owned")),
         "the conflict names the field: {api:?}"
     );
     // ... unless it forces, which takes the field over.
     let forced = cms
-        .patch("ssa", &PatchParams::apply("klient-two").force(), &Patch::Apply(second))
+        .patch(
+            "ssa",
+            &PatchParams::apply("klient-two").force(),
+            &Patch::Apply(second),
+        )
         .unwrap();
     assert_eq!(data(&forced)["owned"], "two");
     let owners: Vec<_> = forced
@@ -254,30 +269,51 @@ fn delete_propagation_preconditions_grace_and_collection() {
         deployments.get_opt("orphan").unwrap().is_none().then_some(())
     });
     let rs_name = rs.metadata.name.unwrap();
-    wait_for("the orphaned ReplicaSet loses its owner", Duration::from_secs(30), || {
-        let rs = replica_sets.get(&rs_name).ok()?;
-        rs.metadata.owner_references.unwrap_or_default().is_empty().then_some(())
-    });
+    wait_for(
+        "the orphaned ReplicaSet loses its owner",
+        Duration::from_secs(30),
+        || {
+            let rs = replica_sets.get(&rs_name).ok()?;
+            rs.metadata
+                .owner_references
+                .unwrap_or_default()
+                .is_empty()
+                .then_some(())
+        },
+    );
 
     // Background: the owner goes at once, the garbage collector removes the ReplicaSet after.
     let rs_name = owned_set("background").metadata.name.unwrap();
-    let deleted = deployments.delete("background", &DeleteParams::background()).unwrap();
+    let deleted = deployments
+        .delete("background", &DeleteParams::background())
+        .unwrap();
     // Nothing holds it (no finalizer): the server says so with a Success Status.
-    assert!(matches!(&deleted, Deleted::Status(s) if s.is_success()), "{deleted:?}");
+    assert!(
+        matches!(&deleted, Deleted::Status(s) if s.is_success()),
+        "{deleted:?}"
+    );
     assert!(deployments.get_opt("background").unwrap().is_none());
-    wait_for("the background ReplicaSet collected", Duration::from_secs(30), || {
-        replica_sets.get_opt(&rs_name).unwrap().is_none().then_some(())
-    });
+    wait_for(
+        "the background ReplicaSet collected",
+        Duration::from_secs(30),
+        || replica_sets.get_opt(&rs_name).unwrap().is_none().then_some(()),
+    );
 
     // Foreground: the owner stays, marked and held by a finalizer, until its dependents are gone.
     let rs_name = owned_set("foreground").metadata.name.unwrap();
-    let Deleted::Object(marked) = deployments.delete("foreground", &DeleteParams::foreground()).unwrap()
+    let Deleted::Object(marked) = deployments
+        .delete("foreground", &DeleteParams::foreground())
+        .unwrap()
     else {
         panic!("a foreground delete returns the object it marked");
     };
     assert!(marked.metadata.deletion_timestamp.is_some());
     assert!(
-        marked.metadata.finalizers.unwrap_or_default().contains(&"foregroundDeletion".to_owned()),
+        marked
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"foregroundDeletion".to_owned()),
         "foreground deletion adds its finalizer"
     );
     wait_for("foreground deletion completes", Duration::from_secs(30), || {
@@ -289,7 +325,10 @@ fn delete_propagation_preconditions_grace_and_collection() {
     // Preconditions: a wrong uid refuses the delete.
     let cms: Api<ConfigMap> = ns.api();
     let cm = cms
-        .create(&PostParams::default(), &config_map("guarded", json!({}), json!({})))
+        .create(
+            &PostParams::default(),
+            &config_map("guarded", json!({}), json!({})),
+        )
         .unwrap();
     let wrong = DeleteParams {
         preconditions: Some(Preconditions {
@@ -298,7 +337,10 @@ fn delete_propagation_preconditions_grace_and_collection() {
         }),
         ..DeleteParams::default()
     };
-    assert_eq!(api_error(cms.delete("guarded", &wrong)), (StatusReason::Conflict, 409));
+    assert_eq!(
+        api_error(cms.delete("guarded", &wrong)),
+        (StatusReason::Conflict, 409)
+    );
     let right = DeleteParams {
         preconditions: Some(Preconditions {
             uid: cm.metadata.uid.clone(),
@@ -321,8 +363,12 @@ fn delete_propagation_preconditions_grace_and_collection() {
     assert_eq!(pod.metadata.deletion_grace_period_seconds, Some(30));
     assert!(pod.metadata.deletion_timestamp.is_some());
     running_pod(&pods, "now");
-    pods.delete("now", &DeleteParams::default().grace_period(0)).unwrap();
-    assert!(pods.get_opt("now").unwrap().is_none(), "grace period 0 deletes at once");
+    pods.delete("now", &DeleteParams::default().grace_period(0))
+        .unwrap();
+    assert!(
+        pods.get_opt("now").unwrap().is_none(),
+        "grace period 0 deletes at once"
+    );
 
     // delete_collection removes exactly what the selector picks.
     for (name, doomed) in [("d1", "yes"), ("d2", "yes"), ("d3", "yes"), ("kept", "no")] {
@@ -333,7 +379,10 @@ fn delete_propagation_preconditions_grace_and_collection() {
         .unwrap();
     }
     let gone = cms
-        .delete_collection(&DeleteParams::default(), &ListParams::default().labels("doomed=yes"))
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("doomed=yes"),
+        )
         .unwrap();
     let Deleted::Object(list) = gone else {
         panic!("delete_collection returns the deleted list")
@@ -356,11 +405,20 @@ fn dry_run_create_patch_delete_persist_nothing() {
         .create(&dry, &config_map("dry", json!({}), json!({"x": "1"})))
         .unwrap();
     assert_eq!(data(&would_be)["x"], "1");
-    assert!(would_be.metadata.uid.is_some(), "a dry run fills in what the server would");
-    assert!(cms.get_opt("dry").unwrap().is_none(), "a dry-run create persists nothing");
+    assert!(
+        would_be.metadata.uid.is_some(),
+        "a dry run fills in what the server would"
+    );
+    assert!(
+        cms.get_opt("dry").unwrap().is_none(),
+        "a dry-run create persists nothing"
+    );
 
-    cms.create(&PostParams::default(), &config_map("real", json!({}), json!({"x": "1"})))
-        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &config_map("real", json!({}), json!({"x": "1"})),
+    )
+    .unwrap();
     let patched = cms
         .patch(
             "real",
@@ -369,7 +427,11 @@ fn dry_run_create_patch_delete_persist_nothing() {
         )
         .unwrap();
     assert_eq!(data(&patched)["x"], "2");
-    assert_eq!(data(&cms.get("real").unwrap())["x"], "1", "a dry-run patch changes nothing");
+    assert_eq!(
+        data(&cms.get("real").unwrap())["x"],
+        "1",
+        "a dry-run patch changes nothing"
+    );
     let applied = cms
         .patch(
             "real",
@@ -380,10 +442,17 @@ fn dry_run_create_patch_delete_persist_nothing() {
         )
         .unwrap();
     assert_eq!(data(&applied)["x"], "3");
-    assert_eq!(data(&cms.get("real").unwrap())["x"], "1", "a dry-run apply changes nothing");
+    assert_eq!(
+        data(&cms.get("real").unwrap())["x"],
+        "1",
+        "a dry-run apply changes nothing"
+    );
 
     cms.delete("real", &DeleteParams::default().dry_run()).unwrap();
-    assert!(cms.get_opt("real").unwrap().is_some(), "a dry-run delete deletes nothing");
+    assert!(
+        cms.get_opt("real").unwrap().is_some(),
+        "a dry-run delete deletes nothing"
+    );
 }
 
 #[test]
@@ -401,7 +470,9 @@ fn status_subresource_get_replace_patch() {
     current.status.get_or_insert_with(Default::default).message = Some("from replace_status".into());
     // The status endpoint ignores spec changes.
     current.spec.as_mut().unwrap().active_deadline_seconds = Some(99);
-    let replaced = pods.replace_status("unbound", &PostParams::default(), &current).unwrap();
+    let replaced = pods
+        .replace_status("unbound", &PostParams::default(), &current)
+        .unwrap();
     assert_eq!(
         replaced.status.unwrap().message.as_deref(),
         Some("from replace_status")
@@ -422,11 +493,17 @@ fn status_subresource_get_replace_patch() {
 
     // A Deployment's status, written by the controller manager.
     let deployments: Api<Deployment> = ns.api();
-    deployments.create(&PostParams::default(), &deployment("d", 0)).unwrap();
-    wait_for("the deployment's observed generation", Duration::from_secs(30), || {
-        let status = deployments.get_status("d").ok()?.status?;
-        (status.observed_generation == Some(1)).then_some(())
-    });
+    deployments
+        .create(&PostParams::default(), &deployment("d", 0))
+        .unwrap();
+    wait_for(
+        "the deployment's observed generation",
+        Duration::from_secs(30),
+        || {
+            let status = deployments.get_status("d").ok()?.status?;
+            (status.observed_generation == Some(1)).then_some(())
+        },
+    );
 }
 
 #[test]
@@ -434,13 +511,19 @@ fn scale_subresource_changes_replicas() {
     let client = admin_client(&Cluster::get());
     let ns = TestNamespace::create(&client, "verbs-scale");
     let deployments: Api<Deployment> = ns.api();
-    deployments.create(&PostParams::default(), &deployment("web", 1)).unwrap();
+    deployments
+        .create(&PostParams::default(), &deployment("web", 1))
+        .unwrap();
     let scale: Scale = deployments.get_scale("web").unwrap();
     assert_eq!(scale.spec.unwrap().replicas, Some(1));
     assert_eq!(scale.metadata.name.as_deref(), Some("web"));
 
     let scaled: Scale = deployments
-        .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
         .unwrap();
     assert_eq!(scaled.spec.unwrap().replicas, Some(3));
     assert_eq!(deployments.get("web").unwrap().spec.replicas, Some(3));
@@ -498,7 +581,14 @@ fn ephemeral_containers_are_added_through_the_subresource() {
     let updated = pods
         .replace_ephemeral_containers("target", &PostParams::default(), &pod)
         .unwrap();
-    let names: Vec<_> = updated.spec.unwrap().ephemeral_containers.unwrap().into_iter().map(|c| c.name).collect();
+    let names: Vec<_> = updated
+        .spec
+        .unwrap()
+        .ephemeral_containers
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(names, ["debugger"]);
 
     let patched = pods
@@ -510,7 +600,14 @@ fn ephemeral_containers_are_added_through_the_subresource() {
             ]}})),
         )
         .unwrap();
-    let mut names: Vec<_> = patched.spec.unwrap().ephemeral_containers.unwrap().into_iter().map(|c| c.name).collect();
+    let mut names: Vec<_> = patched
+        .spec
+        .unwrap()
+        .ephemeral_containers
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     names.sort();
     assert_eq!(names, ["debugger", "second"]);
     let spec = pods.get("target").unwrap().spec.unwrap();
@@ -572,10 +669,7 @@ fn logs_with_every_option_and_a_followed_stream() {
     assert_eq!(api_error(pods.logs("talker", &missing)).1, 400);
 
     // Following: the stream stays open after the three lines; we read them and hang up.
-    let follow = LogParams {
-        follow: true,
-        ..main
-    };
+    let follow = LogParams { follow: true, ..main };
     let stream = pods.log_stream("talker", &follow).unwrap();
     let mut lines = BufReader::new(stream).lines();
     for n in 1..=3 {

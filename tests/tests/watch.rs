@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use klient_blocking::core::{DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 use klient_blocking::watch_core::{
-    Action, Event, Failure, InitialListMode, ListPage, Watcher as WatcherMachine, WatchEvent, WatcherConfig,
+    Action, Event, Failure, InitialListMode, ListPage, WatchEvent, Watcher as WatcherMachine, WatcherConfig,
 };
 use klient_blocking::{Api, WatchConfig};
 use klient_e2e::{BackgroundWatcher, Cluster, Seen, TestNamespace, admin_client, list_versions};
@@ -55,7 +55,8 @@ fn raw_watch_from_a_resource_version_sees_only_later_events_in_order() {
     let client = admin_client(&Cluster::get());
     let ns = TestNamespace::create(&client, "watch-raw");
     let cms: Api<ConfigMap> = ns.api();
-    cms.create(&PostParams::default(), &labelled("before", "0")).unwrap();
+    cms.create(&PostParams::default(), &labelled("before", "0"))
+        .unwrap();
     let start = cms.list(&ListParams::default().labels(WATCHED)).unwrap();
     let start_rv = start.metadata.resource_version.clone().unwrap();
 
@@ -83,9 +84,15 @@ fn raw_watch_from_a_resource_version_sees_only_later_events_in_order() {
         }
         got.extend(summary(&event));
     }
-    assert_eq!(got, expected, "the events after {start_rv}, in order, and nothing before");
+    assert_eq!(
+        got, expected,
+        "the events after {start_rv}, in order, and nothing before"
+    );
     let deleted_rv: u64 = deleted_rv.expect("the DELETED event").parse().unwrap();
-    assert!(deleted_rv > rv(&b).parse::<u64>().unwrap(), "the delete comes last");
+    assert!(
+        deleted_rv > rv(&b).parse::<u64>().unwrap(),
+        "the delete comes last"
+    );
 }
 
 #[test]
@@ -113,7 +120,10 @@ fn bookmarks_arrive_when_other_objects_move_the_version_on() {
             other => panic!("only bookmarks were expected, got {other:?}"),
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(15), "the watch ends at its timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the watch ends at its timeout"
+    );
     let last = bookmarks.last().expect("at least one bookmark");
     let reached: u64 = last.resource_version.parse().unwrap();
     assert!(reached >= rv(&hidden).parse::<u64>().unwrap(), "{bookmarks:?}");
@@ -202,7 +212,12 @@ fn streaming_list_ends_its_initial_set_then_follows_changes() {
 
     // Raw: ADDED for each, then the initial-events-end bookmark.
     let stream = cms
-        .watch(&WatchParams::default().labels(WATCHED).streaming_list().timeout(10))
+        .watch(
+            &WatchParams::default()
+                .labels(WATCHED)
+                .streaming_list()
+                .timeout(10),
+        )
         .unwrap();
     let mut added = BTreeSet::new();
     for event in stream {
@@ -233,7 +248,9 @@ fn streaming_list_ends_its_initial_set_then_follows_changes() {
         name: "s4".into(),
         rv: rv(&s4),
     };
-    watcher.until("s4", Duration::from_secs(20), |w| w.seen.last() == Some(&expected));
+    watcher.until("s4", Duration::from_secs(20), |w| {
+        w.seen.last() == Some(&expected)
+    });
     assert_eq!(watcher.store_versions(), list_versions(&cms, WATCHED));
 }
 
@@ -271,7 +288,8 @@ fn watcher_and_store_stay_exactly_in_sync() {
     };
     for i in 0..5 {
         expected.push(applied(
-            cms.create(&PostParams::default(), &labelled(&format!("new-{i}"), "1")).unwrap(),
+            cms.create(&PostParams::default(), &labelled(&format!("new-{i}"), "1"))
+                .unwrap(),
         ));
     }
     expected.push(applied(set(&cms, "pre-0", "changed")));
@@ -297,7 +315,11 @@ fn watcher_and_store_stay_exactly_in_sync() {
     watcher.until("every change", Duration::from_secs(30), |w| {
         w.seen.len() >= initial_events + count
     });
-    assert_eq!(&watcher.seen[initial_events..], &expected[..], "each change once, in order");
+    assert_eq!(
+        &watcher.seen[initial_events..],
+        &expected[..],
+        "each change once, in order"
+    );
     assert_eq!(watcher.store_versions(), list_versions(&cms, WATCHED));
     // Nothing more arrives: no duplicates trail behind.
     assert_eq!(watcher.step(Duration::from_millis(1500)), None);

@@ -121,16 +121,24 @@ fn a_watch_survives_an_api_server_restart_without_losing_or_repeating_events() {
         "restart-apiserver failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(refused > 0, "no create met the server down: the restart was not observed");
+    assert!(
+        refused > 0,
+        "no create met the server down: the restart was not observed"
+    );
 
     // Once the watcher has caught up with the creates made during the restart...
     let served = |w: &BackgroundWatcher<ConfigMap>, cm: &ConfigMap| {
-        let key = (cm.metadata.name.clone().unwrap(), cm.metadata.resource_version.clone().unwrap());
+        let key = (
+            cm.metadata.name.clone().unwrap(),
+            cm.metadata.resource_version.clone().unwrap(),
+        );
         w.store_versions().contains(&key)
     };
-    watcher.until("the creates made during the restart", Duration::from_secs(60), |w| {
-        during.iter().all(|cm| served(w, cm))
-    });
+    watcher.until(
+        "the creates made during the restart",
+        Duration::from_secs(60),
+        |w| during.iter().all(|cm| served(w, cm)),
+    );
     // ... every later change is seen, in order, as on any watch.
     let mark = watcher.seen.len();
     let mut after = vec![
@@ -143,7 +151,11 @@ fn a_watch_survives_an_api_server_restart_without_losing_or_repeating_events() {
         after.push(Seen::Delete { name: name.into() });
     }
     watcher.until("the changes after the restart", Duration::from_secs(30), |w| {
-        w.seen[mark..].iter().filter(|s| !matches!(s, Seen::Failure(_))).count() >= after.len()
+        w.seen[mark..]
+            .iter()
+            .filter(|s| !matches!(s, Seen::Failure(_)))
+            .count()
+            >= after.len()
     });
     let tail: Vec<_> = watcher.seen[mark..]
         .iter()
@@ -160,16 +172,32 @@ fn a_watch_survives_an_api_server_restart_without_losing_or_repeating_events() {
             *applies.entry((name.clone(), rv.clone())).or_insert(0) += 1;
         }
     }
-    assert!(applies.values().all(|&n| n == 1), "an event delivered twice: {applies:?}");
+    assert!(
+        applies.values().all(|&n| n == 1),
+        "an event delivered twice: {applies:?}"
+    );
     let relists = watcher.seen.iter().filter(|s| **s == Seen::Init).count() - 1;
     for cm in &during {
-        let Seen::Apply { name, rv } = applied(cm) else { unreachable!() };
+        let Seen::Apply { name, rv } = applied(cm) else {
+            unreachable!()
+        };
         let as_event = applies.contains_key(&(name.clone(), rv.clone()));
-        let in_snapshot = watcher.seen.contains(&Seen::InitApply { name: name.clone(), rv });
-        assert!(as_event || in_snapshot, "{name} never arrived: {:#?}", watcher.seen);
+        let in_snapshot = watcher.seen.contains(&Seen::InitApply {
+            name: name.clone(),
+            rv,
+        });
+        assert!(
+            as_event || in_snapshot,
+            "{name} never arrived: {:#?}",
+            watcher.seen
+        );
     }
     assert_eq!(watcher.store_versions(), list_versions(&cms, WATCHED));
-    let failures: Vec<_> = watcher.seen.iter().filter(|s| matches!(s, Seen::Failure(_))).collect();
+    let failures: Vec<_> = watcher
+        .seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Failure(_)))
+        .collect();
     eprintln!(
         "restart: {} creates during it ({refused} refused attempts), {relists} relists, watcher failures: {failures:#?}",
         during.len()
