@@ -177,8 +177,8 @@ fn too_many_requests_when_a_disruption_budget_blocks_eviction() {
         },
     );
 
-    // The server asks to retry after a while; a client that would wait out 429s is not what this
-    // test measures, so this one does not retry.
+    // The default client retries every 429 (0.5 + 1 + 2 s without Retry-After) before it gives
+    // up; this test is about the error, so its client does not retry.
     let mut config = Config::from_kubeconfig(cluster.admin_kubeconfig()).unwrap();
     config.max_retries = 0;
     let pods: Api<Pod> = Api::namespaced(Client::new(config).unwrap(), ns.name());
@@ -189,5 +189,13 @@ fn too_many_requests_when_a_disruption_budget_blocks_eviction() {
         (StatusReason::TooManyRequests, 429)
     );
     assert!(api.message.contains("disruption budget"), "{}", api.message);
+    assert!(
+        api.causes()
+            .iter()
+            .any(|c| c.reason.as_deref() == Some("DisruptionBudget")),
+        "{api:?}"
+    );
+    // A budget that forbids eviction sends no Retry-After: it is not a rate limit.
+    assert_eq!(api.retry_after_seconds(), None);
     assert!(pods.get_opt("protected").unwrap().is_some(), "the pod survived");
 }

@@ -10,8 +10,8 @@ use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::core::v1::{ConfigMap, EphemeralContainer, Pod};
 use klient_blocking::Api;
 use klient_blocking::core::{
-    DeleteParams, Deleted, EvictParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams, PostParams,
-    Preconditions, StatusReason,
+    DeleteParams, Deleted, EvictParams, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
+    PostParams, Preconditions, StatusReason,
 };
 use klient_e2e::{Cluster, TestNamespace, admin_client, api_error, kwok_pod, running_pod, wait_for};
 use serde_json::json;
@@ -66,6 +66,9 @@ fn get_list_selectors_create_replace_and_stale_conflict() {
     let b = cms.get("b").unwrap();
     assert_eq!(data(&b)["k"], "b");
     assert!(cms.get_opt("missing").unwrap().is_none());
+    // A read from the server's cache (resourceVersion=0) sees the same object.
+    let cached = cms.get_with("b", &GetParams::any()).unwrap();
+    assert_eq!(cached.metadata.uid, b.metadata.uid);
 
     let labelled = cms.list(&ListParams::default().labels("tier=front")).unwrap();
     assert_eq!(names(&labelled.items), ["a", "c"]);
@@ -528,11 +531,18 @@ fn scale_subresource_changes_replicas() {
     assert_eq!(scaled.spec.unwrap().replicas, Some(3));
     assert_eq!(deployments.get("web").unwrap().spec.replicas, Some(3));
 
-    let mut scale: Scale = deployments.get_scale("web").unwrap();
-    scale.spec.as_mut().unwrap().replicas = Some(2);
-    let replaced: Scale = deployments
-        .replace_scale("web", &PostParams::default(), &scale)
-        .unwrap();
+    // The controller manager writes the deployment's status meanwhile, which moves its
+    // resourceVersion on: read, modify, write, and again on Conflict, as any client must.
+    let mut attempts = 0;
+    let replaced: Scale = loop {
+        let mut scale: Scale = deployments.get_scale("web").unwrap();
+        scale.spec.as_mut().unwrap().replicas = Some(2);
+        match deployments.replace_scale("web", &PostParams::default(), &scale) {
+            Ok(replaced) => break replaced,
+            Err(e) if e.api().is_some_and(|api| api.is_conflict()) && attempts < 10 => attempts += 1,
+            Err(e) => panic!("replace_scale: {e}"),
+        }
+    };
     assert_eq!(replaced.spec.unwrap().replicas, Some(2));
 
     // The controller manager follows: a ReplicaSet with two replicas appears.
