@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use klient_blocking::core::{DeleteParams, PostParams};
 use klient_blocking::{Api, Client, Config};
 
@@ -27,7 +27,8 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{}", std::process::id(), nanos % 100_000)
 }
 
-/// A namespace created through klient with a unique name, deleted (without waiting) on drop.
+/// A namespace created through klient with a unique name and ready for pods (its default service
+/// account exists), deleted (without waiting) on drop.
 pub struct TestNamespace {
     client: Client,
     name: String,
@@ -43,6 +44,14 @@ impl TestNamespace {
         namespaces
             .create(&PostParams::default(), &ns)
             .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
+        // Pods are refused until the controller manager has made the namespace's default
+        // service account; wait for it so that no test races it.
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
+        wait_for(
+            &format!("the default service account of {name}"),
+            Duration::from_secs(30),
+            || accounts.get_opt("default").ok().flatten(),
+        );
         TestNamespace {
             client: client.clone(),
             name,
