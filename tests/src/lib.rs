@@ -4,5 +4,9 @@
 //! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
 
 mod cluster;
+mod fixture;
+mod watching;
 
 pub use cluster::Cluster;
+pub use fixture::{TestNamespace, admin_client, api_error, kwok_pod, running_pod, unique_name, wait_for};
+pub use watching::{BackgroundWatcher, Seen, list_versions};

@@ -74,6 +74,46 @@ where
     }
 }
 
+/// Kinds known only at run time (custom resources) can be watched and cached like typed ones.
+impl WatchObject for crate::api::DynamicObject {
+    fn name(&self) -> Option<&str> {
+        self.metadata.name.as_deref()
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
+    }
+
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.resource_version.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod dynamic_tests {
+    use super::*;
+    use crate::api::DynamicObject;
+    use crate::watch::{Event, EventDecoder, Store, WatchEvent};
+
+    #[test]
+    fn dynamic_objects_from_a_watch_stream_fill_a_store() {
+        let mut decoder = EventDecoder::<DynamicObject>::new();
+        decoder.handle_bytes(
+            br#"{"type":"ADDED","object":{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"nightly","namespace":"ops","resourceVersion":"7"},"spec":{"cronSpec":"0 3 * * *"}}}"#,
+        );
+        let Ok(Some(WatchEvent::Added(tab))) = decoder.poll_event() else {
+            panic!("expected an ADDED object");
+        };
+        assert_eq!(tab.resource_version(), Some("7"));
+        assert_eq!(tab.key(), ObjectKey::namespaced("ops", "nightly"));
+        let mut store = Store::new();
+        for event in [Event::Init, Event::InitApply(tab.clone()), Event::InitDone] {
+            store.apply(event);
+        }
+        assert_eq!(store.get(&ObjectKey::namespaced("ops", "nightly")), Some(&tab));
+    }
+}
+
 #[cfg(all(test, feature = "k8s-openapi"))]
 mod tests {
     use super::*;
