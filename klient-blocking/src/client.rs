@@ -335,10 +335,14 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let code = head.status.as_u16();
-        // A 429 was not processed; a 503/504 with Retry-After says the same. Without it only
-        // reads are safe to repeat.
-        let retryable =
-            code == 429 || (matches!(code, 503 | 504) && (retry_after.is_some() || method == Method::GET));
+        // With Retry-After the server says the request was not processed and when to come back
+        // (as client-go reads it); a 503/504 without it is repeated only for reads. A 429 without
+        // it (an eviction blocked by a disruption budget) is an answer, not a retry signal.
+        let retryable = match code {
+            429 => retry_after.is_some(),
+            503 | 504 => retry_after.is_some() || method == Method::GET,
+            _ => false,
+        };
         if !retryable {
             return None;
         }
