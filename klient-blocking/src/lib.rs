@@ -21,6 +21,7 @@ mod config;
 mod discovery;
 mod error;
 mod exchange;
+mod listener;
 mod random;
 mod remote;
 mod stream;
@@ -32,6 +33,7 @@ pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use config::Config;
 pub use discovery::Discovery;
 pub use error::{Error, Result};
+pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
