@@ -28,6 +28,10 @@ use crate::{Client, Error, Result};
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Writes the caller may queue ahead of the pump; bounds the memory an unread socket can hold.
 const QUEUED_WRITES: usize = 64;
+/// How long a read or write may block while the other direction has work waiting.
+const BUSY_POLL: Duration = Duration::from_millis(1);
+/// Socket reads per turn of the pump before it looks at the caller's writes again.
+const READS_PER_TURN: usize = 16;
 
 /// Keepalive like kubectl's: a ping every 5 s, the session fails after 30 s without a pong.
 fn ws_config() -> WsConfig {
@@ -94,8 +98,8 @@ fn pump<S: Session>(
     mut deliver: impl FnMut(S::Event),
 ) -> std::result::Result<(), String> {
     let io_error = |e: io::Error| e.to_string();
-    stream.set_read_timeout(Some(POLL_INTERVAL)).map_err(io_error)?;
-    stream.set_write_timeout(Some(POLL_INTERVAL)).map_err(io_error)?;
+    stream.set_write_timeout(Some(BUSY_POLL)).map_err(io_error)?;
+    let mut read_timeout = None;
     let mut buf = vec![0u8; 64 * 1024];
     let mut outbox: Vec<u8> = Vec::new();
     let mut sent = 0;
@@ -146,11 +150,29 @@ fn pump<S: Session>(
             session.handle_timeout(now)?;
             continue;
         }
-        match stream.read(&mut buf) {
-            Ok(0) => session.handle_eof()?,
-            Ok(n) => session.handle_bytes(&buf[..n])?,
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
+        // With bytes waiting to go out, only glance at the socket; otherwise wait a little for
+        // the server (that wait is the latency of a caller's next write).
+        let wanted = if outbox.is_empty() {
+            POLL_INTERVAL
+        } else {
+            BUSY_POLL
+        };
+        if read_timeout != Some(wanted) {
+            stream.set_read_timeout(Some(wanted)).map_err(io_error)?;
+            read_timeout = Some(wanted);
+        }
+        // Drain what has arrived, so the server's writes (and its pongs behind them) never wait
+        // on ours.
+        for _ in 0..READS_PER_TURN {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    session.handle_eof()?;
+                    break;
+                }
+                Ok(n) => session.handle_bytes(&buf[..n])?,
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => break,
+                Err(e) => return Err(e.to_string()),
+            }
         }
     }
 }
