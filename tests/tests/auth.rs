@@ -284,3 +284,79 @@ fn in_cluster_service_account() {
     let err = Config::in_cluster_from(&scratch.0, None, Some(&port)).unwrap_err();
     assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST"), "{err}");
 }
+
+#[test]
+fn tls_server_name_and_insecure_skip_verify() {
+    let cluster = Cluster::get();
+    let scratch = Scratch::new("tls");
+    let token = format!("    token: {}", cluster.admin_token());
+    let base = kubeconfig(&cluster, &token);
+    let with = |extra: &str| {
+        base.replacen(
+            "    certificate-authority:",
+            &format!("    {extra}\n    certificate-authority:"),
+            1,
+        )
+    };
+
+    // The certificate names localhost: asking for that name works, another name fails verification.
+    let good = client_from(&scratch.write("good", &with("tls-server-name: localhost")));
+    assert!(can_list_namespaces(&good).unwrap() > 0);
+    let bad = client_from(&scratch.write("bad", &with("tls-server-name: not-the-server.example")));
+    let err = can_list_namespaces(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("TLS") || err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+
+    // Without the CA, verification fails, unless the kubeconfig explicitly turns it off.
+    let no_ca: String = base
+        .lines()
+        .filter(|l| !l.contains("certificate-authority"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let unverified = client_from(&scratch.write("no-ca", &no_ca));
+    let err = can_list_namespaces(&unverified).unwrap_err().to_string();
+    assert!(
+        err.contains("TLS") || err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let insecure = no_ca.replacen(
+        "    server:",
+        "    insecure-skip-tls-verify: true\n    server:",
+        1,
+    );
+    let insecure = client_from(&scratch.write("insecure", &insecure));
+    assert!(can_list_namespaces(&insecure).unwrap() > 0);
+}
+
+/// `HTTPS_PROXY` is read from the process environment, so the check runs in a child process
+/// (tests share one environment and run in parallel).
+#[test]
+fn https_proxy_and_no_proxy_from_the_environment() {
+    let cluster = Cluster::get();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_proxy = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener); // nothing listens there: a request that uses the proxy fails to connect
+    let run = |no_proxy: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_list_namespaces"))
+            .env("KUBECONFIG", cluster.admin_kubeconfig())
+            .env("HTTPS_PROXY", &dead_proxy)
+            .env("NO_PROXY", no_proxy)
+            .output()
+            .unwrap()
+    };
+    let through_proxy = run("");
+    assert!(
+        !through_proxy.status.success(),
+        "the request did not use HTTPS_PROXY"
+    );
+    let stderr = String::from_utf8_lossy(&through_proxy.stderr);
+    assert!(stderr.contains("proxy"), "{stderr}");
+    let exempted = run("localhost,127.0.0.0/8");
+    assert!(
+        exempted.status.success(),
+        "NO_PROXY did not exempt the server: {}",
+        String::from_utf8_lossy(&exempted.stderr)
+    );
+}

@@ -128,8 +128,34 @@ fn pods_run_and_exec_logs_portforward_work() {
     let tail = cluster.kubectl_ok(&["logs", "-n", &ns.name, "box", "--tail=1"]);
     assert_eq!(tail, "klient log line 3\n");
 
+    follow_logs(&cluster, &ns.name, "box");
     attach_echoes_stdin(&cluster, &ns.name, "box");
     port_forward_round_trip(&cluster, &ns.name, "box");
+}
+
+/// `kubectl logs -f` streams the log and stays open (the container is still running).
+fn follow_logs(cluster: &Cluster, namespace: &str, pod: &str) {
+    let mut child = cluster
+        .kubectl()
+        .args(["logs", "-f", "-n", namespace, pod])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl logs -f starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let expected = "klient log line 1\nklient log line 2\nklient log line 3\n";
+    let mut seen = vec![0u8; expected.len()];
+    stdout
+        .read_exact(&mut seen)
+        .expect("the followed log delivers its lines");
+    assert_eq!(String::from_utf8_lossy(&seen), expected);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "kubectl logs -f ended instead of following"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The container's main process echoes what an attached client writes.
