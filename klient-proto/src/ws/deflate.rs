@@ -81,8 +81,13 @@ pub enum DeflateNegotiationError {
     DuplicateParameter(String),
     /// A window-bits parameter without a value in 8..=15, or a flag with a value.
     InvalidValue(String),
-    /// `server_max_window_bits` when we did not ask for it.
-    UnrequestedServerWindow,
+    /// A `server_max_window_bits` larger than the one we asked for.
+    ServerWindowAboveOffer {
+        /// The window we asked for.
+        offered: u8,
+        /// The window the server answered with.
+        answered: u8,
+    },
 }
 
 impl fmt::Display for DeflateNegotiationError {
@@ -92,8 +97,8 @@ impl fmt::Display for DeflateNegotiationError {
             Self::UnknownParameter(p) => write!(f, "unknown permessage-deflate parameter {p:?}"),
             Self::DuplicateParameter(p) => write!(f, "permessage-deflate parameter {p:?} repeated"),
             Self::InvalidValue(p) => write!(f, "invalid permessage-deflate parameter {p:?}"),
-            Self::UnrequestedServerWindow => {
-                f.write_str("server_max_window_bits in the answer but not in our offer")
+            Self::ServerWindowAboveOffer { offered, answered } => {
+                write!(f, "server_max_window_bits={answered} exceeds the {offered} we offered")
             }
         }
     }
@@ -146,11 +151,16 @@ impl DeflateParams {
             match (name, value) {
                 ("server_no_context_takeover", None) => params.server_no_context_takeover = true,
                 ("client_no_context_takeover", None) => params.client_no_context_takeover = true,
+                // RFC 7692 §7.1.2.1: the server may name its window even when the offer did
+                // not ask, but never one above what the offer asked for.
                 ("server_max_window_bits", Some(v)) => {
-                    if offer.server_max_window_bits.is_none() {
-                        return Err(DeflateNegotiationError::UnrequestedServerWindow);
+                    let answered = window_bits(v).ok_or_else(invalid)?;
+                    if let Some(offered) = offer.server_max_window_bits
+                        && answered > offered
+                    {
+                        return Err(DeflateNegotiationError::ServerWindowAboveOffer { offered, answered });
                     }
-                    params.server_max_window_bits = window_bits(v).ok_or_else(invalid)?;
+                    params.server_max_window_bits = answered;
                 }
                 ("client_max_window_bits", Some(v)) => {
                     params.client_max_window_bits = window_bits(v).ok_or_else(invalid)?;
@@ -382,6 +392,18 @@ mod tests {
     }
 
     #[test]
+    fn server_may_name_its_window_unasked() {
+        // Python websockets answers a bare offer like this (RFC 7692 §7.1.2.1 allows it).
+        let got = negotiate(
+            DeflateOffer::default(),
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((got.server_max_window_bits, got.client_max_window_bits), (12, 12));
+    }
+
+    #[test]
     fn rejects_bad_answers() {
         let d = DeflateOffer::default();
         use DeflateNegotiationError as E;
@@ -409,9 +431,16 @@ mod tests {
             negotiate(d, "permessage-deflate; server_no_context_takeover=1"),
             Err(E::InvalidValue(_))
         ));
+        let asked_12 = DeflateOffer {
+            server_max_window_bits: Some(12),
+            ..d
+        };
         assert_eq!(
-            negotiate(d, "permessage-deflate; server_max_window_bits=10"),
-            Err(E::UnrequestedServerWindow)
+            negotiate(asked_12, "permessage-deflate; server_max_window_bits=13"),
+            Err(E::ServerWindowAboveOffer {
+                offered: 12,
+                answered: 13
+            })
         );
         assert_eq!(
             DeflateParams::negotiate(&d, &["permessage-deflate".into(), "permessage-deflate".into()]),
