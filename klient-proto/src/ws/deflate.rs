@@ -98,7 +98,10 @@ impl fmt::Display for DeflateNegotiationError {
             Self::DuplicateParameter(p) => write!(f, "permessage-deflate parameter {p:?} repeated"),
             Self::InvalidValue(p) => write!(f, "invalid permessage-deflate parameter {p:?}"),
             Self::ServerWindowAboveOffer { offered, answered } => {
-                write!(f, "server_max_window_bits={answered} exceeds the {offered} we offered")
+                write!(
+                    f,
+                    "server_max_window_bits={answered} exceeds the {offered} we offered"
+                )
             }
         }
     }
