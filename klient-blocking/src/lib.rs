@@ -4,3 +4,5 @@
 //! Status: the client is being built (see the README's feature table); this crate exposes nothing
 //! that pretends to work before it does.
 #![forbid(unsafe_code)]
+
+pub mod websocket;
