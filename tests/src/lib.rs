@@ -4,5 +4,7 @@
 //! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
 
 mod cluster;
+mod interop;
 
 pub use cluster::Cluster;
+pub use interop::{EchoImpl, EchoServer};
