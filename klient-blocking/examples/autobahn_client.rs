@@ -2,7 +2,8 @@
 //!
 //! Usage: `autobahn_client ws://127.0.0.1:9001 [agent]`. For every case it connects to
 //! `/runCase?case=N&agent=AGENT`, echoes each text and binary message until the connection ends,
-//! then asks the server to write its reports. Cases 12 and 13 (permessage-deflate) run with
+//! then asks the server to write its reports, and prints the number of cases it ran on stdout
+//! (everything else goes to stderr). Cases 12 and 13 (permessage-deflate) run with
 //! compression offered; the others without, so they test the plain protocol.
 
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn run(base: &str, agent: &str) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut ws = WebSocket::connect(&format!("{base}/updateReports?agent={agent}"), Options::default())?;
     while !matches!(ws.read()?, Message::Close(_)) {}
+    println!("{count}");
     Ok(())
 }
 

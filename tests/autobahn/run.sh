@@ -51,7 +51,8 @@ cat > "$work/spec.json" <<SPEC
 {"url": "ws://127.0.0.1:$port", "outdir": "$work/reports", "cases": $cases,
  "exclude-cases": [], "exclude-agent-cases": {}}
 SPEC
-(eval "$wstest_env"; cd "$work" && exec $WSTEST -m fuzzingserver -s spec.json >"$work/server.log" 2>&1) &
+# --webport 0: no report web server, whose fixed port 8080 would keep two runs from coexisting.
+(eval "$wstest_env"; cd "$work" && exec $WSTEST -m fuzzingserver --webport 0 -s spec.json >"$work/server.log" 2>&1) &
 server_pid=$!
 for _ in $(seq 1 100); do
   if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; then break; fi
@@ -61,12 +62,16 @@ done
 
 echo "==> running the cases against ws://127.0.0.1:$port" >&2
 start=$(date +%s)
-"$client" "ws://127.0.0.1:$port" klient
+ran=$("$client" "ws://127.0.0.1:$port" klient)
 echo "==> cases ran in $(( $(date +%s) - start ))s" >&2
 
-python3 - "$work/reports/index.json" <<'PY'
+python3 - "$work/reports/index.json" "$ran" <<'PY'
 import collections, json, sys
 index = json.load(open(sys.argv[1]))["klient"]
+# A case whose connection never opened has no verdict: that is a failure too.
+if len(index) != int(sys.argv[2]):
+    print("FAILED: %s cases ran but %d have verdicts" % (sys.argv[2], len(index)))
+    sys.exit(1)
 counts = collections.defaultdict(collections.Counter)
 bad = []
 for case, result in index.items():
