@@ -15,7 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # Sections 12 and 13 (216 cases) repeat 18 message sizes and fragmentations, 1000 messages each,
-# for each of 12 compression settings; in full they take about 40 minutes here. Every setting
+# for each of 12 compression settings; in full they take over an hour here. Every setting
 # runs with sizes 16 B to 8 KiB (cases 1-6) and 8 KiB messages in 256 B fragments (case 11);
 # 64 KiB messages (case 9) run for the default setting of each section.
 deflate_cases=
@@ -37,7 +37,7 @@ echo "==> building the echo client" >&2
 client=${CARGO_TARGET_DIR:-$root/target}/debug/examples/autobahn_client
 [ -x "$client" ] || { echo "run.sh: $client was not built" >&2; exit 1; }
 
-work=$(mktemp -d)
+work=$(mktemp -d -t klient-autobahn.XXXXXX)
 server_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
