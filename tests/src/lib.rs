@@ -2,6 +2,8 @@
 //!
 //! Every test in this crate talks to the real kube-apiserver that `tests/cluster/cluster.sh up` starts.
 //! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
+//! The WebSocket conformance and interop tests (`autobahn.rs`, `ws_interop.rs`) instead start their
+//! own servers ([`EchoServer`], `tests/autobahn/run.sh`).
 
 mod cluster;
 mod interop;
