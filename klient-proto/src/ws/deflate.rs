@@ -312,7 +312,7 @@ impl Deflater {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(64));
             }
-            let before = self.raw.total_in();
+            let (in_before, out_before) = (self.raw.total_in(), self.raw.total_out());
             if self
                 .raw
                 .compress_vec(input, &mut out, FlushCompress::Sync)
@@ -322,12 +322,19 @@ impl Deflater {
                 self.raw.reset();
                 return None;
             }
-            input = input
-                .get((self.raw.total_in() - before) as usize..)
-                .unwrap_or_default();
-            // A sync flush is complete once a call leaves room in the buffer.
-            if input.is_empty() && out.len() < out.capacity() {
+            let used = (self.raw.total_in() - in_before) as usize;
+            input = input.get(used..).unwrap_or_default();
+            // The sync flush is complete when its empty stored block has been written: room left
+            // in the buffer is not enough, since miniz_oxide may stop short of the flush after
+            // a call that filled the buffer (Autobahn 12.2.14 lost bytes that way).
+            if input.is_empty() && out.len() < out.capacity() && out.ends_with(&TAIL) {
                 break;
+            }
+            if used == 0 && self.raw.total_out() == out_before && out.len() < out.capacity() {
+                // No progress and no flush: never seen, but do not loop forever or send a
+                // truncated message; the peer's window is untouched by what we drop here.
+                self.raw.reset();
+                return None;
             }
         }
         if out.ends_with(&TAIL) {
@@ -404,6 +411,35 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((got.server_max_window_bits, got.client_max_window_bits), (12, 12));
+    }
+
+    /// `len` bytes of 5- or 4-bit pseudo-random values: compressed, they outgrow the buffer
+    /// the deflater first allocates (half the input) within the final block.
+    fn noise(len: usize, shift: u32, seed: u32) -> Vec<u8> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (state >> shift) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_output_buffer_does_not_cut_the_sync_flush_short() {
+        // These sizes made miniz_oxide fill the buffer exactly as the input ran out; the next
+        // call emitted the pending bytes but not the final block (Autobahn 12.2.14).
+        for (len, shift, seed) in [(61_398, 27, 12_346), (73_215, 28, 12_347)] {
+            let message = noise(len, shift, seed);
+            let mut deflater = Deflater::new(&params());
+            let compressed = deflater.deflate(&message).unwrap();
+            let mut inflater = Inflater::new(&params());
+            let mut out = Vec::new();
+            inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
+            inflater.finish(&mut out, 1 << 20).unwrap();
+            assert_eq!(out.len(), message.len(), "{len} bytes");
+            assert!(out == message, "{len} bytes differ");
+        }
     }
 
     #[test]
