@@ -27,6 +27,7 @@ mod remote;
 mod stream;
 mod tls;
 mod watch;
+pub mod websocket;
 
 pub use api::{Api, Pages};
 pub use client::{BodyStream, Client, Response, StreamCloser};

@@ -33,7 +33,7 @@ impl OsRandom {
         Ok(())
     }
 
-    fn fill(&mut self, out: &mut [u8]) {
+    pub(crate) fn fill(&mut self, out: &mut [u8]) {
         for byte in out {
             if self.used == BLOCK && self.refill().is_err() {
                 // The generator worked when this was made; should it fail later, keep going

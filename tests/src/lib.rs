@@ -2,11 +2,15 @@
 //!
 //! Every test in this crate talks to the real kube-apiserver that `tests/cluster/cluster.sh up` starts.
 //! When that cluster is missing the tests fail with a message saying how to start it; they never skip.
+//! The WebSocket conformance and interop tests (`autobahn.rs`, `ws_interop.rs`) instead start their
+//! own servers ([`EchoServer`], `tests/autobahn/run.sh`).
 
 mod cluster;
 mod fixture;
+mod interop;
 mod watching;
 
 pub use cluster::Cluster;
 pub use fixture::{TestNamespace, admin_client, api_error, kwok_pod, running_pod, unique_name, wait_for};
+pub use interop::{EchoImpl, EchoServer};
 pub use watching::{BackgroundWatcher, Seen, list_versions};

@@ -323,20 +323,52 @@ impl Connection {
 
     /// Processes bytes from the server. After the connection closed, further bytes are ignored
     /// (RFC 6455 §5.5.1: nothing follows a close frame).
-    pub fn handle_bytes(&mut self, mut input: &[u8]) -> Result<(), Error> {
-        while !input.is_empty() && self.state != State::Closed {
+    pub fn handle_bytes(&mut self, input: &[u8]) -> Result<(), Error> {
+        self.feed(input, false).map(|_| ())
+    }
+
+    /// Like [`handle_bytes`](Self::handle_bytes), but stops at the end of the first frame that
+    /// produces an event and returns how many bytes of `input` it used; hand the rest in later.
+    ///
+    /// A caller that answers each message before feeding more (an echo, a reply) then acts in
+    /// the order the server sent things: a message followed by a frame that fails the connection
+    /// is delivered, and can be answered, before the failure closes the connection.
+    ///
+    /// ```
+    /// use klient_proto::ws::{Config, Connection, Event, Message};
+    /// use std::time::Instant;
+    ///
+    /// let mut conn = Connection::new(Config::default(), || [0; 4], Instant::now());
+    /// // "hi", then a frame with a reserved opcode.
+    /// let wire = [0x81, 0x02, b'h', b'i', 0x83, 0x00];
+    /// assert_eq!(conn.handle_some_bytes(&wire), Ok(4));
+    /// assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("hi".into()))));
+    /// conn.send_text("hi").unwrap(); // still open: the echo goes out first
+    /// assert!(conn.handle_some_bytes(&wire[4..]).is_err());
+    /// ```
+    pub fn handle_some_bytes(&mut self, input: &[u8]) -> Result<usize, Error> {
+        self.feed(input, true)
+    }
+
+    fn feed(&mut self, input: &[u8], stop_at_event: bool) -> Result<usize, Error> {
+        let events_before = self.events.len();
+        let mut rest = input;
+        while !rest.is_empty() && self.state != State::Closed {
             let (used, step) = self
                 .decoder
-                .decode(input)
+                .decode(rest)
                 .map_err(|e| self.fail(Error::Frame(e)))?;
-            input = input.get(used..).unwrap_or_default();
+            rest = rest.get(used..).unwrap_or_default();
             match step {
                 None => {}
                 Some(Decoded::Header(header)) => self.on_header(header)?,
                 Some(Decoded::Payload { data, end }) => self.on_payload(data, end)?,
             }
+            if stop_at_event && self.events.len() > events_before {
+                break;
+            }
         }
-        Ok(())
+        Ok(input.len() - rest.len())
     }
 
     /// The transport reached end of file. An error unless the close handshake finished.

@@ -739,3 +739,35 @@ fn no_pong_after_eof() {
     assert_eq!(c.handle_eof(), Err(Error::UnexpectedEof));
     assert!(c.poll_transmit().is_none());
 }
+
+#[test]
+fn handle_some_bytes_stops_after_each_event() {
+    let mut wire = server_frame(OpCode::Text, true, b"first");
+    let first_len = wire.len();
+    wire.extend(server_frame(OpCode::Ping, true, b"p"));
+    // A reserved opcode: fails the connection once it is looked at.
+    wire.extend([0x83, 0x00]);
+    let mut c = conn();
+    assert_eq!(c.handle_some_bytes(&wire), Ok(first_len));
+    assert_eq!(events(&mut c), [Event::Message(Message::Text("first".into()))]);
+    // The caller can still answer the message: the failure has not been seen yet.
+    c.send_text("first").unwrap();
+    let used = c.handle_some_bytes(&wire[first_len..]).unwrap();
+    assert_eq!(events(&mut c), [Event::Ping(b"p".to_vec())]);
+    assert!(c.handle_some_bytes(&wire[first_len + used..]).is_err());
+    let opcodes: Vec<_> = transmitted(&mut c).iter().map(|(h, _)| h.opcode).collect();
+    assert_eq!(opcodes, [OpCode::Text, OpCode::Pong, OpCode::Close]);
+}
+
+#[test]
+fn handle_some_bytes_without_events_uses_everything() {
+    let wire = server_frame(OpCode::Binary, false, &[7; 300]);
+    let mut c = conn();
+    // A partial message is consumed whole, and byte at a time too.
+    assert_eq!(c.handle_some_bytes(&wire[..10]), Ok(10));
+    for byte in &wire[10..] {
+        assert_eq!(c.handle_some_bytes(std::slice::from_ref(byte)), Ok(1));
+    }
+    assert_eq!(c.handle_some_bytes(&[]), Ok(0));
+    assert!(events(&mut c).is_empty());
+}

@@ -81,8 +81,13 @@ pub enum DeflateNegotiationError {
     DuplicateParameter(String),
     /// A window-bits parameter without a value in 8..=15, or a flag with a value.
     InvalidValue(String),
-    /// `server_max_window_bits` when we did not ask for it.
-    UnrequestedServerWindow,
+    /// A `server_max_window_bits` larger than the one we asked for.
+    ServerWindowAboveOffer {
+        /// The window we asked for.
+        offered: u8,
+        /// The window the server answered with.
+        answered: u8,
+    },
 }
 
 impl fmt::Display for DeflateNegotiationError {
@@ -92,8 +97,11 @@ impl fmt::Display for DeflateNegotiationError {
             Self::UnknownParameter(p) => write!(f, "unknown permessage-deflate parameter {p:?}"),
             Self::DuplicateParameter(p) => write!(f, "permessage-deflate parameter {p:?} repeated"),
             Self::InvalidValue(p) => write!(f, "invalid permessage-deflate parameter {p:?}"),
-            Self::UnrequestedServerWindow => {
-                f.write_str("server_max_window_bits in the answer but not in our offer")
+            Self::ServerWindowAboveOffer { offered, answered } => {
+                write!(
+                    f,
+                    "server_max_window_bits={answered} exceeds the {offered} we offered"
+                )
             }
         }
     }
@@ -146,11 +154,16 @@ impl DeflateParams {
             match (name, value) {
                 ("server_no_context_takeover", None) => params.server_no_context_takeover = true,
                 ("client_no_context_takeover", None) => params.client_no_context_takeover = true,
+                // RFC 7692 §7.1.2.1: the server may name its window even when the offer did
+                // not ask, but never one above what the offer asked for.
                 ("server_max_window_bits", Some(v)) => {
-                    if offer.server_max_window_bits.is_none() {
-                        return Err(DeflateNegotiationError::UnrequestedServerWindow);
+                    let answered = window_bits(v).ok_or_else(invalid)?;
+                    if let Some(offered) = offer.server_max_window_bits
+                        && answered > offered
+                    {
+                        return Err(DeflateNegotiationError::ServerWindowAboveOffer { offered, answered });
                     }
-                    params.server_max_window_bits = window_bits(v).ok_or_else(invalid)?;
+                    params.server_max_window_bits = answered;
                 }
                 ("client_max_window_bits", Some(v)) => {
                     params.client_max_window_bits = window_bits(v).ok_or_else(invalid)?;
@@ -299,7 +312,7 @@ impl Deflater {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(64));
             }
-            let before = self.raw.total_in();
+            let (in_before, out_before) = (self.raw.total_in(), self.raw.total_out());
             if self
                 .raw
                 .compress_vec(input, &mut out, FlushCompress::Sync)
@@ -309,12 +322,19 @@ impl Deflater {
                 self.raw.reset();
                 return None;
             }
-            input = input
-                .get((self.raw.total_in() - before) as usize..)
-                .unwrap_or_default();
-            // A sync flush is complete once a call leaves room in the buffer.
-            if input.is_empty() && out.len() < out.capacity() {
+            let used = (self.raw.total_in() - in_before) as usize;
+            input = input.get(used..).unwrap_or_default();
+            // The sync flush is complete when its empty stored block has been written: room left
+            // in the buffer is not enough, since miniz_oxide may stop short of the flush after
+            // a call that filled the buffer (Autobahn 12.2.14 lost bytes that way).
+            if input.is_empty() && out.len() < out.capacity() && out.ends_with(&TAIL) {
                 break;
+            }
+            if used == 0 && self.raw.total_out() == out_before && out.len() < out.capacity() {
+                // No progress and no flush: never seen, but do not loop forever or send a
+                // truncated message; the peer's window is untouched by what we drop here.
+                self.raw.reset();
+                return None;
             }
         }
         if out.ends_with(&TAIL) {
@@ -382,6 +402,47 @@ mod tests {
     }
 
     #[test]
+    fn server_may_name_its_window_unasked() {
+        // Python websockets answers a bare offer like this (RFC 7692 §7.1.2.1 allows it).
+        let got = negotiate(
+            DeflateOffer::default(),
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((got.server_max_window_bits, got.client_max_window_bits), (12, 12));
+    }
+
+    /// `len` bytes of 5- or 4-bit pseudo-random values: compressed, they outgrow the buffer
+    /// the deflater first allocates (half the input) within the final block.
+    fn noise(len: usize, shift: u32, seed: u32) -> Vec<u8> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (state >> shift) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_output_buffer_does_not_cut_the_sync_flush_short() {
+        // These sizes made miniz_oxide fill the buffer exactly as the input ran out; the next
+        // call emitted the pending bytes but not the final block (Autobahn 12.2.14).
+        for (len, shift, seed) in [(61_398, 27, 12_346), (73_215, 28, 12_347)] {
+            let message = noise(len, shift, seed);
+            let mut deflater = Deflater::new(&params());
+            let compressed = deflater.deflate(&message).unwrap();
+            let mut inflater = Inflater::new(&params());
+            let mut out = Vec::new();
+            inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
+            inflater.finish(&mut out, 1 << 20).unwrap();
+            assert_eq!(out.len(), message.len(), "{len} bytes");
+            assert!(out == message, "{len} bytes differ");
+        }
+    }
+
+    #[test]
     fn rejects_bad_answers() {
         let d = DeflateOffer::default();
         use DeflateNegotiationError as E;
@@ -409,9 +470,16 @@ mod tests {
             negotiate(d, "permessage-deflate; server_no_context_takeover=1"),
             Err(E::InvalidValue(_))
         ));
+        let asked_12 = DeflateOffer {
+            server_max_window_bits: Some(12),
+            ..d
+        };
         assert_eq!(
-            negotiate(d, "permessage-deflate; server_max_window_bits=10"),
-            Err(E::UnrequestedServerWindow)
+            negotiate(asked_12, "permessage-deflate; server_max_window_bits=13"),
+            Err(E::ServerWindowAboveOffer {
+                offered: 12,
+                answered: 13
+            })
         );
         assert_eq!(
             DeflateParams::negotiate(&d, &["permessage-deflate".into(), "permessage-deflate".into()]),
