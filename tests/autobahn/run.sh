@@ -9,7 +9,7 @@
 #
 # Usage: tests/autobahn/run.sh [CASES]   CASES is a JSON list of case patterns for the spec, e.g.
 #        '["12.*","13.*"]' for every compression case; the default is below.
-# Environment: AUTOBAHN_SETUP (the installer, default /work/shared/tools/autobahn-setup.sh),
+# Environment: AUTOBAHN_SETUP (the installer, default ../shared/tools/autobahn-setup.sh beside the repo),
 # CARGO_TARGET_DIR (as for cargo), AUTOBAHN_KEEP=1 keeps the reports (index.json and HTML).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,11 +27,13 @@ deflate_cases+='"12.1.9","13.1.9","12.2.14"'
 default_cases='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","9.*","10.*",'"$deflate_cases"']'
 cases=${1:-$default_cases}
 
-setup=${AUTOBAHN_SETUP:-/work/shared/tools/autobahn-setup.sh}
-[ -x "$setup" ] || { echo "run.sh: the Autobahn installer $setup is missing" >&2; exit 1; }
-"$setup" >&2 || { echo "run.sh: installing wstest failed" >&2; exit 1; }
+# shared/ sits beside the repository (on developer machines and in CI alike).
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+setup=${AUTOBAHN_SETUP:-$repo/../shared/tools/autobahn-setup.sh}
+[ -f "$setup" ] || { echo "run.sh: the Autobahn installer $setup is missing" >&2; exit 1; }
+bash "$setup" >&2 || { echo "run.sh: installing wstest failed" >&2; exit 1; }
 # The installer's environment (PYTHONHOME for Python 2.7) would break python3: keep it to wstest.
-wstest_env=$("$setup" --env)
+wstest_env=$(bash "$setup" --env)
 
 echo "==> building the echo client" >&2
 (cd "$root" && cargo build -q -p klient-blocking --example autobahn_client)
