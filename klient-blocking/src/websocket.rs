@@ -27,7 +27,7 @@ mod url;
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
@@ -218,7 +218,7 @@ impl WebSocket<TcpStream> {
     pub fn connect(url: &str, options: Options) -> Result<Self, Error> {
         let url = url::parse(url).map_err(Error::InvalidUrl)?;
         let server = format!("{}:{}", url.host, url.port);
-        let tcp = connect_tcp(&url.host, url.port, options.connect_timeout)
+        let tcp = crate::stream::Stream::connect(&url.host, url.port, options.connect_timeout)
             .map_err(|source| Error::Connect { server, source })?;
         Self::client(tcp, &url.authority, &url.target, options)
     }
@@ -461,21 +461,6 @@ fn read_upgrade<S: Read>(stream: &mut S) -> Result<(klient_proto::http::Response
             Err(e) => return Err(Error::Io(e)),
         }
     }
-}
-
-fn connect_tcp(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} resolved to no address"));
-    for addr in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(tcp) => {
-                // Frames are written whole; Nagle would only delay them.
-                tcp.set_nodelay(true)?;
-                return Ok(tcp);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
 }
 
 #[cfg(test)]

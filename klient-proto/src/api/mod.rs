@@ -44,6 +44,7 @@ pub use params::{
     DeleteParams, FieldValidation, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
     PostParams, Preconditions, PropagationPolicy, ResourceVersionMatch, WatchParams,
 };
+pub(crate) use request::PATH_SEGMENT;
 pub use request::Request;
 #[cfg(feature = "k8s-openapi")]
 pub use resource::OpenapiScope;

@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 
 /// Bytes a path segment may not carry raw: anything that would end the path or change its meaning.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
+pub(crate) const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')

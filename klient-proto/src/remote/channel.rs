@@ -7,8 +7,9 @@
 use std::fmt;
 
 use bytes::Bytes;
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
+use crate::api::PATH_SEGMENT;
 use crate::api::{BadSegment, RequestError, Segment};
 use crate::ws;
 
@@ -98,25 +99,6 @@ pub(crate) fn query_after(mut path: String) -> form_urlencoded::Serializer<'stat
     let start = path.len();
     form_urlencoded::Serializer::for_suffix(path, start)
 }
-
-/// Bytes a path segment may not carry raw: anything that would end the segment or change its meaning.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
 
 /// A namespace or pod name that cannot be placed in a request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
