@@ -554,3 +554,70 @@ impl StreamCloser {
         let _ = self.0.shutdown(std::net::Shutdown::Both);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use klient_proto::config::Kubeconfig;
+
+    fn client() -> Client {
+        let kubeconfig = b"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:1'}\n\
+            users:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+        let resolved = Kubeconfig::from_bytes(kubeconfig, None)
+            .unwrap()
+            .resolve(&Default::default())
+            .unwrap();
+        Client::new(Config::new(resolved)).unwrap()
+    }
+
+    fn head(code: u16, retry_after: Option<&str>) -> ResponseHead {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        }
+        ResponseHead {
+            version: http::Version::HTTP_11,
+            status: StatusCode::from_u16(code).unwrap(),
+            headers,
+        }
+    }
+
+    #[test]
+    fn retries_follow_retry_after_and_stop_after_max_retries() {
+        let client = client();
+        let post = Method::POST;
+        assert_eq!(
+            client.retry_delay(&post, &head(429, Some("2")), 0),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            client.retry_delay(&post, &head(429, None), 0),
+            None,
+            "429 without Retry-After is final"
+        );
+        assert_eq!(
+            client.retry_delay(&post, &head(503, Some("1")), 0),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            client.retry_delay(&post, &head(503, None), 0),
+            None,
+            "a write without Retry-After is not repeated"
+        );
+        assert_eq!(
+            client.retry_delay(&Method::GET, &head(504, None), 1),
+            Some(Duration::from_millis(1000))
+        );
+        assert_eq!(client.retry_delay(&Method::GET, &head(500, Some("1")), 0), None);
+        assert_eq!(
+            client.retry_delay(&post, &head(429, Some("1")), 3),
+            None,
+            "max_retries is 3"
+        );
+        assert_eq!(
+            client.retry_delay(&post, &head(429, Some("3600")), 0),
+            None,
+            "too long a wait is not honoured"
+        );
+    }
+}
