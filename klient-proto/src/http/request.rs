@@ -163,7 +163,7 @@ fn check_authority(authority: &str, need_port: bool) -> Result<(), EncodeError> 
 }
 
 /// `http` refuses these bytes in values built with its safe constructors, but not in those built
-/// with its unsafe unchecked ones; a CR or LF here would inject header lines.
+/// with its unchecked (`from_maybe_shared_unchecked`) ones; a CR or LF here would inject header lines.
 fn check_headers(headers: &HeaderMap) -> Result<(), EncodeError> {
     headers
         .iter()
