@@ -130,3 +130,39 @@ pub fn api_error<T: std::fmt::Debug>(
     let api = err.api().unwrap_or_else(|| panic!("not an API error: {err}"));
     (api.reason.clone(), api.code)
 }
+
+/// Makes sure a watch of ConfigMaps from resourceVersion 2 is answered with 410 Expired, as on any
+/// cluster that has run a while: a young kube-apiserver's watch cache still replays from its start,
+/// so ConfigMap churn is made in `namespace` until the cache has dropped its oldest events
+/// (it keeps events younger than about 75 s). Fails loudly after 4 minutes.
+pub fn age_configmap_watch_cache(client: &Client, namespace: &str) {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use klient_blocking::core::WatchParams;
+    use klient_blocking::watch_core::WatchEvent;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let expired = || {
+        let params = WatchParams {
+            resource_version: Some("2".into()),
+            timeout_seconds: Some(1),
+            ..Default::default()
+        };
+        matches!(cms.watch(&params).ok().and_then(|mut s| s.next()), Some(Ok(WatchEvent::Error(status))) if status.code == 410)
+    };
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut round = 0u32;
+    while !expired() {
+        assert!(
+            Instant::now() < deadline,
+            "the watch cache still serves resourceVersion 2 after 4 minutes of churn"
+        );
+        for _ in 0..20 {
+            round += 1;
+            let cm: ConfigMap =
+                serde_json::from_value(serde_json::json!({"metadata": {"name": format!("churn-{round}")}}))
+                    .unwrap();
+            let _ = cms.create(&PostParams::default(), &cm);
+            let _ = cms.delete(&format!("churn-{round}"), &DeleteParams::default());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}

@@ -11,6 +11,9 @@ mod interop;
 mod watching;
 
 pub use cluster::Cluster;
-pub use fixture::{TestNamespace, admin_client, api_error, kwok_pod, running_pod, unique_name, wait_for};
+pub use fixture::{
+    TestNamespace, admin_client, age_configmap_watch_cache, api_error, kwok_pod, running_pod, unique_name,
+    wait_for,
+};
 pub use interop::{EchoImpl, EchoServer};
 pub use watching::{BackgroundWatcher, Seen, list_versions};

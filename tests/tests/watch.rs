@@ -135,6 +135,7 @@ fn watch_from_a_compacted_version_gets_410_and_the_watcher_relists() {
     let client = admin_client(&Cluster::get());
     let ns = TestNamespace::create(&client, "watch-gone");
     let cms: Api<ConfigMap> = ns.api();
+    klient_e2e::age_configmap_watch_cache(&client, ns.name());
     for name in ["x", "y"] {
         cms.create(&PostParams::default(), &labelled(name, "1")).unwrap();
     }
