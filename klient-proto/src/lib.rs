@@ -22,6 +22,8 @@ pub mod http;
 // The typed Kubernetes API: resources, request builders, parameters, responses and errors.
 // (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
 pub mod api;
+/// Kubernetes protobuf: wire format, envelope, and codecs for the k8s-openapi types.
+pub mod protobuf;
 /// Kubernetes channel protocols on WebSocket: exec, attach and port-forward sessions.
 pub mod remote;
 /// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.

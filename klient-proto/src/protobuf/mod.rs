@@ -1,0 +1,35 @@
+//! Kubernetes protobuf: the wire format, the `k8s\0` envelope, and encoders/decoders for the
+//! k8s-openapi types, so that the same `Pod` value travels as JSON or as protobuf.
+//!
+//! The API server speaks protobuf for every built-in kind (not for custom resources). klient
+//! implements it on the k8s-openapi types themselves: [`Value`] and [`Message`] impls generated
+//! from the upstream `.proto` files and Go struct tags by `tools/protogen` (regenerate with
+//! `./dev protogen`), plus hand-written impls for the few types upstream encodes by hand
+//! ([`special`]). Encoding is byte-identical to Go's; decoding skips unknown fields (a newer
+//! server) and turns malformed input into a [`ProtobufError`], never a panic.
+//!
+//! Which fields a type has depends on the Kubernetes version selected on k8s-openapi; the
+//! generated code follows that choice (klient-proto's build script reads it from k8s-openapi).
+
+mod envelope;
+mod error;
+mod message;
+mod value;
+mod wire;
+
+#[cfg(feature = "k8s-openapi")]
+mod special;
+
+pub use envelope::{CONTENT_TYPE, Envelope, MAGIC, WATCH_CONTENT_TYPE, encode_enveloped, write_unknown};
+pub use error::ProtobufError;
+pub use message::{Message, decode_message, encode_message};
+pub use value::{
+    FieldContext, Value, encode_map, encode_optional, encode_or_zero, encode_repeated, merge_map_entry,
+    merge_nested, merge_omit_zero, merge_optional,
+};
+pub use wire::{Reader, WireType, Writer};
+
+/// How deep messages may nest before decoding stops with [`ProtobufError::TooDeep`]. Kubernetes
+/// objects nest a few dozen levels at most (deeply nested CRD schemas included); the limit keeps
+/// hostile input from exhausting the stack.
+pub const MAX_DEPTH: usize = 100;
