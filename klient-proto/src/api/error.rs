@@ -1,6 +1,7 @@
 //! Errors of building a request and of reading its response.
 
 use super::status::ApiError;
+use crate::protobuf::ProtobufError;
 use std::fmt;
 
 /// Which user-supplied path segment was rejected.
@@ -248,6 +249,22 @@ pub enum ResponseError {
         /// The start of the body.
         body: BodySnippet,
     },
+    /// A success response in protobuf whose body is not the expected object. (The body is not
+    /// kept: protobuf bytes are not readable, and may be a Secret's data.)
+    Protobuf {
+        /// HTTP status code.
+        code: u16,
+        /// What is wrong with the bytes.
+        error: ProtobufError,
+    },
+    /// A success response in a media type the expected value cannot be read from: protobuf for
+    /// a type that has no protobuf form.
+    UnexpectedContentType {
+        /// HTTP status code.
+        code: u16,
+        /// The response's `Content-Type`.
+        content_type: String,
+    },
 }
 
 impl ResponseError {
@@ -255,7 +272,10 @@ impl ResponseError {
     pub fn code(&self) -> u16 {
         match self {
             ResponseError::Api(e) => e.code,
-            ResponseError::Unexpected { code, .. } | ResponseError::Decode { code, .. } => *code,
+            ResponseError::Unexpected { code, .. }
+            | ResponseError::Decode { code, .. }
+            | ResponseError::Protobuf { code, .. }
+            | ResponseError::UnexpectedContentType { code, .. } => *code,
         }
     }
 
@@ -278,6 +298,15 @@ impl fmt::Display for ResponseError {
             ResponseError::Decode { code, error, body } => {
                 write!(f, "cannot decode the HTTP {code} body: {error}; body: {body}")
             }
+            ResponseError::Protobuf { code, error } => {
+                write!(f, "cannot decode the HTTP {code} protobuf body: {error}")
+            }
+            ResponseError::UnexpectedContentType { code, content_type } => {
+                write!(
+                    f,
+                    "the HTTP {code} body is {content_type:?}, which this type cannot be read from"
+                )
+            }
         }
     }
 }
@@ -287,7 +316,8 @@ impl std::error::Error for ResponseError {
         match self {
             ResponseError::Api(e) => Some(e.as_ref()),
             ResponseError::Decode { error, .. } => Some(error),
-            ResponseError::Unexpected { .. } => None,
+            ResponseError::Protobuf { error, .. } => Some(error),
+            ResponseError::Unexpected { .. } | ResponseError::UnexpectedContentType { .. } => None,
         }
     }
 }

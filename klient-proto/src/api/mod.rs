@@ -25,6 +25,9 @@
 pub mod discovery;
 mod dynamic;
 mod error;
+mod format;
+mod messages;
+mod negotiated;
 mod params;
 mod request;
 mod resource;
@@ -40,6 +43,9 @@ pub use discovery::{
 };
 pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
 pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
+pub use format::{Format, ProtobufCodec};
+pub use messages::encode_status;
+pub use negotiated::{Decodable, decode_delete_negotiated, decode_negotiated};
 pub use params::{
     DeleteParams, FieldValidation, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
     PostParams, Preconditions, PropagationPolicy, ResourceVersionMatch, WatchParams,

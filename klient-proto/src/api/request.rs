@@ -2,6 +2,7 @@
 
 use super::dynamic::ApiResource;
 use super::error::{BadSegment, RequestError, Segment};
+use super::format::{Format, JSON};
 use super::params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Query, WatchParams,
 };
@@ -29,14 +30,11 @@ pub(crate) const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// The JSON media type, the only one spoken until protobuf negotiation arrives.
-pub(crate) const JSON: &str = "application/json";
-
 /// What the response body of a request is expected to be; decides the `Accept` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expect {
-    /// An API object or a watch stream: JSON.
-    Object,
+    /// An API object or a watch stream, in the format preferred.
+    Object(Format),
     /// Plain text (container logs), served whatever `Accept` says.
     Text,
 }
@@ -60,6 +58,17 @@ impl Body {
             bytes: patch.to_bytes()?,
             content_type: patch.content_type(),
         })
+    }
+
+    /// An object in `format` when its kind has that form, otherwise in JSON.
+    pub(crate) fn object<K: Resource + Serialize>(object: &K, format: Format) -> Result<Self, RequestError> {
+        match (format, K::protobuf()) {
+            (Format::Protobuf, Some(codec)) => Ok(Body {
+                bytes: codec.encode(object),
+                content_type: crate::protobuf::CONTENT_TYPE,
+            }),
+            _ => Body::json(object),
+        }
     }
 }
 
@@ -123,19 +132,25 @@ pub struct Request {
     collection: String,
     /// Whether single objects can be addressed: false for a namespaced kind across all namespaces.
     addresses_objects: bool,
+    /// Whether the kind has a protobuf form (see [`Resource::protobuf`]).
+    has_protobuf: bool,
+    /// The format asked for; protobuf only when the kind has it.
+    format: Format,
 }
 
 impl Request {
     /// Requests for `K` in `namespace` (`None`: cluster-scoped, or all namespaces).
     pub fn new<K: Resource>(dt: &K::DynamicType, namespace: Option<&str>) -> Result<Self, RequestError> {
-        Self::build(
+        let mut request = Self::build(
             &K::group(dt),
             &K::version(dt),
             &K::kind(dt),
             &K::plural(dt),
             K::scope(dt),
             namespace,
-        )
+        )?;
+        request.has_protobuf = K::protobuf().is_some();
+        Ok(request)
     }
 
     /// Requests for a statically known namespaced kind in one namespace.
@@ -204,7 +219,41 @@ impl Request {
             plural: plural.to_string(),
             collection,
             addresses_objects: scope == Scope::Cluster || namespace.is_some(),
+            has_protobuf: false,
+            format: Format::Json,
         })
+    }
+
+    /// The same requests, preferring `format` for what they send and receive.
+    ///
+    /// Protobuf is honoured only for kinds that have it ([`Resource::protobuf`]); custom
+    /// resources and kinds described at run time stay on JSON. Requests then send
+    /// `Accept: application/vnd.kubernetes.protobuf, application/json`, and
+    /// [`create_object`](Self::create_object) and [`replace_object`](Self::replace_object) send
+    /// protobuf bodies; patches stay JSON or YAML, as the API requires. Decode the answers with
+    /// [`decode_negotiated`](super::decode_negotiated), which follows the `Content-Type`.
+    ///
+    /// ```
+    /// use klient_proto::api::{ApiResource, Format, GetParams, Request, Scope};
+    /// let ar = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+    /// let tabs = Request::from_api_resource(&ar, Some("ops")).unwrap().with_format(Format::Protobuf);
+    /// assert_eq!(tabs.format(), Format::Json);
+    /// let req = tabs.get("nightly", &GetParams::default()).unwrap();
+    /// assert_eq!(req.headers()["accept"], "application/json");
+    /// ```
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = if self.has_protobuf { format } else { Format::Json };
+        self
+    }
+
+    /// The format these requests prefer.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// What object requests expect back.
+    pub(crate) fn expect(&self) -> Expect {
+        Expect::Object(self.format)
     }
 
     /// The path of the collection (`/api/v1/namespaces/prod/pods`).
@@ -248,35 +297,42 @@ impl Request {
     pub fn get(&self, name: &str, params: &GetParams) -> Result<http::Request<Vec<u8>>, RequestError> {
         let mut q = Query::new();
         params.append(&mut q);
-        finish(
-            Method::GET,
-            self.object_path(name, None)?,
-            q,
-            None,
-            Expect::Object,
-        )
+        finish(Method::GET, self.object_path(name, None)?, q, None, self.expect())
     }
 
     /// Lists the collection (one page of it, with `limit`).
     pub fn list(&self, params: &ListParams) -> Result<http::Request<Vec<u8>>, RequestError> {
         let mut q = Query::new();
         params.append(&mut q)?;
-        finish(Method::GET, self.collection.clone(), q, None, Expect::Object)
+        finish(Method::GET, self.collection.clone(), q, None, self.expect())
     }
 
     /// Watches the collection (or, with `send_initial_events`, runs a streaming list).
     pub fn watch(&self, params: &WatchParams) -> Result<http::Request<Vec<u8>>, RequestError> {
         let mut q = Query::new();
         params.append(&mut q)?;
-        finish(Method::GET, self.collection.clone(), q, None, Expect::Object)
+        finish(Method::GET, self.collection.clone(), q, None, self.expect())
     }
 
-    /// Creates an object (serialized as JSON).
+    /// Creates an object (serialized as JSON; see [`create_object`](Self::create_object)).
     pub fn create<T: Serialize + ?Sized>(
         &self,
         params: &PostParams,
         object: &T,
     ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.create_with(params, Body::json(object)?)
+    }
+
+    /// Creates an object, in protobuf when these requests prefer it and `K` has it, else JSON.
+    pub fn create_object<K: Resource + Serialize>(
+        &self,
+        params: &PostParams,
+        object: &K,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.create_with(params, Body::object(object, self.format)?)
+    }
+
+    fn create_with(&self, params: &PostParams, body: Body) -> Result<http::Request<Vec<u8>>, RequestError> {
         if !self.addresses_objects {
             return Err(RequestError::NamespaceRequired {
                 kind: self.kind.clone(),
@@ -284,27 +340,48 @@ impl Request {
         }
         let mut q = Query::new();
         params.append(&mut q);
-        let body = Body::json(object)?;
         finish(
             Method::POST,
             self.collection.clone(),
             q,
             Some(body),
-            Expect::Object,
+            self.expect(),
         )
     }
 
-    /// Replaces an object; its `metadata.resourceVersion` guards against lost updates.
+    /// Replaces an object; its `metadata.resourceVersion` guards against lost updates. (Serialized
+    /// as JSON; see [`replace_object`](Self::replace_object).)
     pub fn replace<T: Serialize + ?Sized>(
         &self,
         name: &str,
         params: &PostParams,
         object: &T,
     ) -> Result<http::Request<Vec<u8>>, RequestError> {
-        let path = self.object_path(name, None)?;
+        self.replace_with(name, None, params, Body::json(object)?)
+    }
+
+    /// Replaces an object, in protobuf when these requests prefer it and `K` has it, else JSON.
+    pub fn replace_object<K: Resource + Serialize>(
+        &self,
+        name: &str,
+        params: &PostParams,
+        object: &K,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.replace_with(name, None, params, Body::object(object, self.format)?)
+    }
+
+    /// `PUT` of an object or of one of its subresources.
+    pub(crate) fn replace_with(
+        &self,
+        name: &str,
+        subresource: Option<&str>,
+        params: &PostParams,
+        body: Body,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        let path = self.object_path(name, subresource)?;
         let mut q = Query::new();
         params.append(&mut q);
-        finish(Method::PUT, path, q, Some(Body::json(object)?), Expect::Object)
+        finish(Method::PUT, path, q, Some(body), self.expect())
     }
 
     /// Patches an object with the strategy of `patch`.
@@ -317,7 +394,7 @@ impl Request {
         let path = self.object_path(name, None)?;
         let mut q = Query::new();
         params.append(patch, &mut q)?;
-        finish(Method::PATCH, path, q, Some(Body::patch(patch)?), Expect::Object)
+        finish(Method::PATCH, path, q, Some(Body::patch(patch)?), self.expect())
     }
 
     /// Deletes an object; the options travel as a `DeleteOptions` body.
@@ -327,7 +404,7 @@ impl Request {
             bytes: params.to_bytes()?,
             content_type: JSON,
         };
-        finish(Method::DELETE, path, Query::new(), Some(body), Expect::Object)
+        finish(Method::DELETE, path, Query::new(), Some(body), self.expect())
     }
 
     /// Deletes every object the list options select, in one namespace or a cluster-scoped kind.
@@ -352,7 +429,7 @@ impl Request {
             self.collection.clone(),
             q,
             Some(body),
-            Expect::Object,
+            self.expect(),
         )
     }
 }
@@ -371,8 +448,8 @@ pub(crate) fn finish(
         path.push_str(&query);
     }
     let mut builder = http::Request::builder().method(method).uri(path);
-    if expect == Expect::Object {
-        builder = builder.header(http::header::ACCEPT, JSON);
+    if let Expect::Object(format) = expect {
+        builder = builder.header(http::header::ACCEPT, format.accept());
     }
     let bytes = match body {
         Some(body) => {
@@ -653,6 +730,71 @@ pub(crate) mod tests {
             Some("watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
         );
         assert_eq!(header(&req, "accept"), Some("application/json"));
+    }
+
+    #[test]
+    fn protobuf_is_asked_for_only_for_kinds_that_have_it() {
+        use crate::api::format::tests::{Widget, codec, widget};
+        let widgets = Request::namespaced::<Widget>("ns").unwrap();
+        assert_eq!(widgets.format(), Format::Json);
+        let widgets = widgets.with_format(Format::Protobuf);
+        assert_eq!(widgets.format(), Format::Protobuf);
+        let protobuf = "application/vnd.kubernetes.protobuf, application/json";
+        let pp = PostParams::default();
+        for req in [
+            widgets.get("a", &GetParams::default()).unwrap(),
+            widgets.list(&ListParams::default()).unwrap(),
+            widgets.watch(&WatchParams::default()).unwrap(),
+            widgets.delete("a", &DeleteParams::default()).unwrap(),
+            widgets
+                .patch("a", &PatchParams::default(), &Patch::Merge(json!({})))
+                .unwrap(),
+            widgets.get_status("a").unwrap(),
+            widgets.create(&pp, &json!({})).unwrap(),
+        ] {
+            assert_eq!(header(&req, "accept"), Some(protobuf), "{}", req.uri());
+        }
+        // Typed bodies follow the format; untyped ones, patches and delete options stay JSON.
+        let object = widget("a", 1);
+        for req in [
+            widgets.create_object(&pp, &object).unwrap(),
+            widgets.replace_object("a", &pp, &object).unwrap(),
+            widgets
+                .replace_subresource_object("status", "a", &pp, &object)
+                .unwrap(),
+        ] {
+            assert_eq!(
+                header(&req, "content-type"),
+                Some("application/vnd.kubernetes.protobuf")
+            );
+            assert_eq!(codec().decode(req.body()), Ok(object.clone()), "{}", req.uri());
+        }
+        assert_eq!(
+            widgets.replace_object("a", &pp, &object).unwrap().uri(),
+            "/apis/example.com/v1/namespaces/ns/widgets/a"
+        );
+        let req = widgets.create(&pp, &object).unwrap();
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        assert_eq!(body_json(&req)["name"], "a");
+        let req = widgets.delete("a", &DeleteParams::default()).unwrap();
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        // Back to JSON: everything is JSON again.
+        let json_again = widgets.clone().with_format(Format::Json);
+        let req = json_again.create_object(&pp, &object).unwrap();
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
+        assert_eq!(header(&req, "accept"), Some("application/json"));
+    }
+
+    #[test]
+    fn kinds_without_protobuf_stay_on_json() {
+        use crate::api::format::tests::widget;
+        let r = configmaps(Some("ns")).with_format(Format::Protobuf);
+        assert_eq!(r.format(), Format::Json);
+        let req = r.get("c", &GetParams::default()).unwrap();
+        assert_eq!(header(&req, "accept"), Some("application/json"));
+        // A typed body whose kind has protobuf still follows the builder's (JSON) format.
+        let req = r.create_object(&PostParams::default(), &widget("a", 1)).unwrap();
+        assert_eq!(header(&req, "content-type"), Some("application/json"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use super::format::ProtobufCodec;
+
 /// Whether objects of a kind live inside a namespace or directly under the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -56,6 +58,16 @@ pub trait Resource {
     fn uid(&self) -> Option<&str>;
     /// One annotation of this object (watchers look for `k8s.io/initial-events-end`).
     fn annotation(&self, key: &str) -> Option<&str>;
+
+    /// How objects of this kind are encoded in protobuf, when the API server speaks protobuf for
+    /// the kind: every built-in kind (the k8s-openapi types), never a custom resource. `None`, the
+    /// default, keeps the kind on JSON whatever format a client prefers.
+    fn protobuf() -> Option<ProtobufCodec<Self>>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 #[cfg(feature = "k8s-openapi")]

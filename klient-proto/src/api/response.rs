@@ -36,6 +36,15 @@ pub struct ObjectList<T> {
     pub items: Vec<T>,
 }
 
+impl<T> Default for ObjectList<T> {
+    fn default() -> Self {
+        ObjectList {
+            metadata: ListMeta::default(),
+            items: Vec::new(),
+        }
+    }
+}
+
 impl<T> ObjectList<T> {
     /// Token for the next page, if there is one (an empty token also means "done").
     pub fn next_page(&self) -> Option<&str> {
@@ -73,7 +82,7 @@ fn is_status(body: &[u8]) -> bool {
         .is_some_and(|k| k == "Status")
 }
 
-fn is_success(code: u16) -> bool {
+pub(crate) fn is_success(code: u16) -> bool {
     (200..300).contains(&code)
 }
 
@@ -114,9 +123,19 @@ pub fn decode_delete<T: DeserializeOwned>(code: u16, body: &[u8]) -> Result<Dele
     }
 }
 
-/// The error a failed response describes: an [`ApiError`] when the body is a `metav1.Status`,
-/// otherwise [`ResponseError::Unexpected`] with the code and the start of the body.
+/// The error a failed response describes: an [`ApiError`] when the body is a `metav1.Status`
+/// (JSON, or protobuf when protobuf was asked for), otherwise [`ResponseError::Unexpected`] with
+/// the code and the start of the body.
+///
+/// A protobuf Status is recognised by its `k8s\0` magic rather than the `Content-Type`, so that
+/// callers holding only the code and the body (a failed watch or upgrade) decode it too: no JSON
+/// or text body starts with a NUL byte.
 pub fn decode_error(code: u16, body: &[u8]) -> ResponseError {
+    if body.starts_with(crate::protobuf::MAGIC)
+        && let Ok(status) = super::messages::decode_status(body)
+    {
+        return ApiError::from_status(code, status).into();
+    }
     if is_status(body)
         && let Ok(status) = serde_json::from_slice::<Status>(body)
     {

@@ -3,6 +3,7 @@
 use super::error::RequestError;
 use super::params::{DeleteParams, GetParams, LogParams, Patch, PatchParams, PostParams, Query};
 use super::request::{Body, Expect, Request, finish};
+use super::resource::Resource;
 use http::Method;
 use serde::Serialize;
 
@@ -37,7 +38,7 @@ impl Request {
         let path = self.object_path(name, Some(subresource))?;
         let mut q = Query::new();
         params.append(&mut q);
-        finish(Method::GET, path, q, None, Expect::Object)
+        finish(Method::GET, path, q, None, self.expect())
     }
 
     /// Posts to a subresource of an object (`POST .../{name}/{subresource}`).
@@ -51,7 +52,7 @@ impl Request {
         let path = self.object_path(name, Some(subresource))?;
         let mut q = Query::new();
         params.append(&mut q);
-        finish(Method::POST, path, q, Some(Body::json(body)?), Expect::Object)
+        finish(Method::POST, path, q, Some(Body::json(body)?), self.expect())
     }
 
     /// Replaces a subresource of an object (`PUT .../{name}/{subresource}`).
@@ -62,10 +63,25 @@ impl Request {
         params: &PostParams,
         body: &T,
     ) -> Result<http::Request<Vec<u8>>, RequestError> {
-        let path = self.object_path(name, Some(subresource))?;
-        let mut q = Query::new();
-        params.append(&mut q);
-        finish(Method::PUT, path, q, Some(Body::json(body)?), Expect::Object)
+        self.replace_with(name, Some(subresource), params, Body::json(body)?)
+    }
+
+    /// Replaces a subresource of an object whose body is a typed object (`status` takes the
+    /// object itself, `scale` an `autoscaling/v1` Scale): in protobuf when these requests prefer
+    /// it and `K` has it, else JSON.
+    pub fn replace_subresource_object<K: Resource + Serialize>(
+        &self,
+        subresource: &str,
+        name: &str,
+        params: &PostParams,
+        object: &K,
+    ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.replace_with(
+            name,
+            Some(subresource),
+            params,
+            Body::object(object, self.format())?,
+        )
     }
 
     /// Patches a subresource of an object (`PATCH .../{name}/{subresource}`).
@@ -79,7 +95,7 @@ impl Request {
         let path = self.object_path(name, Some(subresource))?;
         let mut q = Query::new();
         params.append(patch, &mut q)?;
-        finish(Method::PATCH, path, q, Some(Body::patch(patch)?), Expect::Object)
+        finish(Method::PATCH, path, q, Some(Body::patch(patch)?), self.expect())
     }
 
     /// Reads the object through its `status` subresource.
@@ -148,13 +164,7 @@ impl Request {
         }
         let mut q = Query::new();
         params.post_options.append(&mut q);
-        finish(
-            Method::POST,
-            path,
-            q,
-            Some(Body::json(&eviction)?),
-            Expect::Object,
-        )
+        finish(Method::POST, path, q, Some(Body::json(&eviction)?), self.expect())
     }
 
     /// Reads a pod through its `ephemeralcontainers` subresource.
