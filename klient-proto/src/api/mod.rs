@@ -25,8 +25,8 @@
 pub mod discovery;
 mod dynamic;
 mod error;
-mod format;
-mod messages;
+pub(crate) mod format;
+pub(crate) mod messages;
 mod negotiated;
 mod params;
 mod request;

@@ -94,7 +94,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    fn parse(text: &str) -> Option<Self> {
+    pub(super) fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "ADDED" => Self::Added,
             "MODIFIED" => Self::Modified,
@@ -339,7 +339,7 @@ fn fail<E: de::Error>(problem: &mut Option<EventError>, error: EventError) -> E 
     E::custom(text)
 }
 
-fn unknown_type(text: &str) -> EventError {
+pub(super) fn unknown_type(text: &str) -> EventError {
     let mut end = text.len().min(MAX_REPORTED_TYPE_LEN);
     while !text.is_char_boundary(end) {
         end -= 1;

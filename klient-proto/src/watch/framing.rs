@@ -54,6 +54,7 @@ pub struct EventDecoder<K> {
 
 /// Why a watch stream could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// One event is larger than the limit. The stream cannot be resynchronised: fatal.
     EventTooLarge {
@@ -76,6 +77,20 @@ pub enum DecodeError {
     },
     /// A complete object could not be turned into an event. The decoder goes on with the next.
     Event(EventError),
+    /// A protobuf frame's length prefix announces more than the limit. Fatal: refused before
+    /// its bytes are buffered.
+    FrameTooLarge {
+        /// The length the frame announces.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The server answered the watch in a media type the objects cannot be read from
+    /// (protobuf for a kind without a protobuf form). Fatal.
+    UnsupportedContentType {
+        /// The response's `Content-Type`.
+        content_type: String,
+    },
 }
 
 impl DecodeError {
@@ -102,6 +117,14 @@ impl fmt::Display for DecodeError {
                 write!(f, "watch stream ended inside an event ({len} bytes)")
             }
             Self::Event(error) => error.fmt(f),
+            Self::FrameTooLarge { len, max } => write!(
+                f,
+                "protobuf watch frame of {len} bytes exceeds the limit of {max}"
+            ),
+            Self::UnsupportedContentType { content_type } => write!(
+                f,
+                "watch stream is {content_type:?}, which the watched objects cannot be read from"
+            ),
         }
     }
 }
