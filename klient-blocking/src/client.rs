@@ -64,6 +64,19 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+impl Response {
+    /// The `Content-Type`, when it has a readable one: which format the body is in.
+    pub fn content_type(&self) -> Option<&str> {
+        content_type(&self.headers)
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+}
+
 impl Client {
     /// A client from the default kubeconfig chain (`KUBECONFIG`, then `~/.kube/config`).
     pub fn try_default() -> Result<Client> {
@@ -226,6 +239,7 @@ impl Client {
                     exchange: Some(exchange),
                     client: self.clone(),
                     current: Bytes::new(),
+                    headers: head.headers,
                 });
             }
             let body = exchange.read_body().map_err(exchange_error)?;
@@ -502,9 +516,20 @@ pub struct BodyStream {
     exchange: Option<Exchange>,
     client: Client,
     current: Bytes,
+    headers: HeaderMap,
 }
 
 impl BodyStream {
+    /// The response's header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response's `Content-Type`, when it has a readable one.
+    pub fn content_type(&self) -> Option<&str> {
+        content_type(&self.headers)
+    }
+
     /// The next piece of the body as the server sent it, `None` at the end.
     pub fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         if !self.current.is_empty() {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use klient_proto::api::Format;
 use klient_proto::config::{
     Auth, InClusterInputs, Kubeconfig, Overrides, ResolvedConfig, SERVICE_ACCOUNT_CA_FILE,
     SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV,
@@ -28,6 +29,10 @@ pub struct Config {
     pub max_retries: u32,
     /// Limits on what one response may make the client hold.
     pub limits: Limits,
+    /// The wire format [`Api`](crate::Api)s made from the client prefer, unless told otherwise
+    /// ([`Api::protobuf`](crate::Api::protobuf), [`Api::json`](crate::Api::json)). Default JSON.
+    /// Protobuf applies to the built-in kinds; custom resources stay on JSON.
+    pub format: Format,
 }
 
 impl Config {
@@ -39,6 +44,7 @@ impl Config {
             read_timeout: Duration::from_secs(295),
             max_retries: 3,
             limits: Limits::default(),
+            format: Format::Json,
         }
     }
 

@@ -39,5 +39,6 @@ pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, P
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
+pub use klient_proto::api::Format;
 pub use klient_proto::remote::{AttachParams, ExitStatus};
 pub use klient_proto::{api as core, watch as watch_core};

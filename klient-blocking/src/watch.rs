@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use klient_proto::api::{ListParams, Resource, WatchParams};
+use klient_proto::api::{Format, ListParams, Resource, WatchParams};
 use klient_proto::watch::{
-    Action, DecodeError, Event, EventDecoder, Failure, ListPage, RequestId, Status, WatchEvent, WatchObject,
+    Action, DecodeError, Event, Failure, ListPage, RequestId, Status, WatchDecoder, WatchEvent, WatchObject,
     Watcher as WatcherMachine, WatcherConfig,
 };
 use serde::de::DeserializeOwned;
@@ -14,21 +14,35 @@ use serde::de::DeserializeOwned;
 use crate::client::BodyStream;
 use crate::{Api, Error, Result};
 
-/// The events of one watch request as they arrive. Ends when the server ends the watch (its
-/// timeout); a dropped connection or a malformed stream is an error.
+/// The events of one watch request as they arrive, in JSON or protobuf as the server chose.
+/// Ends when the server ends the watch (its timeout); a dropped connection or a malformed stream
+/// is an error.
 pub struct WatchStream<K> {
     body: BodyStream,
-    decoder: EventDecoder<K>,
+    decoder: WatchDecoder<K>,
     finished: bool,
 }
 
-impl<K: DeserializeOwned> WatchStream<K> {
-    fn new(body: BodyStream) -> Self {
-        WatchStream {
+impl<K: Resource + DeserializeOwned> WatchStream<K> {
+    fn new(body: BodyStream) -> Result<Self> {
+        let decoder =
+            WatchDecoder::for_resource(body.content_type()).map_err(|e| Error::Stream(e.to_string()))?;
+        Ok(WatchStream {
             body,
-            decoder: EventDecoder::new(),
+            decoder,
             finished: false,
-        }
+        })
+    }
+
+    /// The format the server chose for the stream.
+    pub fn format(&self) -> Format {
+        self.decoder.format()
+    }
+
+    /// The stream's `Content-Type` as the server sent it
+    /// (`application/vnd.kubernetes.protobuf;stream=watch` for protobuf).
+    pub fn content_type(&self) -> Option<&str> {
+        self.body.content_type()
     }
 
     /// A handle that ends the watch from another thread (the blocked `next` returns).
@@ -72,7 +86,7 @@ impl<K: Resource + DeserializeOwned> Api<K> {
         let body = self
             .client()
             .send_streaming(self.request_builder().watch(params)?)?;
-        Ok(WatchStream::new(body))
+        WatchStream::new(body)
     }
 }
 
@@ -141,7 +155,7 @@ impl<K: WatchObject> Watcher<K> {
     /// reconnects, so use it to test reconnection, not to stop (drop the watcher for that).
     pub fn closer(&self) -> Option<crate::client::StreamCloser>
     where
-        K: DeserializeOwned,
+        K: Resource + DeserializeOwned,
     {
         self.stream.as_ref().and_then(|(_, s)| s.closer())
     }

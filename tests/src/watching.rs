@@ -146,7 +146,7 @@ where
 /// The (name, resourceVersion) pairs of a fresh list, sorted, to compare with a store.
 pub fn list_versions<K>(api: &Api<K>, selector: &str) -> Vec<(String, String)>
 where
-    K: Metadata<Ty = ObjectMeta> + DeserializeOwned,
+    K: klient_blocking::core::Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
 {
     let params = klient_blocking::core::ListParams::default().labels(selector);
     let mut pairs: Vec<_> = api
