@@ -31,6 +31,9 @@ pub use value::{
 };
 pub use wire::{Reader, WireType, Writer};
 
+#[cfg(all(test, feature = "k8s-openapi"))]
+mod tests;
+
 #[cfg(feature = "k8s-openapi")]
 pub use generated::visit_resources;
 
