@@ -10,9 +10,13 @@ use super::wire::{Reader, WireType, Writer};
 /// `tools/protogen`) and for the handful of types whose encoding upstream writes by hand (time,
 /// quantity, int-or-string, raw JSON). Encoding follows Go's generated marshallers exactly, so that
 /// what klient writes is byte-identical to what the API server writes for the same object.
-pub trait Message: Default {
+pub trait Message: Sized {
     /// The protobuf message name, for error messages.
     const NAME: &'static str;
+
+    /// The value an empty message decodes to: every optional field `None`, every other field Go's
+    /// zero value.
+    fn empty() -> Self;
 
     /// Writes this message's fields, back to front: the highest field number first, so that the
     /// finished message lists them in ascending order as Go writes them.
@@ -44,7 +48,7 @@ pub fn encode_message<M: Message>(message: &M) -> Vec<u8> {
 
 /// Decodes a bare protobuf message (no Kubernetes envelope).
 pub fn decode_message<M: Message>(bytes: &[u8]) -> Result<M, ProtobufError> {
-    let mut message = M::default();
+    let mut message = M::empty();
     message.merge_from(&mut Reader::new(bytes))?;
     Ok(message)
 }

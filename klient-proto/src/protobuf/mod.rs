@@ -18,16 +18,43 @@ mod value;
 mod wire;
 
 #[cfg(feature = "k8s-openapi")]
+mod generated;
+#[cfg(feature = "k8s-openapi")]
 mod special;
 
 pub use envelope::{CONTENT_TYPE, Envelope, MAGIC, WATCH_CONTENT_TYPE, encode_enveloped, write_unknown};
 pub use error::ProtobufError;
 pub use message::{Message, decode_message, encode_message};
 pub use value::{
-    FieldContext, Value, encode_map, encode_optional, encode_or_zero, encode_repeated, merge_map_entry,
-    merge_nested, merge_omit_zero, merge_optional,
+    FieldContext, Value, encode_map, encode_optional, encode_or_zero, encode_repeated, merge_inline,
+    merge_map_entry, merge_nested, merge_omit_zero, merge_optional,
 };
 pub use wire::{Reader, WireType, Writer};
+
+#[cfg(all(test, feature = "k8s-openapi"))]
+mod tests;
+
+#[cfg(feature = "k8s-openapi")]
+pub use generated::visit_resources;
+
+/// Receives every k8s-openapi resource type that has a protobuf codec, from [`visit_resources`]:
+/// the way to build a registry keyed by `apiVersion`/`kind` (or to test every kind) without naming
+/// the types of one Kubernetes version.
+#[cfg(feature = "k8s-openapi")]
+pub trait ResourceVisitor {
+    /// Called once per resource type.
+    fn visit<K>(&mut self)
+    where
+        K: Message
+            + Value
+            + k8s_openapi::Resource
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + Clone
+            + PartialEq
+            + std::fmt::Debug
+            + 'static;
+}
 
 /// How deep messages may nest before decoding stops with [`ProtobufError::TooDeep`]. Kubernetes
 /// objects nest a few dozen levels at most (deeply nested CRD schemas included); the limit keeps

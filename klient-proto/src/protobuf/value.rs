@@ -95,7 +95,7 @@ macro_rules! impl_message_value {
     ($ty:ty) => {
         impl $crate::protobuf::Value for $ty {
             fn zero() -> Self {
-                <$ty as ::core::default::Default>::default()
+                <$ty as $crate::protobuf::Message>::empty()
             }
             fn encode_field(&self, field: u32, writer: &mut $crate::protobuf::Writer) {
                 writer.put_nested(field, |writer| {
@@ -109,6 +109,39 @@ macro_rules! impl_message_value {
                 reader: &mut $crate::protobuf::Reader<'_>,
             ) -> Result<(), $crate::protobuf::ProtobufError> {
                 $crate::protobuf::merge_nested(self, context, wire_type, reader)
+            }
+            fn is_go_zero(&self) -> bool {
+                false
+            }
+        }
+    };
+}
+
+/// Implements [`Value`] for a type k8s-openapi holds as an opaque JSON document because its Go
+/// struct has no fields (`type CustomResourceSubresourceStatus struct{}`): an empty message, `{}`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! impl_empty_message_value {
+    ($ty:ty, $name:literal) => {
+        impl $crate::protobuf::Value for $ty {
+            fn zero() -> Self {
+                Self(::serde_json::Value::Object(
+                    ::core::default::Default::default(),
+                ))
+            }
+            fn encode_field(&self, field: u32, writer: &mut $crate::protobuf::Writer) {
+                writer.put_nested(field, |_| {});
+            }
+            fn merge_value(
+                &mut self,
+                context: $crate::protobuf::FieldContext,
+                wire_type: $crate::protobuf::WireType,
+                reader: &mut $crate::protobuf::Reader<'_>,
+            ) -> Result<(), $crate::protobuf::ProtobufError> {
+                *self = Self::zero();
+                $crate::protobuf::merge_inline(context, wire_type, reader, |_, wire_type, reader| {
+                    reader.skip(wire_type)
+                })
             }
             fn is_go_zero(&self) -> bool {
                 false
@@ -329,6 +362,23 @@ impl<T: Value> Value for Box<T> {
     fn is_go_zero(&self) -> bool {
         (**self).is_go_zero()
     }
+}
+
+/// Reads a length-delimited field as a nested message, handing each of its fields to `field`: for
+/// messages whose fields live somewhere other than one Rust struct (Go structs that JSON inlines
+/// into their parent, and the hand-written types).
+pub fn merge_inline<'a>(
+    context: FieldContext,
+    wire_type: WireType,
+    reader: &mut Reader<'a>,
+    mut field: impl FnMut(u32, WireType, &mut Reader<'a>) -> Result<(), ProtobufError>,
+) -> Result<(), ProtobufError> {
+    context.expect(wire_type, WireType::Len)?;
+    let mut inner = reader.nested()?;
+    while let Some((number, wire_type)) = inner.next_tag()? {
+        field(number, wire_type, &mut inner)?;
+    }
+    Ok(())
 }
 
 /// Writes an optional field that Go holds as a pointer (or slice): only when present.

@@ -3,8 +3,8 @@
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::for_each_field;
 use crate::protobuf::ProtobufError;
+use crate::protobuf::value::merge_inline;
 use crate::protobuf::value::{FieldContext, Value};
 use crate::protobuf::wire::{Reader, WireType, Writer};
 
@@ -32,7 +32,7 @@ impl Value for IntOrString {
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
         let (mut kind, mut int, mut string) = (0i64, 0i32, String::new());
-        for_each_field(
+        merge_inline(
             context,
             wire_type,
             reader,

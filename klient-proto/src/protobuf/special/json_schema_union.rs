@@ -10,10 +10,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool, JSONSchemaPropsOrStringArray,
 };
 
-use super::for_each_field;
+use crate::protobuf::ProtobufError;
+use crate::protobuf::value::merge_inline;
 use crate::protobuf::value::{FieldContext, Value, encode_repeated};
 use crate::protobuf::wire::{Reader, WireType, Writer};
-use crate::protobuf::ProtobufError;
 
 /// Reads `schema` and `list` alternatives from one union message.
 fn decode_union<T: Value>(
@@ -26,8 +26,11 @@ fn decode_union<T: Value>(
 ) -> Result<(Option<JSONSchemaProps>, Vec<T>), ProtobufError> {
     let mut schema = None;
     let mut list = Vec::new();
-    for_each_field(context, wire_type, reader, |field, wire_type, reader| {
-        let context = FieldContext { message: context.message, field };
+    merge_inline(context, wire_type, reader, |field, wire_type, reader| {
+        let context = FieldContext {
+            message: context.message,
+            field,
+        };
         if field == schema_field {
             crate::protobuf::value::merge_optional(&mut schema, context, wire_type, reader)
         } else if field == list_field {
@@ -54,9 +57,14 @@ impl Value for JSONSchemaPropsOrArray {
         });
     }
 
-    fn merge_value(&mut self, context: FieldContext, wire_type: WireType, reader: &mut Reader<'_>)
-    -> Result<(), ProtobufError> {
-        let (schema, schemas) = decode_union::<JSONSchemaProps>(context, wire_type, reader, 1, 2, &mut false)?;
+    fn merge_value(
+        &mut self,
+        context: FieldContext,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
+        let (schema, schemas) =
+            decode_union::<JSONSchemaProps>(context, wire_type, reader, 1, 2, &mut false)?;
         *self = match schema {
             Some(schema) if schemas.is_empty() => JSONSchemaPropsOrArray::Schema(Box::new(schema)),
             _ => JSONSchemaPropsOrArray::Schemas(schemas),
@@ -84,8 +92,12 @@ impl Value for JSONSchemaPropsOrBool {
         });
     }
 
-    fn merge_value(&mut self, context: FieldContext, wire_type: WireType, reader: &mut Reader<'_>)
-    -> Result<(), ProtobufError> {
+    fn merge_value(
+        &mut self,
+        context: FieldContext,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
         let mut allows = false;
         let (schema, _) = decode_union::<bool>(context, wire_type, reader, 2, u32::MAX, &mut allows)?;
         *self = match schema {
@@ -112,8 +124,12 @@ impl Value for JSONSchemaPropsOrStringArray {
         });
     }
 
-    fn merge_value(&mut self, context: FieldContext, wire_type: WireType, reader: &mut Reader<'_>)
-    -> Result<(), ProtobufError> {
+    fn merge_value(
+        &mut self,
+        context: FieldContext,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
         let (schema, strings) = decode_union::<String>(context, wire_type, reader, 1, 2, &mut false)?;
         *self = match schema {
             Some(schema) if strings.is_empty() => JSONSchemaPropsOrStringArray::Schema(Box::new(schema)),

@@ -5,8 +5,8 @@
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::for_each_field;
 use crate::protobuf::ProtobufError;
+use crate::protobuf::value::merge_inline;
 use crate::protobuf::value::{FieldContext, Value};
 use crate::protobuf::wire::{Reader, WireType, Writer};
 
@@ -26,7 +26,7 @@ impl Value for Quantity {
         wire_type: WireType,
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
-        for_each_field(
+        merge_inline(
             context,
             wire_type,
             reader,

@@ -6,8 +6,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::FieldsV1;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 
-use super::for_each_field;
 use crate::protobuf::ProtobufError;
+use crate::protobuf::value::merge_inline;
 use crate::protobuf::value::{FieldContext, Value};
 use crate::protobuf::wire::{Reader, WireType, Writer};
 
@@ -29,7 +29,7 @@ fn decode_document(
     reader: &mut Reader<'_>,
 ) -> Result<serde_json::Value, ProtobufError> {
     let mut document = serde_json::Value::Null;
-    for_each_field(context, wire_type, reader, |field, wire_type, reader| {
+    merge_inline(context, wire_type, reader, |field, wire_type, reader| {
         if field != 1 {
             return reader.skip(wire_type);
         }

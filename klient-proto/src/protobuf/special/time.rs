@@ -8,8 +8,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use super::for_each_field;
 use crate::protobuf::ProtobufError;
+use crate::protobuf::value::merge_inline;
 use crate::protobuf::value::{FieldContext, Value};
 use crate::protobuf::wire::{Reader, WireType, Writer};
 
@@ -44,7 +44,7 @@ fn decode_timestamp(
 ) -> Result<Timestamp, ProtobufError> {
     let (mut seconds, mut nanos) = (0i64, 0i32);
     let mut empty = true;
-    for_each_field(context, wire_type, reader, |field, wire_type, reader| {
+    merge_inline(context, wire_type, reader, |field, wire_type, reader| {
         empty = false;
         match field {
             1 => seconds.merge_value(context, wire_type, reader),
