@@ -398,3 +398,67 @@ impl<K: Resource + DeserializeOwned> Iterator for Pages<'_, K> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+    use klient_proto::config::Kubeconfig;
+
+    fn client(format: Format) -> Client {
+        let kubeconfig = b"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:1'}\n\
+            users:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+        let resolved = Kubeconfig::from_bytes(kubeconfig, None)
+            .unwrap()
+            .resolve(&Default::default())
+            .unwrap();
+        let mut config = crate::Config::new(resolved);
+        assert_eq!(config.format, Format::Json, "JSON is the default");
+        config.format = format;
+        Client::new(config).unwrap()
+    }
+
+    fn accept(api: &Api<impl Resource>) -> String {
+        let request = api.request_builder().list(&ListParams::default()).unwrap();
+        request.headers()["accept"].to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn the_client_sets_the_default_and_each_api_can_switch() {
+        let protobuf = "application/vnd.kubernetes.protobuf, application/json";
+        let pods: Api<Pod> = Api::namespaced(client(Format::Protobuf), "ns");
+        assert_eq!(pods.format(), Format::Protobuf);
+        assert_eq!(accept(&pods), protobuf);
+        let pods = pods.json();
+        assert_eq!(
+            (pods.format(), accept(&pods).as_str()),
+            (Format::Json, "application/json")
+        );
+
+        let pods: Api<Pod> = Api::all(client(Format::Json));
+        assert_eq!(pods.format(), Format::Json);
+        let pods = pods.protobuf();
+        assert_eq!(
+            (pods.format(), accept(&pods).as_str()),
+            (Format::Protobuf, protobuf)
+        );
+    }
+
+    #[test]
+    fn dynamic_objects_stay_on_json() {
+        let resource = ApiResource::new(
+            "example.com",
+            "v1",
+            "Widget",
+            "widgets",
+            klient_proto::api::Scope::Namespaced,
+        );
+        let widgets = Api::dynamic(client(Format::Protobuf), &resource, Some("ns")).unwrap();
+        assert_eq!(widgets.format(), Format::Json);
+        let widgets = widgets.protobuf();
+        assert_eq!(
+            (widgets.format(), accept(&widgets).as_str()),
+            (Format::Json, "application/json")
+        );
+    }
+}

@@ -167,6 +167,10 @@ pub(crate) mod tests {
     impl Message for Widget {
         const NAME: &'static str = "test.Widget";
 
+        fn empty() -> Self {
+            Widget::default()
+        }
+
         fn encode_fields(&self, writer: &mut Writer) {
             crate::protobuf::encode_or_zero(&self.size, 2, writer);
             crate::protobuf::encode_or_zero(&self.name, 1, writer);

@@ -31,6 +31,10 @@ fn context(message: &'static str, field: u32) -> FieldContext {
 impl Message for ListMeta {
     const NAME: &'static str = "metav1.ListMeta";
 
+    fn empty() -> Self {
+        ListMeta::default()
+    }
+
     fn encode_fields(&self, writer: &mut Writer) {
         encode_optional(&self.remaining_item_count, 4, writer);
         encode_or_zero(&self.continue_token, 3, writer);
@@ -61,6 +65,10 @@ impl_message_value!(ListMeta);
 impl<K: Message> Message for ObjectList<K> {
     const NAME: &'static str = "List";
 
+    fn empty() -> Self {
+        ObjectList::default()
+    }
+
     fn encode_fields(&self, writer: &mut Writer) {
         for item in self.items.iter().rev() {
             writer.put_nested(2, |writer| item.encode_fields(writer));
@@ -78,7 +86,49 @@ impl<K: Message> Message for ObjectList<K> {
         match field {
             1 => self.metadata.merge_value(context, wire_type, reader),
             2 => {
-                let mut item = K::default();
+                let mut item = K::empty();
+                merge_nested(&mut item, context, wire_type, reader)?;
+                self.items.push(item);
+                Ok(())
+            }
+            _ => reader.skip(wire_type),
+        }
+    }
+}
+
+/// k8s-openapi's own list type is the same message, for programs that use it.
+#[cfg(feature = "k8s-openapi")]
+impl<K> Message for k8s_openapi::List<K>
+where
+    K: Message + k8s_openapi::ListableResource,
+{
+    const NAME: &'static str = "List";
+
+    fn empty() -> Self {
+        k8s_openapi::List {
+            items: Vec::new(),
+            metadata: Message::empty(),
+        }
+    }
+
+    fn encode_fields(&self, writer: &mut Writer) {
+        for item in self.items.iter().rev() {
+            writer.put_nested(2, |writer| item.encode_fields(writer));
+        }
+        self.metadata.encode_field(1, writer);
+    }
+
+    fn merge_field(
+        &mut self,
+        field: u32,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
+        let context = context(Self::NAME, field);
+        match field {
+            1 => self.metadata.merge_value(context, wire_type, reader),
+            2 => {
+                let mut item = K::empty();
                 merge_nested(&mut item, context, wire_type, reader)?;
                 self.items.push(item);
                 Ok(())
@@ -90,6 +140,10 @@ impl<K: Message> Message for ObjectList<K> {
 
 impl Message for StatusCause {
     const NAME: &'static str = "metav1.StatusCause";
+
+    fn empty() -> Self {
+        StatusCause::default()
+    }
 
     fn encode_fields(&self, writer: &mut Writer) {
         encode_or_zero(&self.field, 3, writer);
@@ -117,6 +171,10 @@ impl_message_value!(StatusCause);
 
 impl Message for StatusDetails {
     const NAME: &'static str = "metav1.StatusDetails";
+
+    fn empty() -> Self {
+        StatusDetails::default()
+    }
 
     fn encode_fields(&self, writer: &mut Writer) {
         encode_or_zero(&self.uid, 6, writer);
@@ -158,6 +216,10 @@ impl_message_value!(StatusDetails);
 
 impl Message for Status {
     const NAME: &'static str = "metav1.Status";
+
+    fn empty() -> Self {
+        Status::default()
+    }
 
     fn encode_fields(&self, writer: &mut Writer) {
         i32::from(self.code.unwrap_or(0)).encode_field(6, writer);
@@ -327,6 +389,46 @@ mod tests {
         );
         // Go writes selfLink, resourceVersion and continue even when empty.
         assert_eq!(encode_message(&ListMeta::default()), b"\x0a\x00\x12\x00\x1a\x00");
+    }
+
+    #[cfg(feature = "k8s-openapi")]
+    #[test]
+    fn object_lists_and_k8s_openapi_lists_are_the_same_message() {
+        use k8s_openapi::api::core::v1::Pod;
+        let pods: Vec<Pod> = ["a", "b"]
+            .iter()
+            .map(|name| serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).unwrap())
+            .collect();
+        let ours = ObjectList {
+            metadata: ListMeta {
+                continue_token: Some("c".into()),
+                resource_version: Some("7".into()),
+                remaining_item_count: Some(3),
+            },
+            items: pods.clone(),
+        };
+        let theirs = k8s_openapi::List::<Pod> {
+            metadata: serde_json::from_value(
+                serde_json::json!({"continue": "c", "resourceVersion": "7", "remainingItemCount": 3}),
+            )
+            .unwrap(),
+            items: pods,
+        };
+        let bytes = encode_message(&ours);
+        assert_eq!(bytes, encode_message(&theirs));
+        // (Pods come back with their spec and status present: Go writes those value fields.)
+        let theirs = decode_message::<k8s_openapi::List<Pod>>(&bytes).unwrap();
+        let ours = decode_message::<ObjectList<Pod>>(&bytes).unwrap();
+        assert_eq!(theirs.items, ours.items);
+        let names: Vec<_> = ours
+            .items
+            .iter()
+            .filter_map(|pod| pod.metadata.name.as_deref())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(theirs.metadata.continue_.as_deref(), Some("c"));
+        assert_eq!(theirs.metadata.remaining_item_count, Some(3));
+        assert_eq!(ours.metadata.resource_version.as_deref(), Some("7"));
     }
 
     #[test]

@@ -72,9 +72,11 @@ pub trait Resource {
 
 #[cfg(feature = "k8s-openapi")]
 mod openapi {
-    //! The bridge to k8s-openapi: every generated type with `ObjectMeta` is a [`Resource`].
+    //! The bridge to k8s-openapi: every generated type with `ObjectMeta` is a [`Resource`], with
+    //! the protobuf codec generated for it (`protobuf/generated`).
 
-    use super::{Resource, Scope};
+    use super::{ProtobufCodec, Resource, Scope};
+    use crate::protobuf::Message;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use std::borrow::Cow;
 
@@ -95,7 +97,7 @@ mod openapi {
 
     impl<K> Resource for K
     where
-        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>,
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Message,
         K::Scope: OpenapiScope,
     {
         type DynamicType = ();
@@ -133,6 +135,9 @@ mod openapi {
         fn annotation(&self, key: &str) -> Option<&str> {
             self.metadata().annotations.as_ref()?.get(key).map(String::as_str)
         }
+        fn protobuf() -> Option<ProtobufCodec<Self>> {
+            Some(ProtobufCodec::new(K::API_VERSION, K::KIND))
+        }
     }
 }
 
@@ -157,6 +162,33 @@ mod tests {
         assert_eq!(Node::scope(&()), Scope::Cluster);
         assert_eq!(Namespace::plural(&()), "namespaces");
         assert_eq!(Eviction::scope(&()), Scope::Subresource);
+    }
+
+    #[test]
+    fn openapi_types_have_their_protobuf_codec() {
+        let codec = Pod::protobuf().expect("pods have protobuf");
+        assert_eq!((codec.api_version(), codec.kind()), ("v1", "Pod"));
+        let codec = Deployment::protobuf().expect("deployments have protobuf");
+        assert_eq!((codec.api_version(), codec.kind()), ("apps/v1", "Deployment"));
+        let mut pod = Pod::default();
+        pod.metadata.name = Some("web-0".into());
+        let body = Pod::protobuf().unwrap().encode(&pod);
+        assert!(body.starts_with(b"k8s\0\x0a\x09\x0a\x02v1\x12\x03Pod"));
+        assert_eq!(
+            codec.decode(&body).map(|_| ()),
+            Err(crate::protobuf::ProtobufError::UnexpectedKind {
+                expected: "apps/v1 Deployment".into(),
+                found: "v1 Pod".into(),
+            })
+        );
+        let decoded = Pod::protobuf().unwrap().decode(&body).unwrap();
+        assert_eq!(decoded.metadata, pod.metadata);
+        // A kind without Go value fields besides its metadata round-trips whole.
+        let mut cm = k8s_openapi::api::core::v1::ConfigMap::default();
+        cm.metadata.name = Some("c".into());
+        cm.data = Some([("k".to_owned(), "v".to_owned())].into());
+        let codec = k8s_openapi::api::core::v1::ConfigMap::protobuf().unwrap();
+        assert_eq!(codec.decode(&codec.encode(&cm)), Ok(cm));
     }
 
     #[test]
