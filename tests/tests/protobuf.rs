@@ -23,7 +23,8 @@ use klient_blocking::core::{
 use klient_blocking::watch_core::{InitialListMode, WatchEvent, WatcherConfig};
 use klient_blocking::{Api, Client, Config, WatchConfig};
 use klient_e2e::{
-    BackgroundWatcher, Cluster, Seen, TestNamespace, kwok_pod, list_versions, unique_name, wait_for,
+    BackgroundWatcher, Cluster, Seen, TestNamespace, age_configmap_watch_cache, kwok_pod, list_versions,
+    unique_name, wait_for,
 };
 use klient_proto::protobuf::{Message, ProtobufError, Reader, WireType, Writer};
 use serde::Serialize;
@@ -790,6 +791,29 @@ fn watch_events_arrive_in_protobuf() {
         panic!("expected DELETED, got {:?}", events[2]);
     };
     assert_eq!(deleted.data, replaced.data);
+}
+
+#[test]
+fn an_expired_watch_ends_with_a_protobuf_error_event() {
+    let cluster = Cluster::get();
+    let client = protobuf_client(&cluster);
+    let ns = TestNamespace::create(&client, "pb-expired");
+    // Makes (through this protobuf client) resourceVersion 2 too old for the watch cache.
+    age_configmap_watch_cache(&client, ns.name());
+    let configmaps: Api<ConfigMap> = ns.api();
+    let mut stream = configmaps
+        .watch(&WatchParams::default().at("2").timeout(5))
+        .unwrap();
+    assert_eq!(stream.content_type(), Some(PROTOBUF_WATCH));
+    match stream.next() {
+        Some(Ok(WatchEvent::Error(status))) => {
+            assert_eq!(status.code, 410, "{status}");
+            assert_eq!(status.reason, "Expired", "{status}");
+            assert!(status.is_gone());
+            assert!(!status.message.is_empty());
+        }
+        other => panic!("expected an ERROR event, got {other:?}"),
+    }
 }
 
 #[test]
