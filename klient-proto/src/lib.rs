@@ -22,7 +22,8 @@ pub mod http;
 // The typed Kubernetes API: resources, request builders, parameters, responses and errors.
 // (Its docs live in api/mod.rs: an outer doc here would resolve its links from the crate root.)
 pub mod api;
-/// Kubernetes protobuf: wire format, envelope, and codecs for the k8s-openapi types.
+// Kubernetes protobuf: wire format, envelope, and codecs for the k8s-openapi types.
+// (Its docs live in protobuf/mod.rs, for the same reason as api's.)
 pub mod protobuf;
 /// Kubernetes channel protocols on WebSocket: exec, attach and port-forward sessions.
 pub mod remote;

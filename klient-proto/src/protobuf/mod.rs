@@ -4,9 +4,26 @@
 //! The API server speaks protobuf for every built-in kind (not for custom resources). klient
 //! implements it on the k8s-openapi types themselves: [`Value`] and [`Message`] impls generated
 //! from the upstream `.proto` files and Go struct tags by `tools/protogen` (regenerate with
-//! `./dev protogen`), plus hand-written impls for the few types upstream encodes by hand
-//! ([`special`]). Encoding is byte-identical to Go's; decoding skips unknown fields (a newer
-//! server) and turns malformed input into a [`ProtobufError`], never a panic.
+//! `./dev protogen`), plus hand-written impls for the few types upstream encodes by hand (time,
+//! quantity, int-or-string, embedded JSON, the CRD schema unions). Encoding is byte-identical to
+//! Go's; decoding skips unknown fields (a newer server) and turns malformed input into a
+//! [`ProtobufError`], never a panic.
+//!
+//! ```
+//! # #[cfg(feature = "k8s-openapi")] {
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! use klient_proto::protobuf::{Envelope, Message, decode_message, encode_enveloped};
+//!
+//! let config_map = ConfigMap { data: Some([("key".into(), "value".into())].into()), ..Default::default() };
+//! let body = encode_enveloped("v1", "ConfigMap", |writer| config_map.encode_fields(writer));
+//! assert!(body.starts_with(b"k8s\0"));
+//!
+//! let envelope = Envelope::decode(&body).unwrap();
+//! envelope.expect_kind("v1", "ConfigMap").unwrap();
+//! let decoded: ConfigMap = decode_message(envelope.raw).unwrap();
+//! assert_eq!(decoded.data, config_map.data);
+//! # }
+//! ```
 //!
 //! Which fields a type has depends on the Kubernetes version selected on k8s-openapi; the
 //! generated code follows that choice (klient-proto's build script reads it from k8s-openapi).
