@@ -8,6 +8,7 @@
 mod cluster;
 mod fixture;
 mod interop;
+mod protobuf;
 mod watching;
 
 pub use cluster::Cluster;
@@ -16,4 +17,8 @@ pub use fixture::{
     wait_for,
 };
 pub use interop::{EchoImpl, EchoServer};
+pub use protobuf::{
+    PROTOBUF, PROTOBUF_WATCH, assert_kubectl_reads, assert_protobuf_on_the_wire, kubectl_get, object_from,
+    protobuf_client, resource_version,
+};
 pub use watching::{BackgroundWatcher, Seen, list_versions};

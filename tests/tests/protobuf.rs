@@ -18,100 +18,19 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use klient_blocking::core::{
     ApiResource, DeleteParams, Deleted, DynamicObject, Format, GetParams, ListParams, PostParams,
-    ProtobufCodec, Resource, Scope, StatusReason, WatchParams, decode_error, decode_negotiated,
+    ProtobufCodec, Resource, Scope, StatusReason, WatchParams, decode_error,
 };
 use klient_blocking::watch_core::{InitialListMode, WatchEvent, WatcherConfig};
-use klient_blocking::{Api, Client, Config, WatchConfig};
+use klient_blocking::{Api, WatchConfig};
 use klient_e2e::{
-    BackgroundWatcher, Cluster, Seen, TestNamespace, age_configmap_watch_cache, kwok_pod, list_versions,
-    unique_name, wait_for,
+    BackgroundWatcher, Cluster, PROTOBUF, PROTOBUF_WATCH, Seen, TestNamespace, age_configmap_watch_cache,
+    assert_kubectl_reads, assert_protobuf_on_the_wire, kwok_pod, list_versions, object_from, protobuf_client,
+    resource_version, unique_name, wait_for,
 };
 use klient_proto::protobuf::{Message, ProtobufError, Reader, WireType, Writer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-
-const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
-const PROTOBUF_WATCH: &str = "application/vnd.kubernetes.protobuf;stream=watch";
-
-/// A client of the cluster admin whose `Api`s prefer protobuf.
-fn protobuf_client(cluster: &Cluster) -> Client {
-    let mut config = Config::from_kubeconfig(cluster.admin_kubeconfig()).expect("admin kubeconfig resolves");
-    config.format = Format::Protobuf;
-    Client::new(config).expect("admin client")
-}
-
-fn object_from<K: DeserializeOwned>(value: serde_json::Value) -> K {
-    serde_json::from_value(value).expect("a valid object")
-}
-
-fn resource_version<K: Resource>(object: &K) -> String {
-    object.resource_version().unwrap_or_default().to_owned()
-}
-
-/// kubectl's JSON of one object (managedFields included), decoded into the k8s-openapi type.
-fn kubectl_get<K: DeserializeOwned>(
-    cluster: &Cluster,
-    namespace: Option<&str>,
-    resource: &str,
-    name: &str,
-) -> K {
-    let mut args = vec!["get", resource, name, "-o", "json", "--show-managed-fields"];
-    if let Some(namespace) = namespace {
-        args.extend(["-n", namespace]);
-    }
-    let out = cluster.kubectl_ok(&args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl's {resource} {name} as k8s-openapi: {e}"))
-}
-
-/// What klient returned from a protobuf write is what kubectl reads in JSON. When a controller
-/// changed the object since (a pod's status, a CRD's conditions), a fresh protobuf read at the
-/// version kubectl sees is compared instead.
-fn assert_kubectl_reads<K>(cluster: &Cluster, api: &Api<K>, resource: &str, returned: &K)
-where
-    K: Resource + DeserializeOwned + PartialEq + std::fmt::Debug,
-{
-    let name = returned.name().expect("a named object").to_owned();
-    let namespace = api.namespace();
-    let theirs: K = kubectl_get(cluster, namespace, resource, &name);
-    if resource_version(&theirs) == resource_version(returned) {
-        assert_eq!(&theirs, returned, "kubectl reads {resource} {name} differently");
-        return;
-    }
-    let (ours, theirs) = wait_for(
-        &format!("klient and kubectl to read {resource} {name} at one version"),
-        Duration::from_secs(30),
-        || {
-            let ours = api.get(&name).expect("protobuf get");
-            let theirs: K = kubectl_get(cluster, namespace, resource, &name);
-            (resource_version(&ours) == resource_version(&theirs)).then_some((ours, theirs))
-        },
-    );
-    assert_eq!(theirs, ours, "kubectl reads {resource} {name} differently");
-}
-
-/// A raw GET with the `Api`'s own request: the answer is protobuf on the wire, and decodes to
-/// what the `Api` returns.
-fn assert_protobuf_on_the_wire<K>(api: &Api<K>, name: &str)
-where
-    K: Resource + DeserializeOwned + PartialEq + std::fmt::Debug,
-{
-    assert_eq!(api.format(), Format::Protobuf);
-    let request = api.request_builder().get(name, &GetParams::default()).unwrap();
-    assert_eq!(
-        request.headers()["accept"],
-        "application/vnd.kubernetes.protobuf, application/json"
-    );
-    let response = api.client().send(request).unwrap();
-    assert_eq!(response.status, 200);
-    assert_eq!(response.content_type(), Some(PROTOBUF));
-    assert!(response.body.starts_with(b"k8s\0"), "no protobuf magic");
-    let raw: K = decode_negotiated(200, response.content_type(), &response.body).unwrap();
-    let typed = api.get(name).unwrap();
-    if resource_version(&raw) == resource_version(&typed) {
-        assert_eq!(raw, typed);
-    }
-}
 
 /// The JSON twin of `assert_protobuf_on_the_wire`, for the fallbacks.
 fn assert_json_on_the_wire<K: Resource + DeserializeOwned>(api: &Api<K>, name: &str) {
