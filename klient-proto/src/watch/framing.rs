@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 
 use super::event::{EventError, WatchEvent, decode_event};
+use super::stream_buffer::StreamBuffer;
 
 /// Default limit on one event's size: far above the API server's own object size limits.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
@@ -34,9 +35,8 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 /// assert!(matches!(decoder.poll_event(), Ok(Some(WatchEvent::Deleted(_)))));
 /// ```
 pub struct EventDecoder<K> {
-    buffer: Vec<u8>,
-    /// Where the unconsumed bytes (the current object, or whitespace before it) begin.
-    start: usize,
+    /// Received bytes; `input.start` is where the current object (or whitespace before it) begins.
+    input: StreamBuffer,
     /// How far the current object has been scanned.
     scanned: usize,
     /// Brace depth of the current object; 0 between objects.
@@ -47,8 +47,6 @@ pub struct EventDecoder<K> {
     /// Stream offset of `buffer[0]`, for error reports.
     offset: u64,
     max_event_size: usize,
-    eof: bool,
-    failed: bool,
     _event: PhantomData<fn() -> K>,
 }
 
@@ -150,8 +148,8 @@ impl<K> fmt::Debug for EventDecoder<K> {
             .field("buffered", &self.buffered())
             .field("depth", &self.depth)
             .field("max_event_size", &self.max_event_size)
-            .field("eof", &self.eof)
-            .field("failed", &self.failed)
+            .field("eof", &self.input.eof)
+            .field("failed", &self.input.failed)
             .finish()
     }
 }
@@ -165,16 +163,13 @@ impl<K> EventDecoder<K> {
     /// A decoder that rejects events larger than `max_event_size` bytes.
     pub fn with_max_event_size(max_event_size: usize) -> Self {
         Self {
-            buffer: Vec::new(),
-            start: 0,
+            input: StreamBuffer::default(),
             scanned: 0,
             depth: 0,
             in_string: false,
             escape_pending: false,
             offset: 0,
             max_event_size,
-            eof: false,
-            failed: false,
             _event: PhantomData,
         }
     }
@@ -186,46 +181,37 @@ impl<K> EventDecoder<K> {
 
     /// Bytes received and not yet consumed as events.
     pub fn buffered(&self) -> usize {
-        self.buffer.len().saturating_sub(self.start)
+        self.input.buffered()
     }
 
     /// Whether the stream is over: it ended cleanly and every event was polled, or a fatal
     /// error was reported.
     pub fn is_finished(&self) -> bool {
-        self.failed || (self.eof && self.buffered() == 0)
+        self.input.is_finished()
     }
 
     /// Takes bytes received from the network. Bytes after the end of the stream or after a
     /// fatal error are ignored.
     pub fn handle_bytes(&mut self, bytes: &[u8]) {
-        if self.eof || self.failed {
-            return;
-        }
-        self.buffer.extend_from_slice(bytes);
+        self.input.push(bytes);
     }
 
     /// Takes the end of the stream.
     pub fn handle_eof(&mut self) {
-        self.eof = true;
+        self.input.eof = true;
     }
 
     fn fatal(&mut self, error: DecodeError) -> Result<Option<WatchEvent<K>>, DecodeError> {
-        self.failed = true;
-        self.buffer = Vec::new();
-        self.start = 0;
+        self.input.fail();
         self.scanned = 0;
         Err(error)
     }
 
     /// Drops consumed bytes so the buffer holds at most one partial event.
     fn compact(&mut self) {
-        if self.start == 0 {
-            return;
-        }
-        self.offset += self.start as u64;
-        self.buffer.drain(..self.start);
-        self.scanned -= self.start;
-        self.start = 0;
+        let dropped = self.input.drop_consumed();
+        self.offset += dropped as u64;
+        self.scanned -= dropped;
     }
 
     /// Scans from `self.scanned` for the end of the current object, returning the index just
@@ -233,7 +219,7 @@ impl<K> EventDecoder<K> {
     /// bytes, too dense for a vectorised search to pay for its per-call setup.
     fn find_object_end(&mut self) -> Option<usize> {
         let from = self.scanned;
-        let rest = self.buffer.get(from..).unwrap_or_default();
+        let rest = self.input.bytes.get(from..).unwrap_or_default();
         let (mut depth, mut in_string, mut escape) = (self.depth, self.in_string, self.escape_pending);
         let mut end = None;
         for (index, &byte) in rest.iter().enumerate() {
@@ -261,7 +247,7 @@ impl<K> EventDecoder<K> {
             }
         }
         (self.depth, self.in_string, self.escape_pending) = (depth, in_string, escape);
-        self.scanned = end.unwrap_or(self.buffer.len());
+        self.scanned = end.unwrap_or(self.input.bytes.len());
         end
     }
 }
@@ -272,7 +258,7 @@ impl<K: DeserializeOwned> EventDecoder<K> {
     /// invalid) returns `None` and the scanner takes over, so errors are always decided on the
     /// scanned frame and do not depend on how the stream was split.
     fn parse_complete_event(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
-        let rest = self.buffer.get(self.start..).unwrap_or_default();
+        let rest = self.input.bytes.get(self.input.start..).unwrap_or_default();
         let mut events = serde_json::Deserializer::from_slice(rest).into_iter::<WatchEvent<K>>();
         let Some(Ok(event)) = events.next() else {
             return Ok(None);
@@ -282,32 +268,32 @@ impl<K: DeserializeOwned> EventDecoder<K> {
             let max = self.max_event_size;
             return self.fatal(DecodeError::EventTooLarge { len, max });
         }
-        self.start += len;
-        self.scanned = self.start;
+        self.input.start += len;
+        self.scanned = self.input.start;
         Ok(Some(event))
     }
 
     /// The next event, `Ok(None)` when more bytes are needed (or the stream is over), or an
     /// error. After a [fatal](DecodeError::is_fatal) error it returns `Ok(None)` for good.
     pub fn poll_event(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
-        if self.failed {
+        if self.input.failed {
             return Ok(None);
         }
         if self.depth == 0 {
             // Between objects: skip whitespace, then expect an object to open.
-            let rest = self.buffer.get(self.start..).unwrap_or_default();
+            let rest = self.input.bytes.get(self.input.start..).unwrap_or_default();
             let skipped = rest
                 .iter()
                 .position(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
             match skipped {
                 None => {
-                    self.start = self.buffer.len();
-                    self.scanned = self.start;
+                    self.input.start = self.input.bytes.len();
+                    self.scanned = self.input.start;
                     self.compact();
                     return Ok(None);
                 }
                 Some(skip) => {
-                    self.start += skip;
+                    self.input.start += skip;
                     match rest.get(skip) {
                         Some(b'{') => {
                             if let Some(event) = self.parse_complete_event()? {
@@ -317,11 +303,11 @@ impl<K: DeserializeOwned> EventDecoder<K> {
                             self.depth = 1;
                             self.in_string = false;
                             self.escape_pending = false;
-                            self.scanned = self.start + 1;
+                            self.scanned = self.input.start + 1;
                         }
                         byte => {
                             let error = DecodeError::NotAnObject {
-                                offset: self.offset + self.start as u64,
+                                offset: self.offset + self.input.start as u64,
                                 byte: byte.copied().unwrap_or_default(),
                             };
                             return self.fatal(error);
@@ -332,23 +318,23 @@ impl<K: DeserializeOwned> EventDecoder<K> {
         }
         match self.find_object_end() {
             Some(end) => {
-                let len = end - self.start;
+                let len = end - self.input.start;
                 if len > self.max_event_size {
                     let max = self.max_event_size;
                     return self.fatal(DecodeError::EventTooLarge { len, max });
                 }
-                let frame = self.buffer.get(self.start..end).unwrap_or_default();
+                let frame = self.input.bytes.get(self.input.start..end).unwrap_or_default();
                 let event = decode_event(frame).map_err(DecodeError::Event);
-                self.start = end;
+                self.input.start = end;
                 event.map(Some)
             }
             None => {
-                let len = self.buffer.len() - self.start;
+                let len = self.input.bytes.len() - self.input.start;
                 if len > self.max_event_size {
                     let max = self.max_event_size;
                     return self.fatal(DecodeError::EventTooLarge { len, max });
                 }
-                if self.eof {
+                if self.input.eof {
                     return self.fatal(DecodeError::Truncated { len });
                 }
                 self.compact();

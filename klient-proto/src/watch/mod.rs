@@ -18,6 +18,7 @@ mod framing;
 mod object;
 mod protobuf;
 mod store;
+mod stream_buffer;
 mod watcher;
 
 #[cfg(test)]

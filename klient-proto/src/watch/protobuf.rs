@@ -18,6 +18,7 @@ use std::fmt;
 
 use super::event::{Bookmark, EventError, EventType, Status, WatchEvent, unknown_type};
 use super::framing::{DEFAULT_MAX_EVENT_SIZE, DecodeError};
+use super::stream_buffer::StreamBuffer;
 use crate::api::ProtobufCodec;
 use crate::api::messages::decode_status_envelope;
 use crate::protobuf::{Envelope, FieldContext, ProtobufError, Reader, Value, WireType, merge_map_entry};
@@ -35,13 +36,10 @@ const LENGTH_PREFIX: usize = 4;
 /// ([`DecodeError::FrameTooLarge`]), found from its prefix before its bytes are buffered; a frame
 /// that does not decode is reported and the stream goes on with the next one.
 pub struct ProtobufEventDecoder<K> {
-    buffer: Vec<u8>,
-    /// Where the unconsumed bytes (the current frame) begin.
-    start: usize,
+    /// Received bytes; `input.start` is where the current frame begins.
+    input: StreamBuffer,
     codec: ProtobufCodec<K>,
     max_event_size: usize,
-    eof: bool,
-    failed: bool,
 }
 
 impl<K> fmt::Debug for ProtobufEventDecoder<K> {
@@ -50,8 +48,8 @@ impl<K> fmt::Debug for ProtobufEventDecoder<K> {
             .field("kind", &self.codec.kind())
             .field("buffered", &self.buffered())
             .field("max_event_size", &self.max_event_size)
-            .field("eof", &self.eof)
-            .field("failed", &self.failed)
+            .field("eof", &self.input.eof)
+            .field("failed", &self.input.failed)
             .finish()
     }
 }
@@ -65,12 +63,9 @@ impl<K> ProtobufEventDecoder<K> {
     /// A decoder that rejects frames longer than `max_event_size` bytes.
     pub fn with_max_event_size(codec: ProtobufCodec<K>, max_event_size: usize) -> Self {
         ProtobufEventDecoder {
-            buffer: Vec::new(),
-            start: 0,
+            input: StreamBuffer::default(),
             codec,
             max_event_size,
-            eof: false,
-            failed: false,
         }
     }
 
@@ -81,48 +76,40 @@ impl<K> ProtobufEventDecoder<K> {
 
     /// Bytes received and not yet consumed as events.
     pub fn buffered(&self) -> usize {
-        self.buffer.len() - self.start
+        self.input.buffered()
     }
 
     /// Whether the stream is over: it ended cleanly and every event was polled, or a fatal
     /// error was reported.
     pub fn is_finished(&self) -> bool {
-        self.failed || (self.eof && self.buffered() == 0)
+        self.input.is_finished()
     }
 
     /// Takes bytes received from the network. Bytes after the end of the stream or after a
     /// fatal error are ignored.
     pub fn handle_bytes(&mut self, bytes: &[u8]) {
-        if self.eof || self.failed {
-            return;
-        }
-        self.buffer.extend_from_slice(bytes);
+        self.input.push(bytes);
     }
 
     /// Takes the end of the stream.
     pub fn handle_eof(&mut self) {
-        self.eof = true;
+        self.input.eof = true;
     }
 
     fn fatal(&mut self, error: DecodeError) -> Result<Option<WatchEvent<K>>, DecodeError> {
-        self.failed = true;
-        self.buffer = Vec::new();
-        self.start = 0;
+        self.input.fail();
         Err(error)
     }
 
     /// Drops consumed bytes, so the buffer holds at most the current frame.
     fn compact(&mut self) {
-        if self.start > 0 {
-            self.buffer.drain(..self.start);
-            self.start = 0;
-        }
+        self.input.drop_consumed();
     }
 
     /// More bytes are needed for the current frame: wait for them, or fail at the end of stream.
     fn need_more(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
         let len = self.buffered();
-        if self.eof && len > 0 {
+        if self.input.eof && len > 0 {
             return self.fatal(DecodeError::Truncated { len });
         }
         self.compact();
@@ -132,10 +119,10 @@ impl<K> ProtobufEventDecoder<K> {
     /// The next event, `Ok(None)` when more bytes are needed (or the stream is over), or an
     /// error. After a [fatal](DecodeError::is_fatal) error it returns `Ok(None)` for good.
     pub fn poll_event(&mut self) -> Result<Option<WatchEvent<K>>, DecodeError> {
-        if self.failed {
+        if self.input.failed {
             return Ok(None);
         }
-        let rest = self.buffer.get(self.start..).unwrap_or_default();
+        let rest = self.input.bytes.get(self.input.start..).unwrap_or_default();
         let Some((prefix, after)) = rest.split_first_chunk::<LENGTH_PREFIX>() else {
             return self.need_more();
         };
@@ -149,7 +136,7 @@ impl<K> ProtobufEventDecoder<K> {
             return self.need_more();
         };
         let event = decode_event_frame(frame, &self.codec);
-        self.start += LENGTH_PREFIX + len;
+        self.input.start += LENGTH_PREFIX + len;
         event.map(Some).map_err(DecodeError::Event)
     }
 }
