@@ -61,6 +61,35 @@ impl Message for ListMeta {
 
 impl_message_value!(ListMeta);
 
+/// Writes a list message: `ListMeta metadata = 1; repeated Item items = 2`.
+fn encode_list<K: Message, M: Value>(items: &[K], metadata: &M, writer: &mut Writer) {
+    for item in items.iter().rev() {
+        writer.put_nested(2, |writer| item.encode_fields(writer));
+    }
+    metadata.encode_field(1, writer);
+}
+
+/// Reads one field of a list message.
+fn merge_list_field<K: Message, M: Value>(
+    items: &mut Vec<K>,
+    metadata: &mut M,
+    field: u32,
+    wire_type: WireType,
+    reader: &mut Reader<'_>,
+) -> Result<(), ProtobufError> {
+    let context = context("List", field);
+    match field {
+        1 => metadata.merge_value(context, wire_type, reader),
+        2 => {
+            let mut item = K::empty();
+            merge_nested(&mut item, context, wire_type, reader)?;
+            items.push(item);
+            Ok(())
+        }
+        _ => reader.skip(wire_type),
+    }
+}
+
 /// Every Kubernetes list kind (`PodList`, `DeploymentList`, ...) is this message.
 impl<K: Message> Message for ObjectList<K> {
     const NAME: &'static str = "List";
@@ -70,10 +99,7 @@ impl<K: Message> Message for ObjectList<K> {
     }
 
     fn encode_fields(&self, writer: &mut Writer) {
-        for item in self.items.iter().rev() {
-            writer.put_nested(2, |writer| item.encode_fields(writer));
-        }
-        self.metadata.encode_field(1, writer);
+        encode_list(&self.items, &self.metadata, writer);
     }
 
     fn merge_field(
@@ -82,17 +108,7 @@ impl<K: Message> Message for ObjectList<K> {
         wire_type: WireType,
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
-        let context = context(Self::NAME, field);
-        match field {
-            1 => self.metadata.merge_value(context, wire_type, reader),
-            2 => {
-                let mut item = K::empty();
-                merge_nested(&mut item, context, wire_type, reader)?;
-                self.items.push(item);
-                Ok(())
-            }
-            _ => reader.skip(wire_type),
-        }
+        merge_list_field(&mut self.items, &mut self.metadata, field, wire_type, reader)
     }
 }
 
@@ -112,10 +128,7 @@ where
     }
 
     fn encode_fields(&self, writer: &mut Writer) {
-        for item in self.items.iter().rev() {
-            writer.put_nested(2, |writer| item.encode_fields(writer));
-        }
-        self.metadata.encode_field(1, writer);
+        encode_list(&self.items, &self.metadata, writer);
     }
 
     fn merge_field(
@@ -124,17 +137,7 @@ where
         wire_type: WireType,
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
-        let context = context(Self::NAME, field);
-        match field {
-            1 => self.metadata.merge_value(context, wire_type, reader),
-            2 => {
-                let mut item = K::empty();
-                merge_nested(&mut item, context, wire_type, reader)?;
-                self.items.push(item);
-                Ok(())
-            }
-            _ => reader.skip(wire_type),
-        }
+        merge_list_field(&mut self.items, &mut self.metadata, field, wire_type, reader)
     }
 }
 

@@ -62,53 +62,37 @@ fn decode_timestamp(
     })
 }
 
-impl Value for Time {
-    fn zero() -> Self {
-        Time(go_zero())
-    }
+/// `Value` for a timestamp type, keeping microseconds or only whole seconds.
+macro_rules! timestamp_value {
+    ($ty:ident, keep_micros: $keep:expr) => {
+        impl Value for $ty {
+            fn zero() -> Self {
+                $ty(go_zero())
+            }
 
-    fn encode_field(&self, field: u32, writer: &mut Writer) {
-        encode_timestamp(self.0, false, field, writer);
-    }
+            fn encode_field(&self, field: u32, writer: &mut Writer) {
+                encode_timestamp(self.0, $keep, field, writer);
+            }
 
-    fn merge_value(
-        &mut self,
-        context: FieldContext,
-        wire_type: WireType,
-        reader: &mut Reader<'_>,
-    ) -> Result<(), ProtobufError> {
-        self.0 = decode_timestamp(context, wire_type, reader, false)?;
-        Ok(())
-    }
+            fn merge_value(
+                &mut self,
+                context: FieldContext,
+                wire_type: WireType,
+                reader: &mut Reader<'_>,
+            ) -> Result<(), ProtobufError> {
+                self.0 = decode_timestamp(context, wire_type, reader, $keep)?;
+                Ok(())
+            }
 
-    fn is_go_zero(&self) -> bool {
-        self.0 == go_zero()
-    }
+            fn is_go_zero(&self) -> bool {
+                self.0 == go_zero()
+            }
+        }
+    };
 }
 
-impl Value for MicroTime {
-    fn zero() -> Self {
-        MicroTime(go_zero())
-    }
-
-    fn encode_field(&self, field: u32, writer: &mut Writer) {
-        encode_timestamp(self.0, true, field, writer);
-    }
-
-    fn merge_value(
-        &mut self,
-        context: FieldContext,
-        wire_type: WireType,
-        reader: &mut Reader<'_>,
-    ) -> Result<(), ProtobufError> {
-        self.0 = decode_timestamp(context, wire_type, reader, true)?;
-        Ok(())
-    }
-
-    fn is_go_zero(&self) -> bool {
-        self.0 == go_zero()
-    }
-}
+timestamp_value!(Time, keep_micros: false);
+timestamp_value!(MicroTime, keep_micros: true);
 
 #[cfg(test)]
 mod tests {
