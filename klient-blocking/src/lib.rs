@@ -38,7 +38,8 @@ pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
-/// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
+/// The wire format an [`Api`] prefers: JSON or protobuf.
 pub use klient_proto::api::Format;
+/// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
 pub use klient_proto::remote::{AttachParams, ExitStatus};
 pub use klient_proto::{api as core, watch as watch_core};
