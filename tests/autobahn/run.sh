@@ -9,8 +9,11 @@
 #
 # Usage: tests/autobahn/run.sh [CASES]   CASES is a JSON list of case patterns for the spec, e.g.
 #        '["12.*","13.*"]' for every compression case; the default is below.
-# Environment: AUTOBAHN_SETUP (the installer, default ../shared/tools/autobahn-setup.sh beside the repo),
-# CARGO_TARGET_DIR (as for cargo), AUTOBAHN_KEEP=1 keeps the reports (index.json and HTML).
+# wstest comes from install.sh beside this script, which installs it once into ~/.cache/klient/autobahn
+# (about a minute the first time; see that script).
+# Environment: AUTOBAHN_WSTEST (a wstest installed some other way, instead of install.sh's),
+# AUTOBAHN_HOME (install.sh's folder), CARGO_TARGET_DIR (as for cargo), AUTOBAHN_KEEP=1 keeps the
+# reports (index.json and HTML).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -27,13 +30,9 @@ deflate_cases+='"12.1.9","13.1.9","12.2.14"'
 default_cases='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","9.*","10.*",'"$deflate_cases"']'
 cases=${1:-$default_cases}
 
-# shared/ sits beside the repository (on developer machines and in CI alike).
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-setup=${AUTOBAHN_SETUP:-$repo/../shared/tools/autobahn-setup.sh}
-[ -f "$setup" ] || { echo "run.sh: the Autobahn installer $setup is missing" >&2; exit 1; }
-bash "$setup" >&2 || { echo "run.sh: installing wstest failed" >&2; exit 1; }
-# The installer's environment (PYTHONHOME for Python 2.7) would break python3: keep it to wstest.
-wstest_env=$(bash "$setup" --env)
+# install.sh's wstest sets up its private Python 2.7 by itself; nothing leaks into this shell.
+wstest=${AUTOBAHN_WSTEST:-}
+[ -n "$wstest" ] || wstest=$("$here/install.sh") || { echo "run.sh: installing wstest failed (see above)" >&2; exit 1; }
 
 echo "==> building the echo client" >&2
 (cd "$root" && cargo build -q -p klient-blocking --example autobahn_client)
@@ -55,7 +54,7 @@ cat > "$work/spec.json" <<SPEC
  "exclude-cases": [], "exclude-agent-cases": {}}
 SPEC
 # --webport 0: no report web server, whose fixed port 8080 would keep two runs from coexisting.
-(eval "$wstest_env"; cd "$work" && exec $WSTEST -m fuzzingserver --webport 0 -s spec.json >"$work/server.log" 2>&1) &
+(cd "$work" && exec "$wstest" -m fuzzingserver --webport 0 -s spec.json >"$work/server.log" 2>&1) &
 server_pid=$!
 for _ in $(seq 1 100); do
   if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; then break; fi
