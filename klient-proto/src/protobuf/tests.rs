@@ -39,6 +39,34 @@ fn value_fields_are_always_written_and_pointers_only_when_set() {
     assert!(!bytes.windows(2).any(|pair| pair == [0x20, 0x00]));
 }
 
+/// Go skips a nil `[]byte`; k8s-openapi holds a required one as `ByteString`, empty when the field
+/// was absent. An absent field must stay absent (an object an older release wrote, re-encoded by a
+/// client on newer types, is byte-identical, as upstream's round-trip fixtures require).
+#[cfg(any(klient_k8s = "1.36", klient_k8s = "1.37"))]
+#[test]
+fn an_absent_byte_slice_stays_absent_and_a_set_one_is_written() {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::certificates::v1beta1::PodCertificateRequestSpec;
+
+    let absent = encode_message(&PodCertificateRequestSpec::default());
+    let decoded: PodCertificateRequestSpec = decode_message(&absent).unwrap();
+    assert_eq!(decoded.stub_pkc_s10_request, ByteString(Vec::new()));
+    // Field 12, wire type 2: tag 0x62.
+    assert!(
+        !absent.windows(2).any(|pair| pair == [0x62, 0x00]),
+        "{absent:02x?}"
+    );
+    assert_eq!(encode_message(&decoded), absent);
+
+    let set = PodCertificateRequestSpec {
+        stub_pkc_s10_request: ByteString(vec![0x0c]),
+        ..PodCertificateRequestSpec::default()
+    };
+    let bytes = encode_message(&set);
+    assert!(bytes.windows(3).any(|w| w == [0x62, 0x01, 0x0c]), "{bytes:02x?}");
+    assert_eq!(decode_message::<PodCertificateRequestSpec>(&bytes).unwrap(), set);
+}
+
 #[test]
 fn zero_values_of_omitempty_fields_decode_as_none_like_json() {
     let decoded: ConfigMap = decode_message(&encode_message(&ConfigMap::default())).unwrap();

@@ -388,6 +388,14 @@ pub fn encode_optional<V: Value>(value: &Option<V>, field: u32, writer: &mut Wri
     }
 }
 
+/// Writes a field that Go holds as a slice (skipped when nil) and k8s-openapi as a plain value: the
+/// value that stands for Go's nil (see [`Value::is_go_zero`]) is not written.
+pub fn encode_unless_zero<V: Value>(value: &V, field: u32, writer: &mut Writer) {
+    if !value.is_go_zero() {
+        value.encode_field(field, writer);
+    }
+}
+
 /// Writes an optional field that Go holds as a plain value: Go always writes it, so `None` is
 /// written as Go's zero value.
 pub fn encode_or_zero<V: Value>(value: &Option<V>, field: u32, writer: &mut Writer) {

@@ -72,6 +72,8 @@ struct Plan<'a> {
     shape: Shape,
     /// Go writes it only when set (pointer, slice, map).
     nillable: bool,
+    /// Go holds it as a byte slice, where nil and empty mean the same (the Rust side cannot tell them apart).
+    byte_slice: bool,
     /// A zero value decodes to `None` (Go's JSON leaves it out).
     omit_zero: bool,
 }
@@ -297,6 +299,7 @@ fn plan_field<'r>(
         optional,
         shape,
         nillable,
+        byte_slice: go.go_type == "[]byte",
         omit_zero,
     })
 }
@@ -320,6 +323,11 @@ fn emit_encode(items: &[Item<'_>], indent: &str, out: &mut String) {
             (Shape::Repeated, false) => format!("encode_repeated(&self.{f}, {n}, writer);"),
             (Shape::Map, true) => format!("if let Some(map) = &self.{f} {{ encode_map(map, {n}, writer); }}"),
             (Shape::Map, false) => format!("encode_map(&self.{f}, {n}, writer);"),
+            // Go skips a nil byte slice, which a Rust field that cannot be `None` holds as an empty
+            // byte string (what an absent field decodes to): so an empty one is not written either.
+            (Shape::Single, false) if plan.byte_slice => {
+                format!("encode_unless_zero(&self.{f}, {n}, writer);")
+            }
             (Shape::Single, false) => format!("self.{f}.encode_field({n}, writer);"),
             (Shape::Single, true) if plan.nillable => format!("encode_optional(&self.{f}, {n}, writer);"),
             (Shape::Single, true) => format!("encode_or_zero(&self.{f}, {n}, writer);"),

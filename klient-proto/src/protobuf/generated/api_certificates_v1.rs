@@ -122,7 +122,7 @@ impl Message for k8s_openapi::api::certificates::v1::CertificateSigningRequestSp
         }
         encode_or_zero(&self.uid, 3, writer);
         encode_or_zero(&self.username, 2, writer);
-        self.request.encode_field(1, writer);
+        encode_unless_zero(&self.request, 1, writer);
     }
 
     fn merge_field(
@@ -346,7 +346,7 @@ const _: () = {
         }
 
         fn encode_fields(&self, writer: &mut Writer) {
-            self.stub_pkc_s10_request.encode_field(12, writer);
+            encode_unless_zero(&self.stub_pkc_s10_request, 12, writer);
             if let Some(map) = &self.unverified_user_annotations {
                 encode_map(map, 11, writer);
             }

@@ -155,8 +155,8 @@ const _: () = {
         }
 
         fn encode_fields(&self, writer: &mut Writer) {
-            self.proof_of_possession.encode_field(10, writer);
-            self.pkix_public_key.encode_field(9, writer);
+            encode_unless_zero(&self.proof_of_possession, 10, writer);
+            encode_unless_zero(&self.pkix_public_key, 9, writer);
             encode_optional(&self.max_expiration_seconds, 8, writer);
             self.node_uid.encode_field(7, writer);
             self.node_name.encode_field(6, writer);

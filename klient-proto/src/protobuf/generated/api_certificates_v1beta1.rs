@@ -141,7 +141,7 @@ const _: () = {
         }
 
         fn encode_fields(&self, writer: &mut Writer) {
-            self.stub_pkc_s10_request.encode_field(12, writer);
+            encode_unless_zero(&self.stub_pkc_s10_request, 12, writer);
             if let Some(map) = &self.unverified_user_annotations {
                 encode_map(map, 11, writer);
             }
@@ -218,8 +218,8 @@ const _: () = {
             if let Some(map) = &self.unverified_user_annotations {
                 encode_map(map, 11, writer);
             }
-            self.proof_of_possession.encode_field(10, writer);
-            self.pkix_public_key.encode_field(9, writer);
+            encode_unless_zero(&self.proof_of_possession, 10, writer);
+            encode_unless_zero(&self.pkix_public_key, 9, writer);
             encode_optional(&self.max_expiration_seconds, 8, writer);
             self.node_uid.encode_field(7, writer);
             self.node_name.encode_field(6, writer);
