@@ -54,7 +54,10 @@ impl fmt::Display for Failure {
 }
 
 fn fail<T>(step: Step, detail: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure { step, detail: detail.into() })
+    Err(Failure {
+        step,
+        detail: detail.into(),
+    })
 }
 
 /// Runs every check on `fixture` with the type `K`.
@@ -65,7 +68,8 @@ where
     let written = read_all(&fixture.written)?;
     let after = read_present(&fixture.after_roundtrip)?;
 
-    let envelope = Envelope::decode(&written.pb).or_else(|e| fail(Step::ProtobufDecode, format!("envelope: {e}")))?;
+    let envelope =
+        Envelope::decode(&written.pb).or_else(|e| fail(Step::ProtobufDecode, format!("envelope: {e}")))?;
     if let Err(error) = envelope.expect_kind(K::API_VERSION, K::KIND) {
         return fail(Step::ProtobufDecode, error.to_string());
     }
@@ -76,9 +80,11 @@ where
         return fail(Step::ProtobufReencode, byte_difference(&encoded, expected_pb));
     }
 
-    let from_json: K = serde_json::from_slice(&written.json).or_else(|e| fail(Step::JsonDecode, e.to_string()))?;
+    let from_json: K =
+        serde_json::from_slice(&written.json).or_else(|e| fail(Step::JsonDecode, e.to_string()))?;
     let yaml_text = String::from_utf8(written.yaml).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
-    let from_yaml: K = serde_saphyr::from_str(&yaml_text).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
+    let from_yaml: K =
+        serde_saphyr::from_str(&yaml_text).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
     if from_pb != from_json {
         return fail(
             Step::DecodedValuesDiffer,
@@ -90,8 +96,8 @@ where
     }
 
     let expected_json = after.json.as_deref().unwrap_or(&written.json);
-    let expected_json: serde_json::Value =
-        serde_json::from_slice(expected_json).or_else(|e| fail(Step::JsonReencode, format!("fixture: {e}")))?;
+    let expected_json: serde_json::Value = serde_json::from_slice(expected_json)
+        .or_else(|e| fail(Step::JsonReencode, format!("fixture: {e}")))?;
     let json_again = serde_json::to_value(&from_json).or_else(|e| fail(Step::JsonReencode, e.to_string()))?;
     if let Some(difference) = first_difference(&json_again, &expected_json) {
         return fail(Step::JsonReencode, difference);
@@ -101,9 +107,10 @@ where
         Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         None => yaml_text,
     };
-    let expected_yaml: serde_json::Value =
-        serde_saphyr::from_str(&expected_yaml).or_else(|e| fail(Step::YamlReencode, format!("fixture: {e}")))?;
-    let yaml_again = serde_saphyr::to_string(&from_yaml).or_else(|e| fail(Step::YamlReencode, e.to_string()))?;
+    let expected_yaml: serde_json::Value = serde_saphyr::from_str(&expected_yaml)
+        .or_else(|e| fail(Step::YamlReencode, format!("fixture: {e}")))?;
+    let yaml_again =
+        serde_saphyr::to_string(&from_yaml).or_else(|e| fail(Step::YamlReencode, e.to_string()))?;
     let yaml_again: serde_json::Value =
         serde_saphyr::from_str(&yaml_again).or_else(|e| fail(Step::YamlReencode, format!("re-read: {e}")))?;
     match first_difference(&yaml_again, &expected_yaml) {
@@ -127,7 +134,11 @@ struct PresentBytes {
 fn read_all(encodings: &Encodings) -> Result<Bytes, Failure> {
     let present = read_present(encodings)?;
     match present {
-        PresentBytes { json: Some(json), yaml: Some(yaml), pb: Some(pb) } => Ok(Bytes { json, yaml, pb }),
+        PresentBytes {
+            json: Some(json),
+            yaml: Some(yaml),
+            pb: Some(pb),
+        } => Ok(Bytes { json, yaml, pb }),
         _ => fail(Step::Read, "the .json, .yaml and .pb files are not all there"),
     }
 }
@@ -136,7 +147,11 @@ fn read_present(encodings: &Encodings) -> Result<PresentBytes, Failure> {
     let read = |path: &Option<std::path::PathBuf>| -> Result<Option<Vec<u8>>, Failure> {
         path.as_deref().map(read_file).transpose()
     };
-    Ok(PresentBytes { json: read(&encodings.json)?, yaml: read(&encodings.yaml)?, pb: read(&encodings.pb)? })
+    Ok(PresentBytes {
+        json: read(&encodings.json)?,
+        yaml: read(&encodings.yaml)?,
+        pb: read(&encodings.pb)?,
+    })
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
@@ -150,7 +165,12 @@ fn byte_difference(ours: &[u8], expected: &[u8]) -> String {
         .zip(expected)
         .position(|(a, b)| a != b)
         .unwrap_or(ours.len().min(expected.len()));
-    let around = |bytes: &[u8]| format!("{:02x?}", &bytes[at.saturating_sub(8)..(at + 24).min(bytes.len())]);
+    let around = |bytes: &[u8]| {
+        format!(
+            "{:02x?}",
+            &bytes[at.saturating_sub(8)..(at + 24).min(bytes.len())]
+        )
+    };
     format!(
         "{} bytes vs {} expected, first difference at byte {at}:\n  ours:     {}\n  expected: {}",
         ours.len(),

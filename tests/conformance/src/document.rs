@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn null_and_absent_agree_but_values_do_not() {
-        assert_eq!(first_difference(&json!({"a": 1}), &json!({"a": 1.0, "b": null})), None);
+        assert_eq!(
+            first_difference(&json!({"a": 1}), &json!({"a": 1.0, "b": null})),
+            None
+        );
         assert_eq!(
             first_difference(&json!({"a": {"b": [1, 2]}}), &json!({"a": {"b": [1, 3]}})).as_deref(),
             Some(".a.b[1]: ours 2, fixture 3")
@@ -61,6 +64,9 @@ mod tests {
             Some(".a.c: ours absent, fixture \"x\"")
         );
         assert!(first_difference(&json!({"kind": "A"}), &json!({})).is_some());
-        assert_eq!(first_difference(&json!({"s": {"kind": "A"}}), &json!({"s": {}})), None);
+        assert_eq!(
+            first_difference(&json!({"s": {"kind": "A"}}), &json!({"s": {}})),
+            None
+        );
     }
 }

@@ -119,7 +119,10 @@ pub fn folders(testdata: &Path) -> Result<Vec<Folder>, String> {
 
 /// `v1.35.0` → (1, 35, 0), so that v1.9 sorts before v1.10.
 fn release_order(name: &str) -> Vec<u32> {
-    name.trim_start_matches('v').split('.').filter_map(|part| part.parse().ok()).collect()
+    name.trim_start_matches('v')
+        .split('.')
+        .filter_map(|part| part.parse().ok())
+        .collect()
 }
 
 fn read_folder(dir: &Path) -> Result<BTreeMap<String, Fixture>, String> {
@@ -138,7 +141,11 @@ fn read_folder(dir: &Path) -> Result<BTreeMap<String, Fixture>, String> {
             name: name.to_owned(),
             ..Fixture::default()
         });
-        let encodings = if after { &mut fixture.after_roundtrip } else { &mut fixture.written };
+        let encodings = if after {
+            &mut fixture.after_roundtrip
+        } else {
+            &mut fixture.written
+        };
         let slot = encodings
             .slot(extension)
             .ok_or_else(|| format!("{}: unknown fixture format {file}", dir.display()))?;

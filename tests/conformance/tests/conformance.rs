@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 struct FolderReport<'a> {
     folder: &'a Folder,
     passed: Vec<String>,
-    limited: Vec<(String, &'static Limit)>,
+    limited: Vec<(String, &'static Limit, String)>,
     failed: Vec<String>,
     /// Resource types of this release with no fixture in the folder.
     types_without_fixture: Vec<String>,
@@ -49,9 +49,11 @@ impl ResourceVisitor for FolderReport<'_> {
         self.typed.insert(name.clone());
         match check_kind::<K>(fixture) {
             Ok(()) => self.passed.push(name),
-            Err(failure) => match limits::known(&name, failure.step, RELEASE) {
-                Some(limit) => self.limited.push((name, limit)),
-                None => self.failed.push(format!("{name} ({}): {failure}", self.folder.name)),
+            Err(failure) => match limits::known(&name, &failure, RELEASE) {
+                Some(limit) => self.limited.push((name, limit, failure.detail)),
+                None => self
+                    .failed
+                    .push(format!("{name} ({}): {failure}", self.folder.name)),
             },
         }
     }
@@ -59,14 +61,23 @@ impl ResourceVisitor for FolderReport<'_> {
 
 impl FolderReport<'_> {
     fn untyped(&self) -> Vec<&String> {
-        self.folder.fixtures.keys().filter(|name| !self.typed.contains(*name)).collect()
+        self.folder
+            .fixtures
+            .keys()
+            .filter(|name| !self.typed.contains(*name))
+            .collect()
     }
 }
 
 fn main() {
-    let testdata = fixtures::testdata_dir(RELEASE).unwrap_or_else(|error| panic!("fixtures for {RELEASE}: {error}"));
+    let testdata =
+        fixtures::testdata_dir(RELEASE).unwrap_or_else(|error| panic!("fixtures for {RELEASE}: {error}"));
     let folders = fixtures::folders(&testdata).unwrap_or_else(|error| panic!("{error}"));
-    println!("conformance of Kubernetes {RELEASE} (k8s-openapi v1_{}), fixtures in {}", &RELEASE[2..], testdata.display());
+    println!(
+        "conformance of Kubernetes {RELEASE} (k8s-openapi v1_{}), fixtures in {}",
+        &RELEASE[2..],
+        testdata.display()
+    );
 
     let mut reports = Vec::new();
     for folder in &folders {
@@ -95,22 +106,39 @@ fn main() {
             report.failed.len(),
             untyped.len(),
         );
-        for (kind, limit) in &report.limited {
-            println!("    known limit: {kind} stops at {:?}: {}", limit.step, limit.cause);
+        for (kind, limit, detail) in &report.limited {
+            let first_line = detail.lines().next().unwrap_or_default();
+            println!(
+                "    known limit: {kind} stops at {:?} ({first_line}): {}",
+                limit.step, limit.cause
+            );
         }
         // HEAD names every kind without a type; an older folder only those HEAD does not have.
         let listed: Vec<&String> = if name == "HEAD" {
             untyped
         } else {
             let head = &reports[0].folder.fixtures;
-            untyped.into_iter().filter(|kind| !head.contains_key(*kind)).collect()
+            untyped
+                .into_iter()
+                .filter(|kind| !head.contains_key(*kind))
+                .collect()
         };
         if !listed.is_empty() {
-            let what = if name == "HEAD" { "without a type" } else { "without a type, not in HEAD" };
-            println!("    {what}: {}", listed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "));
+            let what = if name == "HEAD" {
+                "without a type"
+            } else {
+                "without a type, not in HEAD"
+            };
+            println!(
+                "    {what}: {}",
+                listed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            );
         }
         if name == "HEAD" && !report.types_without_fixture.is_empty() {
-            println!("    resource types without a fixture: {}", report.types_without_fixture.join(", "));
+            println!(
+                "    resource types without a fixture: {}",
+                report.types_without_fixture.join(", ")
+            );
         }
         failures.extend(report.failed.iter().cloned());
     }
@@ -118,14 +146,25 @@ fn main() {
     let unused: Vec<&Limit> = LIMITS
         .iter()
         .filter(|limit| limit.releases.contains(&RELEASE))
-        .filter(|limit| !reports.iter().any(|r| r.limited.iter().any(|(_, used)| std::ptr::eq(*used, *limit))))
+        .filter(|limit| {
+            !reports
+                .iter()
+                .any(|r| r.limited.iter().any(|(_, used, _)| std::ptr::eq(*used, *limit)))
+        })
         .collect();
     for limit in &unused {
-        failures.push(format!("the known limit of {} no longer occurs in {RELEASE}: remove it", limit.kind));
+        failures.push(format!(
+            "the known limit of {} no longer occurs in {RELEASE}: remove it",
+            limit.kind
+        ));
     }
     for failure in &failures {
         println!("FAILED {failure}");
     }
-    assert!(failures.is_empty(), "{} conformance failures in Kubernetes {RELEASE}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} conformance failures in Kubernetes {RELEASE}",
+        failures.len()
+    );
     assert!(!reports[0].passed.is_empty(), "no kind of HEAD was checked");
 }
