@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Autobahn|Testsuite's fuzzing server against klient's blocking WebSocket client
-# (klient-blocking/examples/autobahn_client.rs) and checks the verdicts.
+# (tests/src/bin/autobahn_client.rs, klient-blocking's WebSocket) and checks the verdicts.
 #
 # Sections 1-10 (framing, pings, reserved bits and opcodes, fragmentation, UTF-8, close handling,
 # limits) run without compression, 12-13 (permessage-deflate) with it offered. A case passes when
@@ -12,8 +12,9 @@
 # wstest comes from install.sh beside this script, which installs it once into ~/.cache/klient/autobahn
 # (about a minute the first time; see that script).
 # Environment: AUTOBAHN_WSTEST (a wstest installed some other way, instead of install.sh's),
-# AUTOBAHN_HOME (install.sh's folder), CARGO_TARGET_DIR (as for cargo), AUTOBAHN_KEEP=1 keeps the
-# reports (index.json and HTML).
+# AUTOBAHN_HOME (install.sh's folder), AUTOBAHN_CLIENT (the echo client already built, as
+# tests/tests/autobahn.rs passes it; else cargo builds it), CARGO_TARGET_DIR (as for cargo),
+# AUTOBAHN_KEEP=1 keeps the reports (index.json and HTML).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -34,9 +35,12 @@ cases=${1:-$default_cases}
 wstest=${AUTOBAHN_WSTEST:-}
 [ -n "$wstest" ] || wstest=$("$here/install.sh") || { echo "run.sh: installing wstest failed (see above)" >&2; exit 1; }
 
-echo "==> building the echo client" >&2
-(cd "$root" && cargo build -q -p klient-blocking --example autobahn_client)
-client=${CARGO_TARGET_DIR:-$root/target}/debug/examples/autobahn_client
+client=${AUTOBAHN_CLIENT:-}
+if [ -z "$client" ]; then
+  echo "==> building the echo client" >&2
+  (cd "$root" && cargo build -q -p klient-e2e --bin autobahn_client)
+  client=${CARGO_TARGET_DIR:-$root/target}/debug/autobahn_client
+fi
 [ -x "$client" ] || { echo "run.sh: $client was not built" >&2; exit 1; }
 
 work=$(mktemp -d -t klient-autobahn.XXXXXX)

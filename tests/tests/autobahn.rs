@@ -1,6 +1,7 @@
 //! Autobahn|Testsuite, the reference WebSocket conformance suite, against klient's blocking client:
 //! `tests/autobahn/run.sh` installs wstest if needed, runs its fuzzing server against
-//! `klient-blocking/examples/autobahn_client.rs` and fails on any FAILED or NON-STRICT verdict.
+//! `tests/src/bin/autobahn_client.rs` (built by cargo for this test) and fails on any FAILED or
+//! NON-STRICT verdict.
 //! About three minutes; see the script for the cases it runs.
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::process::Command;
 fn autobahn_fuzzing_server_finds_nothing() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("autobahn/run.sh");
     let output = Command::new(&script)
+        .env("AUTOBAHN_CLIENT", env!("CARGO_BIN_EXE_autobahn_client"))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
