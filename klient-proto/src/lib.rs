@@ -15,6 +15,8 @@
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
 
+/// The life of a request: retries, credential renewal on 401, safe replay, pooling, deadlines.
+pub mod client;
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
 pub mod config;
 /// HTTP/1.1: request encoding and an incremental, limit-enforcing response decoder.
