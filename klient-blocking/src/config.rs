@@ -155,3 +155,60 @@ pub(crate) fn read_source(source: &Source) -> Result<Vec<u8>> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use klient_proto::config::ProxyEnv;
+
+    const KUBECONFIG: &[u8] = b"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: 'https://10.0.0.1:6443'\n    proxy-url: 'http://proxyuser:secret@proxy:3128'\n\
+        users:\n- name: u\n  user: {token: tok}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+
+    fn assert_redacted(debug: &str) {
+        assert!(!debug.contains("secret"), "the proxy password leaks: {debug}");
+        assert!(!debug.contains("proxyuser"), "the proxy user leaks: {debug}");
+        assert!(debug.contains("http://<redacted>@proxy:3128"), "{debug}");
+    }
+
+    #[test]
+    fn debug_hides_the_proxy_credentials() {
+        let kubeconfig = Kubeconfig::from_bytes(KUBECONFIG, None).unwrap();
+        assert_redacted(&format!("{kubeconfig:?}"));
+        let resolved = kubeconfig.resolve(&Overrides::default()).unwrap();
+        assert_eq!(
+            resolved.cluster.proxy_url.as_deref(),
+            Some("http://proxyuser:secret@proxy:3128"),
+            "the value itself is kept"
+        );
+        assert_redacted(&format!("{resolved:?}"));
+        let config = Config::new(resolved);
+        assert_redacted(&format!("{config:?}"));
+        assert_redacted(&format!("{config:#?}"));
+    }
+
+    #[test]
+    fn debug_of_the_proxy_environment_hides_credentials() {
+        let env = ProxyEnv {
+            https_proxy: Some("http://proxyuser:secret@proxy:3128"),
+            http_proxy: Some("proxyuser:secret@proxy:3128"),
+            no_proxy: Some("10.0.0.0/8"),
+        };
+        let debug = format!("{env:?}");
+        assert!(
+            !debug.contains("secret") && !debug.contains("proxyuser"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains(r#"Some("http://<redacted>@proxy:3128")"#)
+                && debug.contains(r#"Some("<redacted>@proxy:3128")"#)
+                && debug.contains("10.0.0.0/8"),
+            "{debug}"
+        );
+        // A URL without credentials is shown as written.
+        let plain = ProxyEnv {
+            https_proxy: Some("http://proxy:3128"),
+            ..ProxyEnv::default()
+        };
+        assert!(format!("{plain:?}").contains(r#"Some("http://proxy:3128")"#));
+    }
+}

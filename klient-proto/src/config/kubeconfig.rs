@@ -6,10 +6,12 @@
 //! (see [`Kubeconfig::from_bytes`]). Credentials are wrapped in [`SecretString`]/[`SecretBytes`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::proxy::RedactedUrl;
 use super::secret::{SecretBytes, SecretString};
 
 /// A kubeconfig: one file, or several merged (see [`Kubeconfig::merge`]).
@@ -40,8 +42,9 @@ pub struct NamedCluster {
     pub origin: Option<PathBuf>,
 }
 
-/// How to reach one API server and how to trust it.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// How to reach one API server and how to trust it. `Debug` hides any `user:password@` of
+/// `proxy-url` (and of `server`, which does not allow one but is shown as written).
+#[derive(Clone, Default, PartialEq)]
 pub struct Cluster {
     /// `server`: the API server's URL, as written.
     pub server: Option<String>,
@@ -59,6 +62,21 @@ pub struct Cluster {
     pub disable_compression: bool,
     /// `extensions`, kept opaque.
     pub extensions: Vec<NamedExtension>,
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server.as_deref().map(RedactedUrl))
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("certificate_authority_data", &self.certificate_authority_data)
+            .field("proxy_url", &self.proxy_url.as_deref().map(RedactedUrl))
+            .field("disable_compression", &self.disable_compression)
+            .field("extensions", &self.extensions)
+            .finish()
+    }
 }
 
 /// An entry of `users:`.

@@ -31,6 +31,28 @@ impl fmt::Debug for Proxy {
     }
 }
 
+/// A URL as `Debug` shows it where it may be a proxy URL: the `user:password@` that carries a
+/// proxy's credentials is shown as `<redacted>@`; the rest (scheme, host, port) as written.
+///
+/// Everything up to the last `@` after the scheme counts as credentials, so a password with an
+/// unescaped `/` or `@` is hidden too.
+pub(crate) struct RedactedUrl<'a>(pub(crate) &'a str);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let authority_start = url.find("://").map_or(0, |at| at + 3);
+        match url[authority_start..].rfind('@') {
+            Some(at) => {
+                let host = &url[authority_start + at..];
+                let shown = format!("{}<redacted>{host}", &url[..authority_start]);
+                fmt::Debug::fmt(shown.as_str(), f)
+            }
+            None => fmt::Debug::fmt(url, f),
+        }
+    }
+}
+
 /// Why a proxy setting cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -68,8 +90,9 @@ impl fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {}
 
 /// The proxy-related environment, handed in by the adapter (`None` for unset variables; the
-/// upper-case name wins over the lower-case one, as in Go's `httpproxy`).
-#[derive(Clone, Copy, Debug, Default)]
+/// upper-case name wins over the lower-case one, as in Go's `httpproxy`). `Debug` hides the
+/// proxies' `user:password@`.
+#[derive(Clone, Copy, Default)]
 pub struct ProxyEnv<'a> {
     /// `HTTPS_PROXY` / `https_proxy`.
     pub https_proxy: Option<&'a str>,
@@ -77,6 +100,16 @@ pub struct ProxyEnv<'a> {
     pub http_proxy: Option<&'a str>,
     /// `NO_PROXY` / `no_proxy`.
     pub no_proxy: Option<&'a str>,
+}
+
+impl fmt::Debug for ProxyEnv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyEnv")
+            .field("https_proxy", &self.https_proxy.map(RedactedUrl))
+            .field("http_proxy", &self.http_proxy.map(RedactedUrl))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 /// The proxy for `server`: `proxy_url` from the kubeconfig when set (never exempted), else the

@@ -2,11 +2,13 @@
 //! (kubeconfig context or in-cluster service account).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 
 use serde_json::Value;
 
 use super::kubeconfig::{AuthProviderConfig, ExecConfig};
+use super::proxy::RedactedUrl;
 use super::secret::{SecretBytes, SecretString};
 use super::server_url::ServerUrl;
 
@@ -27,8 +29,9 @@ pub struct ResolvedConfig {
     pub namespace: String,
 }
 
-/// Where to connect and how to trust the server.
-#[derive(Clone, Debug, PartialEq)]
+/// Where to connect and how to trust the server. `Debug` hides the `user:password@` of
+/// `proxy_url`.
+#[derive(Clone, PartialEq)]
 pub struct ClusterConfig {
     /// The API server.
     pub server: ServerUrl,
@@ -45,6 +48,20 @@ pub struct ClusterConfig {
     /// The cluster extension `client.authentication.k8s.io/exec`, passed to exec plugins as
     /// `spec.cluster.config` when they ask for cluster information.
     pub exec_extension: Option<Value>,
+}
+
+impl fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("server", &self.server)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("proxy_url", &self.proxy_url.as_deref().map(RedactedUrl))
+            .field("disable_compression", &self.disable_compression)
+            .field("exec_extension", &self.exec_extension)
+            .finish()
+    }
 }
 
 /// Bytes given inline, or a file the adapter reads (the kubeconfig only names it).
