@@ -15,6 +15,8 @@
 //!   next instant a timer must fire.
 #![forbid(unsafe_code)]
 
+/// Request credentials: when to read a token file or run an exec plugin, with what timeout, cache and expiry.
+pub mod auth;
 /// The life of a request: retries, credential renewal on 401, safe replay, pooling, deadlines.
 pub mod client;
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
