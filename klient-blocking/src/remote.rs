@@ -356,7 +356,7 @@ fn output_pipe(wanted: bool) -> (Option<Sender<Bytes>>, Option<OutputReader>) {
 fn start_process(client: &Client, path: String, params: &AttachParams) -> Result<Process> {
     let mut random = OsRandom::new().map_err(Error::Io)?;
     let host = client.config().resolved.cluster.server.host_header();
-    let handshake = exec_handshake(&host, &path, random.key16());
+    let handshake = exec_handshake(&host, &path, random.key16().map_err(Error::Io)?);
     let (stream, connection, protocol, leftover) = open(client, handshake, random)?;
     let mut session = ExecSession::new(connection, protocol.as_deref(), ExecConfig::default())
         .map_err(|e| Error::Stream(format!("exec: {e}")))?;
@@ -429,7 +429,7 @@ impl Client {
         let path = portforward_path(namespace, name, ports).map_err(|e| Error::Stream(e.to_string()))?;
         let mut random = OsRandom::new().map_err(Error::Io)?;
         let host = self.config().resolved.cluster.server.host_header();
-        let handshake = portforward_handshake(&host, &path, random.key16());
+        let handshake = portforward_handshake(&host, &path, random.key16().map_err(Error::Io)?);
         let (stream, connection, protocol, leftover) = open(self, handshake, random)?;
         let config = PortForwardConfig::default();
         let mut session = PortForward::new(connection, protocol.as_deref(), ports, config)

@@ -134,9 +134,11 @@ pub enum Error {
     /// The server did not accept the upgrade.
     Handshake(HandshakeError),
     /// The server broke the WebSocket protocol, or a limit, keepalive or the close deadline
-    /// failed the connection. The close frame the RFC asks for has been sent.
+    /// failed the connection. The close frame the RFC asks for has been sent. (Or the OS random
+    /// generator failed, [`klient_proto::ws::Error::MaskKey`]: then nothing more is sent.)
     Protocol(klient_proto::ws::Error),
-    /// A verb was refused (the connection is closing, or a payload or code is invalid).
+    /// A verb was refused (the connection is closing, or a payload or code is invalid), or found
+    /// the OS random generator failing ([`SendError::MaskKey`]), which fails the connection.
     Send(SendError),
     /// Reading from or writing to the stream failed.
     Io(io::Error),
@@ -230,8 +232,7 @@ impl<S: Transport> WebSocket<S> {
     /// path with any query.
     pub fn client(mut stream: S, host: &str, target: &str, options: Options) -> Result<Self, Error> {
         let mut random = OsRandom::new()?;
-        let mut key = [0; 16];
-        random.fill(&mut key);
+        let key = random.key16()?;
         let mut handshake = ClientHandshake::new(host, target, key).protocols(options.protocols);
         if let Some(offer) = options.deflate {
             handshake = handshake.permessage_deflate(offer);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::close::{CloseCode, ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
 use super::decoder::{Decoded, FrameDecoder};
 use super::deflate::{DeflateParams, Deflater, InflateError, Inflater};
-use super::encoder::{MaskKeys, encode_frame};
+use super::encoder::{MaskKeyError, MaskKeys, encode_frame};
 use super::frame::{FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use super::utf8::IncrementalUtf8;
 
@@ -115,6 +115,10 @@ pub enum Error {
     CloseTimeout,
     /// The server did not answer a keepalive ping in time.
     PongTimeout,
+    /// The [`MaskKeys`] source had no key for a frame we had to send (a pong, a keepalive ping,
+    /// the answer to the server's close). Nothing can be sent unmasked or with a predictable
+    /// key, not even a close frame: close the transport.
+    MaskKey(MaskKeyError),
 }
 
 impl Error {
@@ -132,7 +136,7 @@ impl Error {
             | Self::ExpectedContinuation
             | Self::UnexpectedRsv1
             | Self::InvalidClose(_) => Some(CloseCode::PROTOCOL_ERROR),
-            Self::UnexpectedEof | Self::CloseTimeout | Self::PongTimeout => None,
+            Self::UnexpectedEof | Self::CloseTimeout | Self::PongTimeout | Self::MaskKey(_) => None,
         }
     }
 }
@@ -159,6 +163,7 @@ impl fmt::Display for Error {
             Self::UnexpectedEof => f.write_str("connection ended before the close handshake"),
             Self::CloseTimeout => f.write_str("server did not answer our close in time"),
             Self::PongTimeout => f.write_str("server did not answer a keepalive ping in time"),
+            Self::MaskKey(e) => write!(f, "cannot send: {e}"),
         }
     }
 }
@@ -167,6 +172,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Frame(e) => Some(e),
+            Self::MaskKey(e) => Some(e),
             _ => None,
         }
     }
@@ -189,6 +195,10 @@ pub enum SendError {
         /// The reason's length in bytes.
         len: usize,
     },
+    /// The [`MaskKeys`] source had no key for the frame: nothing of it was queued and the
+    /// connection has failed (as with [`Error::MaskKey`]), without a close frame, which would
+    /// need a key too. Close the transport.
+    MaskKey(MaskKeyError),
 }
 
 impl fmt::Display for SendError {
@@ -202,11 +212,19 @@ impl fmt::Display for SendError {
             Self::CloseReasonTooLong { len } => {
                 write!(f, "close reason of {len} bytes exceeds {MAX_CLOSE_REASON}")
             }
+            Self::MaskKey(e) => write!(f, "the connection failed: {e}"),
         }
     }
 }
 
-impl std::error::Error for SendError {}
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MaskKey(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// The RSV bit permessage-deflate uses to mark a compressed message.
 const RSV1: u8 = 0b100;
@@ -241,6 +259,8 @@ struct Assembly {
 ///
 /// A `handle_*` call that returns an error has failed the connection: the close frame the RFC
 /// asks for is queued for transmission and events decoded before the error stay available.
+/// So has a verb that returns [`SendError::MaskKey`]: every frame is masked with a key from the
+/// [`MaskKeys`] source, and when the source fails the connection fails instead of sending.
 ///
 /// ```
 /// use klient_proto::ws::{Config, Connection, Event, Message};
@@ -266,8 +286,9 @@ pub struct Connection {
     frame: Option<FrameHeader>,
     message: Option<Assembly>,
     control: Vec<u8>,
-    /// The answer to the latest ping, not yet queued.
-    pending_pong: Option<Vec<u8>>,
+    /// The answer to the latest ping, not yet queued, with its masking key (drawn when the ping
+    /// arrives, so a failing key source fails `handle_bytes` rather than `poll_transmit`).
+    pending_pong: Option<(Vec<u8>, [u8; 4])>,
     inflater: Option<Inflater>,
     deflater: Option<Deflater>,
     next_ping: Option<Instant>,
@@ -397,7 +418,9 @@ impl Connection {
         if let (Some(at), Some(keepalive)) = (self.next_ping, self.config.keepalive)
             && now >= at
         {
-            self.queue_frame(OpCode::Ping, true, &[]);
+            if let Err(e) = self.queue_frame(OpCode::Ping, true, &[]) {
+                return Err(self.fail(Error::MaskKey(e)));
+            }
             // A deadline past the end of time (a huge configured Duration) means none.
             if self.pong_deadline.is_none() {
                 self.pong_deadline = now.checked_add(keepalive.timeout);
@@ -423,8 +446,8 @@ impl Connection {
             return Err(SendError::ControlPayloadTooLong { len: payload.len() });
         }
         self.ensure_open()?;
-        self.queue_frame(OpCode::Ping, true, payload);
-        Ok(())
+        self.queue_frame(OpCode::Ping, true, payload)
+            .map_err(|e| self.fail_to_send(e))
     }
 
     /// Starts the close handshake at time `now`: queues our close frame, then waits up to the
@@ -437,7 +460,8 @@ impl Connection {
             return Err(SendError::CloseReasonTooLong { len: reason.len() });
         }
         self.ensure_open()?;
-        self.queue_close(Some(code), reason);
+        self.queue_close(Some(code), reason)
+            .map_err(|e| self.fail_to_send(e))?;
         self.state = State::CloseSent {
             deadline: now.checked_add(self.config.close_timeout),
         };
@@ -488,54 +512,76 @@ impl Connection {
         };
         let size = self.config.fragment_size.filter(|&s| s > 0).unwrap_or(usize::MAX);
         if payload.len() <= size {
-            self.queue_frame_rsv(opcode, true, rsv, payload);
-            return Ok(());
+            return self
+                .queue_frame_rsv(opcode, true, rsv, payload)
+                .map_err(|e| self.fail_to_send(e));
         }
+        self.flush_pong();
+        let start = self.transmit.len();
         let mut chunks = payload.chunks(size).peekable();
         let mut frame_opcode = opcode;
         while let Some(chunk) = chunks.next() {
             // Only the first frame of a message carries RSV1 (RFC 7692 §6.1).
-            self.queue_frame_rsv(frame_opcode, chunks.peek().is_none(), rsv, chunk);
+            if let Err(e) = self.queue_frame_rsv(frame_opcode, chunks.peek().is_none(), rsv, chunk) {
+                // No fragments of a message that cannot be finished.
+                self.transmit.truncate(start);
+                return Err(self.fail_to_send(e));
+            }
             frame_opcode = OpCode::Continuation;
             rsv = 0;
         }
         Ok(())
     }
 
-    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
-        self.queue_frame_rsv(opcode, fin, 0, payload);
+    fn queue_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<(), MaskKeyError> {
+        self.queue_frame_rsv(opcode, fin, 0, payload)
     }
 
-    fn queue_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
+    /// Queues one frame, masked with the next key; without a key, queues nothing.
+    fn queue_frame_rsv(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv: u8,
+        payload: &[u8],
+    ) -> Result<(), MaskKeyError> {
         // The pong goes first so it is never written after our close frame.
         self.flush_pong();
-        let key = self.keys.next_key();
+        let key = self.keys.next_key()?;
         encode_frame(&mut self.transmit, opcode, fin, rsv, payload, key);
+        Ok(())
     }
 
     fn flush_pong(&mut self) {
-        if let Some(payload) = self.pending_pong.take() {
-            let key = self.keys.next_key();
+        if let Some((payload, key)) = self.pending_pong.take() {
             encode_frame(&mut self.transmit, OpCode::Pong, true, 0, &payload, key);
         }
     }
 
-    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) {
+    fn queue_close(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), MaskKeyError> {
         let mut payload = Vec::with_capacity(2 + reason.len());
         if let Some(code) = code {
             payload.extend_from_slice(&code.0.to_be_bytes());
             payload.extend_from_slice(reason.as_bytes());
         }
-        self.queue_frame(OpCode::Close, true, &payload);
+        self.queue_frame(OpCode::Close, true, &payload)
+    }
+
+    /// Fails the connection because a verb found no masking key: the verb's error.
+    fn fail_to_send(&mut self, error: MaskKeyError) -> SendError {
+        self.fail(Error::MaskKey(error.clone()));
+        SendError::MaskKey(error)
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): sends the error's close code if we have not sent
-    /// a close yet, and stops.
+    /// a close yet (and a key for it can be had), and stops.
     fn fail(&mut self, error: Error) -> Error {
         if self.state == State::Open
             && let Some(code) = error.close_code()
         {
-            self.queue_close(Some(code), "");
+            // Without a key the close frame cannot be sent; the caller closes the transport
+            // all the same, so the original error is the one to report.
+            let _ = self.queue_close(Some(code), "");
         }
         // Without a close frame (EOF, timeouts) the transport is gone: no pong either.
         self.pending_pong = None;
@@ -630,7 +676,11 @@ impl Connection {
                     // Answered when bytes are next taken or another frame is queued; a newer
                     // ping replaces it (RFC 6455 §5.5.3), so a ping flood cannot grow our
                     // transmit buffer faster than the caller drains it.
-                    self.pending_pong = Some(payload.clone());
+                    let key = match self.keys.next_key() {
+                        Ok(key) => key,
+                        Err(e) => return Err(self.fail(Error::MaskKey(e))),
+                    };
+                    self.pending_pong = Some((payload.clone(), key));
                 }
                 self.events.push_back(Event::Ping(payload));
             }
@@ -683,8 +733,10 @@ impl Connection {
             Ok(None) => (None, String::new()),
             Err(e) => return Err(self.fail(Error::InvalidClose(e))),
         };
-        if self.state == State::Open {
-            self.queue_close(code, "");
+        if self.state == State::Open
+            && let Err(e) = self.queue_close(code, "")
+        {
+            return Err(self.fail(Error::MaskKey(e)));
         }
         self.state = State::Closed;
         self.message = None;

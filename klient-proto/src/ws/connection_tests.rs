@@ -771,3 +771,110 @@ fn handle_some_bytes_without_events_uses_everything() {
     assert_eq!(c.handle_some_bytes(&[]), Ok(0));
     assert!(events(&mut c).is_empty());
 }
+
+/// Keys `[1; 4]`, `[2; 4]`, ... until `left` of them were handed out; then the random
+/// generator behind it has failed.
+struct FailingKeys {
+    left: u8,
+    handed_out: u8,
+}
+
+impl MaskKeys for FailingKeys {
+    fn next_key(&mut self) -> Result<[u8; 4], MaskKeyError> {
+        if self.left == 0 {
+            return Err(MaskKeyError::new("entropy source unavailable"));
+        }
+        self.left -= 1;
+        self.handed_out += 1;
+        Ok([self.handed_out; 4])
+    }
+}
+
+fn conn_with_keys(config: Config, keys: u8, now: Instant) -> Connection {
+    let keys = FailingKeys {
+        left: keys,
+        handed_out: 0,
+    };
+    Connection::new(config, keys, now)
+}
+
+fn no_key() -> MaskKeyError {
+    MaskKeyError::new("entropy source unavailable")
+}
+
+#[test]
+fn a_verb_without_a_mask_key_fails_the_connection_and_sends_nothing_of_it() {
+    let config = Config {
+        fragment_size: Some(2),
+        ..Config::default()
+    };
+    let mut c = conn_with_keys(config, 3, Instant::now());
+    c.send_text("a").unwrap();
+    // Three fragments, two keys left: none of the message goes out.
+    assert_eq!(c.send_text("abcde"), Err(SendError::MaskKey(no_key())));
+    assert!(c.is_closed() && !c.is_open());
+    let sent = transmitted(&mut c);
+    assert_eq!(sent.len(), 1, "only the message sent before: {sent:?}");
+    assert_eq!((sent[0].0.mask, sent[0].1.as_slice()), (Some([1; 4]), &b"a"[..]));
+    assert_eq!(c.send_text("b"), Err(SendError::Closed));
+    assert_eq!(c.handle_eof(), Ok(()), "already failed");
+
+    for verb in [
+        |c: &mut Connection| c.send_binary(b"x"),
+        |c: &mut Connection| c.send_ping(b"x"),
+        |c: &mut Connection| c.close(Instant::now(), CloseCode::NORMAL, "bye"),
+    ] {
+        let mut c = conn_with_keys(Config::default(), 0, Instant::now());
+        assert_eq!(verb(&mut c), Err(SendError::MaskKey(no_key())));
+        assert!(c.is_closed());
+        assert!(c.poll_transmit().is_none(), "nothing masked with a made-up key");
+        assert_eq!(c.poll_timeout(), None);
+    }
+    let err = SendError::MaskKey(no_key());
+    assert_eq!(
+        err.to_string(),
+        "the connection failed: no random masking key: entropy source unavailable"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn frames_the_machine_sends_itself_fail_the_connection_without_a_mask_key() {
+    let t0 = Instant::now();
+    let ping = server_frame(OpCode::Ping, true, b"p");
+    let close = server_frame(OpCode::Close, true, &close_payload(1000, b""));
+    // The pong, and the answer to the server's close, fail handle_bytes.
+    for frame in [&ping, &close] {
+        let mut c = conn_with_keys(Config::default(), 0, t0);
+        assert_eq!(c.handle_bytes(frame), Err(Error::MaskKey(no_key())));
+        assert!(c.is_closed());
+        assert!(c.poll_transmit().is_none());
+        assert!(events(&mut c).is_empty());
+    }
+    // A pong keeps the key drawn for it when the ping arrived.
+    let mut c = conn_with_keys(Config::default(), 1, t0);
+    c.handle_bytes(&ping).unwrap();
+    let pong = transmitted(&mut c);
+    assert_eq!((pong[0].0.opcode, pong[0].0.mask), (OpCode::Pong, Some([1; 4])));
+    // A keepalive ping fails handle_timeout.
+    let config = Config {
+        keepalive: Some(Keepalive {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+        }),
+        ..Config::default()
+    };
+    let mut c = conn_with_keys(config, 0, t0);
+    let err = c.handle_timeout(t0 + Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err, Error::MaskKey(no_key()));
+    assert_eq!(err.close_code(), None, "a close frame would need a key too");
+    assert_eq!(
+        err.to_string(),
+        "cannot send: no random masking key: entropy source unavailable"
+    );
+    assert!(c.is_closed() && c.poll_transmit().is_none());
+    // A protocol error still reports itself when its close frame finds no key.
+    let mut c = conn_with_keys(Config::default(), 0, t0);
+    assert!(matches!(c.handle_bytes(&[0x83, 0x00]), Err(Error::Frame(_))));
+    assert!(c.is_closed() && c.poll_transmit().is_none());
+}

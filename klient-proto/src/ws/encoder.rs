@@ -1,20 +1,54 @@
 //! Encoding of client frames, which are always masked (RFC 6455 §5.3).
 
+use std::fmt;
+
 use super::frame::{FrameHeader, OpCode};
 use super::mask::apply_mask;
 
 /// A source of masking keys. RFC 6455 §5.3 wants each key unpredictable, so the caller supplies
-/// randomness (klient-proto reads no global RNG); any `FnMut() -> [u8; 4]` is one.
+/// randomness (klient-proto reads no global RNG); any `FnMut() -> [u8; 4]` is one that cannot
+/// fail.
+///
+/// A source whose random generator fails returns [`MaskKeyError`] instead of a key: the
+/// [`Connection`](super::Connection) then fails rather than mask with predictable bytes.
 pub trait MaskKeys {
-    /// The key for the next frame.
-    fn next_key(&mut self) -> [u8; 4];
+    /// The key for the next frame, or why no unpredictable key can be had.
+    fn next_key(&mut self) -> Result<[u8; 4], MaskKeyError>;
 }
 
 impl<F: FnMut() -> [u8; 4]> MaskKeys for F {
-    fn next_key(&mut self) -> [u8; 4] {
-        self()
+    fn next_key(&mut self) -> Result<[u8; 4], MaskKeyError> {
+        Ok(self())
     }
 }
+
+/// A [`MaskKeys`] source could not produce a key: its random generator failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskKeyError {
+    reason: String,
+}
+
+impl MaskKeyError {
+    /// An error saying why the source has no key (for example the operating system's error).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    /// Why the source has no key.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for MaskKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no random masking key: {}", self.reason)
+    }
+}
+
+impl std::error::Error for MaskKeyError {}
 
 /// Appends one masked frame to `out`.
 ///
@@ -68,7 +102,7 @@ mod tests {
             n += 1;
             [n; 4]
         };
-        assert_eq!(keys.next_key(), [1; 4]);
-        assert_eq!(keys.next_key(), [2; 4]);
+        assert_eq!(keys.next_key(), Ok([1; 4]));
+        assert_eq!(keys.next_key(), Ok([2; 4]));
     }
 }

@@ -10,7 +10,8 @@
 //! - [`deflate`](crate::ws::deflate): permessage-deflate (RFC 7692) negotiation and compression.
 //!
 //! Randomness is injected: the handshake key bytes and a [`MaskKeys`](crate::ws::MaskKeys)
-//! source for frame masks.
+//! source for frame masks. A source that cannot produce a key fails the connection
+//! ([`Error::MaskKey`](crate::ws::Error::MaskKey)); no frame is ever masked with a predictable key.
 
 pub mod close;
 pub mod connection;
@@ -25,5 +26,5 @@ mod utf8;
 pub use close::CloseCode;
 pub use connection::{Config, Connection, Error, Event, Keepalive, Message, SendError};
 pub use deflate::{DeflateOffer, DeflateParams};
-pub use encoder::MaskKeys;
+pub use encoder::{MaskKeyError, MaskKeys};
 pub use handshake::{ClientHandshake, HandshakeError, Negotiated};
