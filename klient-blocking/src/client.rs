@@ -2,13 +2,17 @@
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
+use klient_proto::client::{
+    Call, CallAction, CallError, CallKind, CallSettings, Disposition, Pool, PoolSettings, RequestIdentity,
+    RetryPolicy,
+};
 use klient_proto::config::{Proxy, ProxyEnv, Scheme, SecretBytes, Source, select_proxy};
-use klient_proto::http::{Event, ResponseDecoder, ResponseHead, accept_gzip, encode_connect, encode_request};
+use klient_proto::http::{Event, ResponseDecoder, ResponseHead, encode_connect};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
@@ -18,11 +22,6 @@ use crate::exchange::{Answer, Exchange, ExchangeError};
 use crate::stream::Stream;
 use crate::tls::{self, TlsInputs};
 use crate::{Error, Result};
-
-/// Idle connections kept per client; more concurrent requests open more, closed after use.
-const MAX_IDLE: usize = 8;
-/// The longest `Retry-After` honoured; a server asking for more gets its error back instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A Kubernetes API client. Cheap to clone: clones share the connection pool and credentials.
 ///
@@ -41,8 +40,8 @@ struct Inner {
     tls: Option<TlsSetup>,
     proxy: Option<Proxy>,
     authorizer: Authorizer,
-    extra_headers: Vec<(HeaderName, HeaderValue)>,
-    pool: Mutex<Vec<Stream>>,
+    settings: CallSettings,
+    pool: Mutex<Pool<Stream>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -127,41 +126,24 @@ impl Client {
             }
         };
         let authorizer = Authorizer::new(&credentials.auth, cluster, &ca_pem)?;
-        let mut extra_headers = vec![(
-            header::USER_AGENT,
-            HeaderValue::from_static(concat!("klient/", env!("CARGO_PKG_VERSION"))),
-        )];
-        if let Some(imp) = &credentials.impersonation {
-            let mut add = |name: &str, value: &str| -> Result<()> {
-                let name =
-                    HeaderName::try_from(name).map_err(|_| Error::Auth(format!("bad header name {name}")))?;
-                let value = HeaderValue::try_from(value).map_err(|_| {
-                    Error::Auth(format!("impersonation value for {name} is not a valid header"))
-                })?;
-                extra_headers.push((name, value));
-                Ok(())
-            };
-            add("Impersonate-User", &imp.user)?;
-            if let Some(uid) = &imp.uid {
-                add("Impersonate-Uid", uid)?;
-            }
-            for group in &imp.groups {
-                add("Impersonate-Group", group)?;
-            }
-            for (key, values) in &imp.extra {
-                for value in values {
-                    add(&format!("Impersonate-Extra-{key}"), value)?;
-                }
-            }
-        }
+        let settings = CallSettings {
+            identity: RequestIdentity::new(&config.resolved)
+                .map_err(|e| Error::Call(CallError::Identity(e)))?,
+            host: cluster.server.host_header(),
+            retry: RetryPolicy {
+                max_retries: config.max_retries,
+                ..RetryPolicy::default()
+            },
+            renewable_credential: authorizer.can_refresh(),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 tls,
                 proxy,
                 authorizer,
-                extra_headers,
-                pool: Mutex::new(Vec::new()),
+                settings,
+                pool: Mutex::new(Pool::new(PoolSettings::default())),
             }),
         })
     }
@@ -182,42 +164,13 @@ impl Client {
     }
 
     /// Sends a request built by [`klient_proto::api`] and reads the whole response, trying again
-    /// on 429/503/504 as the server's `Retry-After` asks (at most `max_retries` times).
+    /// on 429/503/504 as the server's `Retry-After` asks (at most `max_retries` times) and once
+    /// with a renewed credential when a rotating one was refused.
     pub fn send(&self, request: http::Request<Vec<u8>>) -> Result<Response> {
-        let request = self.prepare(request)?;
-        let mut attempt = 0;
-        loop {
-            let (head, mut exchange) = self.execute(&request, Some(self.inner.config.read_timeout))?;
-            let body = exchange.read_body().map_err(exchange_error)?;
-            self.check_in(exchange.finish());
-            if head.status == StatusCode::UNAUTHORIZED && self.inner.authorizer.can_refresh() {
-                // A rotated token file or an expired plugin credential: fetch it again, drop
-                // connections authenticated with the old one, and try once more.
-                self.inner.authorizer.invalidate();
-                self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                let request = self.prepare(strip_auth(request.clone()))?;
-                return self.send_prepared_once(request);
-            }
-            if let Some(delay) = self.retry_delay(request.method(), &head, attempt) {
-                attempt += 1;
-                log::debug!(
-                    "{} answered {}; trying again in {delay:?}",
-                    request.uri(),
-                    head.status
-                );
-                std::thread::sleep(delay);
-                continue;
-            }
-            return Ok(Response {
-                status: head.status,
-                headers: head.headers,
-                body,
-            });
-        }
-    }
-
-    fn send_prepared_once(&self, request: http::Request<Vec<u8>>) -> Result<Response> {
-        let (head, mut exchange) = self.execute(&request, Some(self.inner.config.read_timeout))?;
+        let (head, answer) = self.call(request, CallKind::Whole)?;
+        let Answer::Response(_, mut exchange) = answer else {
+            return Err(Error::Call(CallError::Misuse("an upgrade answered a whole call")));
+        };
         let body = exchange.read_body().map_err(exchange_error)?;
         self.check_in(exchange.finish());
         Ok(Response {
@@ -230,154 +183,129 @@ impl Client {
     /// Sends a request whose response body is a long-lived stream (a watch, followed logs). A
     /// response that is not a success is read whole and returned as an error.
     pub fn send_streaming(&self, request: http::Request<Vec<u8>>) -> Result<BodyStream> {
-        let request = self.prepare(request)?;
-        let mut attempt = 0;
-        loop {
-            let (head, mut exchange) = self.execute(&request, None)?;
-            if head.status.is_success() {
-                return Ok(BodyStream {
-                    exchange: Some(exchange),
-                    client: self.clone(),
-                    current: Bytes::new(),
-                    headers: head.headers,
-                });
-            }
-            let body = exchange.read_body().map_err(exchange_error)?;
-            self.check_in(exchange.finish());
-            if let Some(delay) = self.retry_delay(request.method(), &head, attempt) {
-                attempt += 1;
-                std::thread::sleep(delay);
-                continue;
-            }
-            return Err(klient_proto::api::decode_error(head.status.as_u16(), &body).into());
-        }
-    }
-
-    /// Adds what every request carries: the server's base path, credentials, identity headers,
-    /// and a request for gzip.
-    fn prepare(&self, request: http::Request<Vec<u8>>) -> Result<http::Request<Vec<u8>>> {
-        let (mut parts, body) = request.into_parts();
-        let base = &self.inner.config.resolved.cluster.server.base_path;
-        if !base.is_empty() {
-            let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-            parts.uri = format!("{base}{target}").parse().map_err(|_| {
-                Error::Unsupported(format!("server base path {base:?} does not form a valid URI"))
-            })?;
-        }
-        if !parts.headers.contains_key(header::AUTHORIZATION)
-            && let Some(value) = self.inner.authorizer.header()?
-        {
-            parts.headers.insert(header::AUTHORIZATION, value);
-        }
-        for (name, value) in &self.inner.extra_headers {
-            parts.headers.append(name.clone(), value.clone());
-        }
-        if !self.inner.config.resolved.cluster.disable_compression {
-            accept_gzip(&mut parts.headers);
-        }
-        Ok(http::Request::from_parts(parts, body))
-    }
-
-    /// Writes the request on a pooled or new connection and reads the response head. A pooled
-    /// connection the server already closed is replaced without counting as a failure.
-    fn execute(
-        &self,
-        request: &http::Request<Vec<u8>>,
-        read_timeout: Option<Duration>,
-    ) -> Result<(ResponseHead, Exchange)> {
-        let mut bytes = Vec::new();
-        encode_request(
-            request,
-            &self.inner.config.resolved.cluster.server.host_header(),
-            &mut bytes,
-        )
-        .map_err(Error::Encode)?;
-        for _ in 0..=MAX_IDLE {
-            let (stream, reused) = self.check_out()?;
-            stream.set_read_timeout(read_timeout).map_err(Error::Io)?;
-            match Exchange::start(stream, request.method(), &bytes, self.inner.config.limits, reused) {
-                Ok(Answer::Response(head, exchange)) => return Ok((head, *exchange)),
-                Ok(Answer::Upgraded(head, ..)) => {
-                    return Err(Error::Stream(format!(
-                        "unexpected {} to a plain request",
-                        head.status
-                    )));
-                }
-                Err(ExchangeError::Stale(_)) => continue,
-                Err(e) => return Err(exchange_error(e)),
-            }
-        }
-        Err(Error::Io(io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            "every pooled connection was closed",
-        )))
+        let (head, answer) = self.call(request, CallKind::Streaming)?;
+        let Answer::Response(_, exchange) = answer else {
+            return Err(Error::Call(CallError::Misuse(
+                "an upgrade answered a streaming call",
+            )));
+        };
+        Ok(BodyStream {
+            exchange: Some(*exchange),
+            client: self.clone(),
+            current: Bytes::new(),
+            headers: head.headers,
+        })
     }
 
     /// Sends an upgrade request (WebSocket) and hands over the connection after the 101.
     pub(crate) fn upgrade(&self, request: http::Request<Vec<u8>>) -> Result<(ResponseHead, Stream, Bytes)> {
-        let request = self.prepare(request)?;
-        let mut bytes = Vec::new();
-        encode_request(
-            &request,
-            &self.inner.config.resolved.cluster.server.host_header(),
-            &mut bytes,
-        )
-        .map_err(Error::Encode)?;
-        // Never a pooled connection: it is about to stop speaking HTTP.
-        let stream = self.connect()?;
-        stream
-            .set_read_timeout(Some(self.inner.config.read_timeout))
-            .map_err(Error::Io)?;
-        match Exchange::start(stream, request.method(), &bytes, self.inner.config.limits, false) {
-            Ok(Answer::Upgraded(head, stream, leftover)) => Ok((head, stream, leftover)),
-            Ok(Answer::Response(head, mut exchange)) => {
-                let body = exchange.read_body().map_err(exchange_error)?;
-                Err(klient_proto::api::decode_error(head.status.as_u16(), &body).into())
-            }
-            Err(e) => Err(exchange_error(e)),
+        let (_, answer) = self.call(request, CallKind::Upgrade)?;
+        match answer {
+            Answer::Upgraded(head, stream, leftover) => Ok((head, stream, leftover)),
+            Answer::Response(..) => Err(Error::Call(CallError::Misuse("a response answered an upgrade"))),
         }
     }
 
-    fn retry_delay(&self, method: &Method, head: &ResponseHead, attempt: u32) -> Option<Duration> {
-        if attempt >= self.inner.config.max_retries {
-            return None;
-        }
-        let retry_after = head
-            .headers
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let code = head.status.as_u16();
-        // With Retry-After the server says the request was not processed and when to come back
-        // (as client-go reads it); a 503/504 without it is repeated only for reads. A 429 without
-        // it (an eviction blocked by a disruption budget) is an answer, not a retry signal.
-        let retryable = match code {
-            429 => retry_after.is_some(),
-            503 | 504 => retry_after.is_some() || method == Method::GET,
-            _ => false,
+    /// Drives one call to its answer: the call machine decides every attempt, wait, renewal and
+    /// replay; this moves the bytes. An error answer is read whole and returned as the API error.
+    fn call(&self, request: http::Request<Vec<u8>>, kind: CallKind) -> Result<(ResponseHead, Answer)> {
+        let mut call =
+            Call::new(&self.inner.settings, request, kind, None, Instant::now()).map_err(Error::Call)?;
+        // Streams bound each event or chunk where they are consumed, not the whole body.
+        let limits = kind.response_limits(self.inner.config.limits);
+        let read_timeout = match kind {
+            CallKind::Streaming => None,
+            CallKind::Whole | CallKind::Upgrade => Some(self.inner.config.read_timeout),
         };
-        if !retryable {
-            return None;
+        let mut bytes = Vec::new();
+        loop {
+            let new_connection = match call.poll_action(Instant::now()) {
+                Some(CallAction::Send { new_connection }) => new_connection,
+                Some(CallAction::Wait(until)) => {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    continue;
+                }
+                None => return Err(Error::Call(CallError::Misuse("a call with nothing to do"))),
+            };
+            bytes.clear();
+            call.encode_attempt(self.inner.authorizer.header()?.as_ref(), &mut bytes)
+                .map_err(Error::Call)?;
+            let (stream, reused) = if new_connection {
+                (self.connect()?, false)
+            } else {
+                self.check_out()?
+            };
+            stream.set_read_timeout(read_timeout).map_err(Error::Io)?;
+            let answer = match Exchange::start(stream, call.method(), &bytes, limits, reused) {
+                Ok(answer) => answer,
+                Err(ExchangeError::Attempt(failure, source)) => {
+                    match call.handle_failure(failure) {
+                        Ok(()) => log::debug!(
+                            "{} {}: connection failed ({source}); sending it again",
+                            call.method(),
+                            call.request().uri()
+                        ),
+                        // Not safe to send again: the caller gets what went wrong on the wire.
+                        Err(CallError::NotReplayable { .. }) => return Err(Error::Io(source)),
+                        Err(e) => return Err(Error::Call(e)),
+                    }
+                    continue;
+                }
+                Err(e) => return Err(exchange_error(e)),
+            };
+            let head = answer.head().clone();
+            match call.handle_head(&head, Instant::now()).map_err(Error::Call)? {
+                Disposition::ReadBody | Disposition::Stream | Disposition::Upgraded => {
+                    return Ok((head, answer));
+                }
+                Disposition::Error => {
+                    let Answer::Response(_, mut exchange) = answer else {
+                        return Err(Error::Call(CallError::Misuse("an upgrade is not an error")));
+                    };
+                    let body = exchange.read_body().map_err(exchange_error)?;
+                    self.check_in(exchange.finish());
+                    return Err(klient_proto::api::decode_error(head.status.as_u16(), &body).into());
+                }
+                Disposition::Retry => {
+                    log::debug!("{} answered {}; trying again", call.request().uri(), head.status);
+                    self.check_in(answer.drain());
+                }
+                Disposition::RenewCredentialAndRetry => {
+                    // The refused credential is forgotten, and so are the connections made with
+                    // it (they may carry an exec plugin's client certificate).
+                    self.inner.authorizer.invalidate();
+                    self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    drop(answer);
+                }
+            }
         }
-        let delay = retry_after.unwrap_or(Duration::from_millis(500 << attempt.min(5)));
-        (delay <= MAX_RETRY_AFTER).then_some(delay)
     }
 
+    /// An idle connection the server has not closed meanwhile, or a new one. `true` with a
+    /// pooled one.
     fn check_out(&self) -> Result<(Stream, bool)> {
-        let pooled = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        match pooled {
-            Some(stream) => Ok((stream, true)),
-            None => Ok((self.connect()?, false)),
+        loop {
+            let pooled = self
+                .inner
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(Instant::now());
+            match pooled {
+                Some(stream) if stream.is_open() => return Ok((stream, true)),
+                Some(_) => continue,
+                None => return Ok((self.connect()?, false)),
+            }
         }
     }
 
     pub(crate) fn check_in(&self, stream: Option<Stream>) {
         if let Some(stream) = stream {
-            let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < MAX_IDLE {
-                pool.push(stream);
-            }
+            self.inner
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .put(stream, Instant::now());
         }
     }
 
@@ -488,11 +416,6 @@ impl TlsSetup {
     }
 }
 
-fn strip_auth(mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
-    request.headers_mut().remove(header::AUTHORIZATION);
-    request
-}
-
 fn read_secret(source: &Source<SecretBytes>) -> Result<Vec<u8>> {
     match source {
         Source::Inline(bytes) => Ok(bytes.expose().to_vec()),
@@ -505,7 +428,7 @@ fn read_secret(source: &Source<SecretBytes>) -> Result<Vec<u8>> {
 
 pub(crate) fn exchange_error(e: ExchangeError) -> Error {
     match e {
-        ExchangeError::Stale(e) | ExchangeError::Io(e) => Error::Io(e),
+        ExchangeError::Attempt(_, e) | ExchangeError::Io(e) => Error::Io(e),
         ExchangeError::Http(e) => Error::Http(e),
     }
 }
@@ -577,72 +500,5 @@ impl StreamCloser {
     /// Shuts the connection down; the stream's blocked read returns.
     pub fn close(&self) {
         let _ = self.0.shutdown(std::net::Shutdown::Both);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use klient_proto::config::Kubeconfig;
-
-    fn client() -> Client {
-        let kubeconfig = b"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:1'}\n\
-            users:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
-        let resolved = Kubeconfig::from_bytes(kubeconfig, None)
-            .unwrap()
-            .resolve(&Default::default())
-            .unwrap();
-        Client::new(Config::new(resolved)).unwrap()
-    }
-
-    fn head(code: u16, retry_after: Option<&str>) -> ResponseHead {
-        let mut headers = HeaderMap::new();
-        if let Some(value) = retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
-        }
-        ResponseHead {
-            version: http::Version::HTTP_11,
-            status: StatusCode::from_u16(code).unwrap(),
-            headers,
-        }
-    }
-
-    #[test]
-    fn retries_follow_retry_after_and_stop_after_max_retries() {
-        let client = client();
-        let post = Method::POST;
-        assert_eq!(
-            client.retry_delay(&post, &head(429, Some("2")), 0),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            client.retry_delay(&post, &head(429, None), 0),
-            None,
-            "429 without Retry-After is final"
-        );
-        assert_eq!(
-            client.retry_delay(&post, &head(503, Some("1")), 0),
-            Some(Duration::from_secs(1))
-        );
-        assert_eq!(
-            client.retry_delay(&post, &head(503, None), 0),
-            None,
-            "a write without Retry-After is not repeated"
-        );
-        assert_eq!(
-            client.retry_delay(&Method::GET, &head(504, None), 1),
-            Some(Duration::from_millis(1000))
-        );
-        assert_eq!(client.retry_delay(&Method::GET, &head(500, Some("1")), 0), None);
-        assert_eq!(
-            client.retry_delay(&post, &head(429, Some("1")), 3),
-            None,
-            "max_retries is 3"
-        );
-        assert_eq!(
-            client.retry_delay(&post, &head(429, Some("3600")), 0),
-            None,
-            "too long a wait is not honoured"
-        );
     }
 }

@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use klient_proto::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
+use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError};
 
@@ -53,6 +54,9 @@ pub enum Error {
     Auth(String),
     /// A watch stream or log stream broke mid-way.
     Stream(String),
+    /// The call could not go on: a request not safe to send again, a deadline, a request that
+    /// cannot be prepared for this server.
+    Call(CallError),
     /// Discovery of the server's API failed.
     Discovery(DiscoveryError),
     /// A resource name did not resolve to exactly one resource.
@@ -89,6 +93,7 @@ impl fmt::Display for Error {
             Error::Encode(e) => write!(f, "encoding the request: {e}"),
             Error::Auth(e) => write!(f, "credentials: {e}"),
             Error::Stream(e) => write!(f, "stream: {e}"),
+            Error::Call(e) => write!(f, "{e}"),
             Error::Discovery(e) => write!(f, "{e}"),
             Error::Lookup(e) => write!(f, "{e}"),
         }
@@ -108,6 +113,7 @@ impl std::error::Error for Error {
             }
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
+            Error::Call(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Lookup(e) => Some(e),
             _ => None,

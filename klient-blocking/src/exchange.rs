@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 
 use bytes::Bytes;
 use http::Method;
+use klient_proto::client::{AttemptFailure, Written};
 use klient_proto::http::{Event, HttpError, Limits, ResponseDecoder, ResponseHead};
 
 use crate::stream::Stream;
@@ -13,12 +14,13 @@ use crate::stream::Stream;
 /// How many bytes one socket read asks for.
 const READ_SIZE: usize = 64 * 1024;
 
-/// What went wrong on the wire, with whether trying again on a fresh connection is safe.
+/// What went wrong on the wire.
 #[derive(Debug)]
 pub(crate) enum ExchangeError {
-    /// The server closed a pooled connection before answering: the request was not processed.
-    Stale(io::Error),
-    /// Reading or writing failed.
+    /// The connection failed before a response head arrived; the call decides whether the
+    /// request may go out again ([`AttemptFailure`] says how much of it was written).
+    Attempt(AttemptFailure, io::Error),
+    /// Reading or writing failed once the response had begun.
     Io(io::Error),
     /// The server's bytes broke HTTP/1.1 or one of klient's limits.
     Http(HttpError),
@@ -30,6 +32,24 @@ pub(crate) enum Answer {
     Response(ResponseHead, Box<Exchange>),
     /// `101 Switching Protocols`: the stream now speaks another protocol, starting with `leftover`.
     Upgraded(ResponseHead, Stream, Bytes),
+}
+
+impl Answer {
+    /// The response head.
+    pub(crate) fn head(&self) -> &ResponseHead {
+        match self {
+            Answer::Response(head, _) | Answer::Upgraded(head, ..) => head,
+        }
+    }
+
+    /// Reads off an answer that is not wanted (one to be retried), handing back the connection
+    /// when it can serve again.
+    pub(crate) fn drain(self) -> Option<Stream> {
+        match self {
+            Answer::Response(_, exchange) => exchange.drain(),
+            Answer::Upgraded(..) => None,
+        }
+    }
 }
 
 /// A response being read. Dropping it mid-body closes the connection (its remaining bytes are
@@ -51,15 +71,17 @@ impl Exchange {
         limits: Limits,
         reused: bool,
     ) -> Result<Answer, ExchangeError> {
-        let stale_or_io = |e: io::Error| {
-            if reused {
-                ExchangeError::Stale(e)
-            } else {
-                ExchangeError::Io(e)
+        let failed = |written, e| ExchangeError::Attempt(AttemptFailure { reused, written }, e);
+        let mut written = 0;
+        while written < request.len() {
+            match stream.write(&request[written..]) {
+                Ok(0) => return Err(failed(progress(written), io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(failed(progress(written), e)),
             }
-        };
-        stream.write_all(request).map_err(stale_or_io)?;
-        stream.flush().map_err(stale_or_io)?;
+        }
+        stream.flush().map_err(|e| failed(Written::Some, e))?;
         let mut decoder = ResponseDecoder::new(method, limits);
         let mut buf = vec![0u8; READ_SIZE];
         loop {
@@ -87,8 +109,9 @@ impl Exchange {
                     return Err(ExchangeError::Http(HttpError::MalformedHead { reason }));
                 }
                 Ok(None) => {}
-                Err(HttpError::ClosedBeforeResponse) if reused => {
-                    return Err(ExchangeError::Stale(io::ErrorKind::ConnectionReset.into()));
+                // The connection ended before any response: the call decides what that means.
+                Err(HttpError::ClosedBeforeResponse) => {
+                    return Err(failed(Written::Some, io::ErrorKind::ConnectionReset.into()));
                 }
                 Err(e) => return Err(ExchangeError::Http(e)),
             }
@@ -96,12 +119,17 @@ impl Exchange {
                 Ok(0) => decoder.handle_eof(),
                 Ok(n) => decoder.handle_bytes(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if reused && e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(ExchangeError::Stale(e));
-                }
+                Err(e) if decoder.buffered_len() == 0 => return Err(failed(Written::Some, e)),
                 Err(e) => return Err(ExchangeError::Io(e)),
             }
         }
+    }
+
+    /// Reads off the body of a response that is not the answer, handing back the connection when
+    /// it can serve again.
+    fn drain(mut self) -> Option<Stream> {
+        self.read_body().ok()?;
+        self.finish()
     }
 
     /// The next piece of the body, `None` at its end. Blocks on the socket as needed.
@@ -154,5 +182,13 @@ impl Exchange {
     /// The underlying stream, e.g. to set a read timeout for a long-lived body.
     pub(crate) fn stream(&self) -> &Stream {
         &self.stream
+    }
+}
+
+fn progress(written: usize) -> Written {
+    if written == 0 {
+        Written::Nothing
+    } else {
+        Written::Some
     }
 }

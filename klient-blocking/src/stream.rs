@@ -72,6 +72,19 @@ impl Stream {
         self.tcp().shutdown(Shutdown::Write)
     }
 
+    /// Whether the server has left the connection open while it sat idle: a read that would
+    /// block says so. The end of the stream (the server closed it) or bytes nobody asked for (a
+    /// server's `408` before closing) say it cannot carry another request.
+    pub(crate) fn is_open(&self) -> bool {
+        let tcp = self.tcp();
+        if tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        let open = matches!(tcp.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        tcp.set_nonblocking(false).is_ok() && open
+    }
+
     /// A second handle on the socket, for shutting it down from another thread.
     pub(crate) fn try_clone_tcp(&self) -> io::Result<TcpStream> {
         self.tcp().try_clone()

@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 use super::identity::{IdentityError, RequestIdentity};
 use super::replay::{AttemptFailure, may_replay};
 use super::retry::RetryPolicy;
-use crate::http::{EncodeError, ResponseHead, encode_request};
+use crate::http::{EncodeError, Limits, ResponseHead, encode_request};
 
 /// How many times one call may meet a pooled connection the server had closed. Each such
 /// attempt takes another pooled connection or a new one; this bounds a pool full of dead ones.
@@ -40,6 +40,22 @@ pub enum CallKind {
     Streaming,
     /// A protocol switch (`101 Switching Protocols`: WebSocket); anything else is read whole.
     Upgrade,
+}
+
+impl CallKind {
+    /// The response limits for this kind of call. A stream (a watch, followed logs) is one
+    /// response that may last hours and carry gigabytes; what bounds memory there is the limit
+    /// on each event or chunk where the stream is consumed, so the whole-body limits are lifted.
+    pub fn response_limits(self, limits: Limits) -> Limits {
+        match self {
+            CallKind::Streaming => Limits {
+                max_body_bytes: u64::MAX,
+                max_decompressed_bytes: u64::MAX,
+                ..limits
+            },
+            CallKind::Whole | CallKind::Upgrade => limits,
+        }
+    }
 }
 
 /// What the settings of one client say about every call it makes.
