@@ -44,10 +44,11 @@ pub enum Next {
     /// again. Everyone else is told to [`Wait`](Next::Wait) meanwhile.
     Fetch(FetchId, Action),
     /// Another caller's fetch is under way: wait until a result is handed back (or until
-    /// [`Authenticator::poll_timeout`]), then poll again.
-    Wait,
-    /// No credential can be had now. The same error is returned to every request until
-    /// [`AuthConfig::retry_after_failure`] has passed; then a new fetch is tried.
+    /// [`Authenticator::poll_timeout`]), then ask [`Authenticator::poll_after_fetch`] with this id.
+    Wait(FetchId),
+    /// No credential can be had now. A failed fetch's error goes to the requests that waited for
+    /// it, and to every new request until [`AuthConfig::retry_after_failure`] has passed; then
+    /// a new fetch is tried.
     Failed(AuthError),
 }
 
@@ -103,11 +104,15 @@ enum FetchState {
         started: Instant,
         timeout: Option<Duration>,
     },
-    /// A fetch failed; its error stands until `until`.
-    Failed {
-        error: AuthError,
-        until: Instant,
-    },
+}
+
+/// The last fetch that failed, while no later one succeeded.
+#[derive(Debug)]
+struct Failure {
+    fetch: FetchId,
+    error: AuthError,
+    /// New requests get `error` until then; requests that waited for `fetch` get it regardless.
+    until: Instant,
 }
 
 /// The credentials of one client, as a sans-IO machine: it decides when a token file is read
@@ -122,7 +127,9 @@ enum FetchState {
 ///    - [`Next::Fetch`]: release the lock, carry out the [`Action`], take the lock, hand back the
 ///      result ([`handle_token_file`](Self::handle_token_file),
 ///      [`handle_plugin_outcome`](Self::handle_plugin_outcome)), wake the waiters, poll again;
-///    - [`Next::Wait`]: wait for a waker or for [`poll_timeout`](Self::poll_timeout), poll again;
+///    - [`Next::Wait`]: wait for a waker or for [`poll_timeout`](Self::poll_timeout), then
+///      [`poll_after_fetch`](Self::poll_after_fetch), which answers like `poll_action` except that
+///      the fetch waited for, if it failed, fails this request too;
 ///    - [`Next::Failed`]: fail the request.
 /// 2. On a 401, [`handle_unauthorized`](Self::handle_unauthorized) with the generation the request
 ///    carried says whether sending it again with a fresh credential may help.
@@ -151,7 +158,8 @@ enum FetchState {
 ///
 /// let now = Instant::now();
 /// let Next::Fetch(id, Action::ReadTokenFile { path }) = auth.poll_action(now) else { panic!() };
-/// assert!(matches!(auth.poll_action(now), Next::Wait)); // a second request waits for the read
+/// assert_eq!(path, PathBuf::from("/var/run/token")); // the adapter reads it, then hands it back:
+/// assert!(matches!(auth.poll_action(now), Next::Wait(_))); // a second request waits for it
 /// auth.handle_token_file(id, Ok(b"t0ken\n".to_vec()), now).unwrap();
 /// assert!(matches!(auth.poll_action(now), Next::Ready));
 /// assert_eq!(auth.authorization().unwrap(), "Bearer t0ken");
@@ -167,6 +175,7 @@ pub struct Authenticator {
     /// The credential requests use; `None` when none is held or the held one may not be used.
     credential: Option<Credential>,
     fetch: FetchState,
+    failure: Option<Failure>,
     last_fetch: FetchId,
     last_generation: Generation,
 }
@@ -224,6 +233,7 @@ impl Authenticator {
             config,
             credential,
             fetch: FetchState::Idle,
+            failure: None,
             last_fetch: FetchId(0),
             last_generation,
         })
@@ -262,13 +272,25 @@ impl Authenticator {
     pub fn fetch_in_flight(&self) -> Option<FetchId> {
         match self.fetch {
             FetchState::InFlight { id, .. } => Some(id),
-            _ => None,
+            FetchState::Idle => None,
         }
     }
 
     /// What a request must do before it can be sent at `now` (see [`Next`]). Applies
     /// [`handle_timeout`](Self::handle_timeout) first.
     pub fn poll_action(&mut self, now: Instant) -> Next {
+        self.poll(None, now)
+    }
+
+    /// [`poll_action`](Self::poll_action) for a request that carried out fetch `fetch` or was
+    /// told to [`Wait`](Next::Wait) for it: when that fetch (or a later one) failed and none
+    /// succeeded since, its error, however long ago. So every request that waited for a plugin
+    /// that timed out fails with it, and none of them starts a run of its own.
+    pub fn poll_after_fetch(&mut self, fetch: FetchId, now: Instant) -> Next {
+        self.poll(Some(fetch), now)
+    }
+
+    fn poll(&mut self, after: Option<FetchId>, now: Instant) -> Next {
         self.handle_timeout(now);
         if matches!(self.source, Source::Anonymous | Source::Fixed) {
             return Next::Ready;
@@ -286,13 +308,20 @@ impl Authenticator {
         }
         // A token file's token that is only due for a re-read serves while the read is under
         // way and after it failed, as client-go's cachingTokenSource does.
-        let stale_but_usable = self.credential.is_some();
-        match &self.fetch {
-            FetchState::InFlight { .. } if stale_but_usable => Next::Ready,
-            FetchState::InFlight { .. } => Next::Wait,
-            FetchState::Failed { until, .. } if now < *until && stale_but_usable => Next::Ready,
-            FetchState::Failed { error, until } if now < *until => Next::Failed(error.clone()),
-            FetchState::Idle | FetchState::Failed { .. } => self.begin_fetch(now),
+        if self.credential.is_some() {
+            return match (&self.fetch, &self.failure) {
+                (FetchState::Idle, Some(failure)) if now >= failure.until => self.begin_fetch(now),
+                (FetchState::Idle, None) => self.begin_fetch(now),
+                _ => Next::Ready,
+            };
+        }
+        match (&self.fetch, &self.failure) {
+            (_, Some(failure)) if after.is_some_and(|fetch| failure.fetch >= fetch) => {
+                Next::Failed(failure.error.clone())
+            }
+            (FetchState::InFlight { id, .. }, _) => Next::Wait(*id),
+            (FetchState::Idle, Some(failure)) if now < failure.until => Next::Failed(failure.error.clone()),
+            (FetchState::Idle, _) => self.begin_fetch(now),
         }
     }
 
@@ -327,7 +356,7 @@ impl Authenticator {
                 timeout: Some(timeout),
                 ..
             } => Some(started + timeout),
-            _ => None,
+            FetchState::InFlight { timeout: None, .. } | FetchState::Idle => None,
         }
     }
 
@@ -335,20 +364,16 @@ impl Authenticator {
     /// has reported it yet (its report, should it come, is then [`InputError::NotCurrent`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         if let FetchState::InFlight {
+            id,
             started,
             timeout: Some(after),
-            ..
         } = self.fetch
             && now >= started + after
         {
+            self.fetch = FetchState::Idle;
             let command = self.plugin_command();
-            self.fail(
-                AuthError::Plugin {
-                    command,
-                    failure: PluginFailure::TimedOut { after },
-                },
-                now,
-            );
+            let failure = PluginFailure::TimedOut { after };
+            self.fail(id, AuthError::Plugin { command, failure }, now);
         }
     }
 
@@ -384,7 +409,7 @@ impl Authenticator {
                 refresh: Refresh::At(now + self.config.token_file_refresh),
                 usable_when_stale: true,
             }),
-            Err(error) => self.fail(error, now),
+            Err(error) => self.fail(id, error, now),
         }
         Ok(())
     }
@@ -411,7 +436,7 @@ impl Authenticator {
         };
         match judged.judge(outcome, now, finished) {
             Ok(credential) => self.store(credential),
-            Err(error) => self.fail(error, now),
+            Err(error) => self.fail(id, error, now),
         }
         Ok(())
     }
@@ -441,11 +466,12 @@ impl Authenticator {
     fn wrong_result(&self, id: FetchId) -> InputError {
         match self.fetch {
             FetchState::InFlight { id: current, .. } if current == id => InputError::WrongResult { id },
-            _ => InputError::NotCurrent { id },
+            FetchState::InFlight { .. } | FetchState::Idle => InputError::NotCurrent { id },
         }
     }
 
     fn store(&mut self, credential: Credential) {
+        self.failure = None;
         self.last_generation = Generation(self.last_generation.0 + 1);
         self.credential = Some(Credential {
             generation: self.last_generation,
@@ -453,11 +479,9 @@ impl Authenticator {
         });
     }
 
-    fn fail(&mut self, error: AuthError, now: Instant) {
-        self.fetch = FetchState::Failed {
-            error,
-            until: now + self.config.retry_after_failure,
-        };
+    fn fail(&mut self, fetch: FetchId, error: AuthError, now: Instant) {
+        let until = now + self.config.retry_after_failure;
+        self.failure = Some(Failure { fetch, error, until });
     }
 
     fn plugin_command(&self) -> String {

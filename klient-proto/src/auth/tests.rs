@@ -166,7 +166,7 @@ fn a_token_file_is_read_first_then_cached_for_the_refresh_interval() {
         }
     );
     // A second request waits for the read instead of starting another.
-    assert!(matches!(auth.poll_action(t0), Next::Wait));
+    assert!(matches!(auth.poll_action(t0), Next::Wait(_)));
     assert_eq!(auth.fetch_in_flight(), Some(id));
     assert_eq!(auth.poll_timeout(), None, "a file read has no timeout");
     auth.handle_token_file(id, Ok(b"first\n".to_vec()), t0).unwrap();
@@ -211,7 +211,7 @@ fn a_missing_token_file_is_a_typed_error_for_a_while_then_read_again() {
     let t0 = Instant::now();
     let mut auth = token_file();
     let (id, _) = expect_fetch(&mut auth, t0);
-    assert!(matches!(auth.poll_action(t0), Next::Wait));
+    assert!(matches!(auth.poll_action(t0), Next::Wait(_)));
     auth.handle_token_file(id, Err(io::ErrorKind::NotFound), t0)
         .unwrap();
     let expected = AuthError::TokenFileUnreadable {
@@ -249,7 +249,9 @@ fn a_token_file_that_vanishes_on_a_re_read_keeps_its_last_token_until_a_401() {
     let (id, _) = expect_fetch(&mut auth, t0 + MINUTE);
     auth.handle_token_file(id, Err(io::ErrorKind::NotFound), t0 + MINUTE)
         .unwrap();
-    // The token was only due for a re-read, not refused: it serves on, and the read is retried.
+    // The token was only due for a re-read, not refused: it serves on (the reader's own
+    // request included), and the read is retried.
+    assert!(matches!(auth.poll_after_fetch(id, t0 + MINUTE), Next::Ready));
     expect_ready(&mut auth, t0 + MINUTE);
     assert_eq!(header(&auth), Some("Bearer kept"));
     let (id, _) = expect_fetch(&mut auth, t0 + MINUTE + SECOND);
@@ -276,7 +278,7 @@ fn a_401_makes_the_token_file_be_read_again_once_per_generation() {
     assert!(auth.handle_unauthorized(old));
     assert!(auth.handle_unauthorized(old));
     let (id, _) = expect_fetch(&mut auth, t0 + SECOND);
-    assert!(matches!(auth.poll_action(t0 + SECOND), Next::Wait));
+    assert!(matches!(auth.poll_action(t0 + SECOND), Next::Wait(_)));
     auth.handle_token_file(id, Ok(b"new".to_vec()), t0 + SECOND)
         .unwrap();
     expect_ready(&mut auth, t0 + SECOND);
@@ -311,7 +313,7 @@ fn an_exec_plugin_runs_with_its_environment_stdio_limits_and_timeout() {
     assert_eq!(info["spec"]["cluster"]["server"], "https://10.0.0.1:6443");
     assert_eq!(info["spec"]["cluster"]["certificate-authority-data"], "Q0EgUEVN");
     // Waiters are told when to stop waiting at the latest.
-    assert!(matches!(auth.poll_action(t0), Next::Wait));
+    assert!(matches!(auth.poll_action(t0), Next::Wait(_)));
     assert_eq!(auth.poll_timeout(), Some(t0 + DEFAULT_PLUGIN_TIMEOUT));
     auth.handle_plugin_outcome(id, token_output("s3cret", false), t0, expiry())
         .unwrap();
@@ -337,7 +339,7 @@ fn an_exec_credential_is_cached_until_shortly_before_it_expires() {
     let refresh = t0 + 60 * MINUTE - DEFAULT_EXPIRY_MARGIN;
     expect_ready(&mut auth, refresh - Duration::from_millis(1));
     let (id, _) = expect_run(&mut auth, refresh);
-    assert!(matches!(auth.poll_action(refresh), Next::Wait));
+    assert!(matches!(auth.poll_action(refresh), Next::Wait(_)));
     assert_eq!(auth.authorization(), None);
     auth.handle_plugin_outcome(id, token_output("next", false), refresh, finished)
         .unwrap();
@@ -387,7 +389,7 @@ fn a_401_makes_the_plugin_run_again_once_per_generation() {
     assert!(auth.handle_unauthorized(used));
     assert!(auth.handle_unauthorized(used));
     let (id, _) = expect_run(&mut auth, t0);
-    assert!(matches!(auth.poll_action(t0), Next::Wait), "one run only");
+    assert!(matches!(auth.poll_action(t0), Next::Wait(_)), "one run only");
     auth.handle_plugin_outcome(id, token_output("two", false), t0, expiry())
         .unwrap();
     assert!(auth.handle_unauthorized(used));
@@ -400,7 +402,7 @@ fn a_plugin_that_times_out_fails_its_waiters_and_may_run_again_later() {
     let t0 = Instant::now();
     let mut auth = plugin();
     let (id, _) = expect_run(&mut auth, t0);
-    assert!(matches!(auth.poll_action(t0 + SECOND), Next::Wait));
+    assert!(matches!(auth.poll_action(t0 + SECOND), Next::Wait(_)));
     // The adapter killed it at the timeout.
     let at = t0 + DEFAULT_PLUGIN_TIMEOUT;
     auth.handle_plugin_outcome(id, PluginOutcome::TimedOut, at, expiry())
@@ -411,6 +413,7 @@ fn a_plugin_that_times_out_fails_its_waiters_and_may_run_again_later() {
             after: DEFAULT_PLUGIN_TIMEOUT,
         },
     };
+    assert!(matches!(auth.poll_after_fetch(id, at), Next::Failed(e) if e == timed_out));
     assert_eq!(expect_failed(&mut auth, at), timed_out);
     assert!(timed_out.to_string().contains("timed out"), "{timed_out}");
     // A later request runs it again, and its credential is used.
@@ -423,12 +426,64 @@ fn a_plugin_that_times_out_fails_its_waiters_and_may_run_again_later() {
 }
 
 #[test]
+fn requests_that_waited_for_a_failed_run_fail_with_it_even_without_a_retry_delay() {
+    let t0 = Instant::now();
+    let no_delay = AuthConfig {
+        retry_after_failure: Duration::ZERO,
+        ..AuthConfig::default()
+    };
+    let exec = Auth::Exec(exec_config(InteractiveMode::Never));
+    let mut auth = Authenticator::new(&exec, &cluster(), b"", no_delay).unwrap();
+    let (id, _) = expect_run(&mut auth, t0);
+    let Next::Wait(waited_for) = auth.poll_action(t0) else {
+        panic!("a second request waits")
+    };
+    assert_eq!(waited_for, id);
+    let at = t0 + DEFAULT_PLUGIN_TIMEOUT;
+    auth.handle_plugin_outcome(id, PluginOutcome::TimedOut, at, expiry())
+        .unwrap();
+    // The waiter, however late it wakes, gets the run's error instead of starting a run...
+    let late = at + 10 * SECOND;
+    let next = auth.poll_after_fetch(waited_for, late);
+    assert!(
+        matches!(
+            next,
+            Next::Failed(AuthError::Plugin {
+                failure: PluginFailure::TimedOut { .. },
+                ..
+            })
+        ),
+        "{next:?}"
+    );
+    // ...while a new request tries again at once, and whoever waited for that one gets its
+    // credential.
+    let (again, _) = expect_run(&mut auth, late);
+    let Next::Wait(second_wait) = auth.poll_action(late) else {
+        panic!("waits for the new run")
+    };
+    auth.handle_plugin_outcome(again, token_output("ok", false), late, expiry())
+        .unwrap();
+    assert!(matches!(auth.poll_after_fetch(waited_for, late), Next::Ready));
+    assert!(matches!(auth.poll_after_fetch(second_wait, late), Next::Ready));
+    assert_eq!(header(&auth), Some("Bearer ok"));
+}
+
+#[test]
 fn waiters_stop_waiting_at_the_timeout_even_if_the_runner_never_reports() {
     let t0 = Instant::now();
     let mut auth = plugin();
     let (id, _) = expect_run(&mut auth, t0);
     let deadline = auth.poll_timeout().unwrap();
-    assert!(matches!(auth.poll_action(deadline - SECOND), Next::Wait));
+    let Next::Wait(waited_for) = auth.poll_action(deadline - SECOND) else {
+        panic!("waits")
+    };
+    assert!(matches!(
+        auth.poll_after_fetch(waited_for, deadline),
+        Next::Failed(AuthError::Plugin {
+            failure: PluginFailure::TimedOut { .. },
+            ..
+        })
+    ));
     assert!(matches!(
         expect_failed(&mut auth, deadline),
         AuthError::Plugin {
@@ -575,7 +630,7 @@ fn interactive_plugins_get_the_terminal_and_no_timeout() {
     let info = &run.env.iter().find(|v| v.name == EXEC_INFO_ENV).unwrap().value;
     assert!(info.expose().contains(r#""interactive":true"#));
     // Others wait for as long as the person takes.
-    assert!(matches!(interactive.poll_action(t0 + 60 * MINUTE), Next::Wait));
+    assert!(matches!(interactive.poll_action(t0 + 60 * MINUTE), Next::Wait(_)));
     assert_eq!(interactive.poll_timeout(), None);
 
     // Without a terminal the same plugin is captured and timed.
@@ -615,5 +670,5 @@ fn the_plugin_timeout_is_configurable() {
     };
     let mut untimed = Authenticator::new(&auth, &cluster(), b"", patient).unwrap();
     assert_eq!(expect_run(&mut untimed, t0).1.timeout, None);
-    assert!(matches!(untimed.poll_action(t0 + 600 * MINUTE), Next::Wait));
+    assert!(matches!(untimed.poll_action(t0 + 600 * MINUTE), Next::Wait(_)));
 }
