@@ -1,210 +1,510 @@
-//! The `Authorization` header for each request, from the kubeconfig's credentials.
+//! The `Authorization` header and client certificate for each request: klient-proto's
+//! [`Authenticator`] decides when a token file is read, when an exec plugin runs and for how
+//! long, how long a credential serves and what a 401 means; this file reads the files, runs the
+//! processes (killing them at their timeout) and reads the clock.
 
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Instant, SystemTime};
+use std::io::{self, IsTerminal, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
 
-use base64::Engine;
 use http::HeaderValue;
-use klient_proto::config::{
-    Auth, ClusterConfig, EXEC_INFO_ENV, ExecConfig, ExecCredential, MAX_EXEC_OUTPUT_LEN, SecretBytes,
-    SecretString, TOKEN_FILE_REFRESH_INTERVAL, exec_info_json, exec_interactive, parse_exec_output,
-    token_from_file,
+use klient_proto::auth::{
+    Action, AuthConfig, AuthError, Authenticator, FetchId, Generation, Next, PluginExit, PluginOutcome,
+    PluginRun, PluginStdio,
 };
+use klient_proto::config::{Auth, ClusterConfig, SecretBytes};
 
 use crate::{Error, Result};
 
-/// Produces the `Authorization` value; token files are re-read as they rotate.
-pub(crate) enum Authorizer {
-    None,
-    Fixed(HeaderValue),
-    TokenFile {
-        path: PathBuf,
-        cached: Mutex<Option<(SecretString, Instant)>>,
-    },
-    Exec(Box<ExecPlugin>),
+/// How often a running plugin is checked for having ended or outlived its timeout.
+const PLUGIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Interactive plugins share the terminal, so they run one at a time across the process.
+static TERMINAL: Mutex<()> = Mutex::new(());
+
+/// The credentials of one client, shared by all its requests.
+pub(crate) struct Authorizer {
+    machine: Mutex<Authenticator>,
+    /// Wakes the requests waiting for a fetch when its result is handed back.
+    fetched: Condvar,
+}
+
+/// What a request is sent with.
+pub(crate) struct Credential {
+    pub(crate) authorization: Option<HeaderValue>,
+    pub(crate) identity: Option<(Vec<u8>, SecretBytes)>,
+    /// For [`Authorizer::unauthorized`] after a 401. client.rs does not pass it yet, so
+    /// [`Authorizer::invalidate`] assumes the current generation.
+    #[allow(dead_code, reason = "read by the tests; client.rs will read it for its 401s")]
+    pub(crate) generation: Generation,
 }
 
 impl Authorizer {
     pub(crate) fn new(auth: &Auth, cluster: &ClusterConfig, ca_pem: &[u8]) -> Result<Authorizer> {
-        Ok(match auth {
-            Auth::None => Authorizer::None,
-            Auth::BearerToken(token) => Authorizer::Fixed(bearer(token)?),
-            Auth::TokenFile { path, initial } => Authorizer::TokenFile {
-                path: path.clone(),
-                cached: Mutex::new(initial.clone().map(|t| (t, Instant::now()))),
-            },
-            Auth::Basic { username, password } => {
-                let raw = format!("{username}:{}", password.expose());
-                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-                Authorizer::Fixed(sensitive(format!("Basic {encoded}"))?)
-            }
-            Auth::Exec(exec) => Authorizer::Exec(Box::new(ExecPlugin {
-                exec: exec.clone(),
-                cluster: cluster.clone(),
-                ca_pem: ca_pem.to_vec(),
-                cached: Mutex::new(None),
-            })),
-            Auth::AuthProvider(provider) => {
-                return Err(Error::Unsupported(format!(
-                    "auth-provider {:?}: removed from kubectl in 1.26; use an exec plugin",
-                    provider.name
-                )));
-            }
+        let config = AuthConfig {
+            stdin_is_terminal: io::stdin().is_terminal(),
+            ..AuthConfig::default()
+        };
+        Authorizer::with_config(auth, cluster, ca_pem, config)
+    }
+
+    pub(crate) fn with_config(
+        auth: &Auth,
+        cluster: &ClusterConfig,
+        ca_pem: &[u8],
+        config: AuthConfig,
+    ) -> Result<Authorizer> {
+        let machine = Authenticator::new(auth, cluster, ca_pem, config).map_err(into_error)?;
+        Ok(Authorizer {
+            machine: Mutex::new(machine),
+            fetched: Condvar::new(),
         })
     }
 
     /// The header value for a request made now.
     pub(crate) fn header(&self) -> Result<Option<HeaderValue>> {
-        match self {
-            Authorizer::None => Ok(None),
-            Authorizer::Fixed(value) => Ok(Some(value.clone())),
-            Authorizer::TokenFile { path, cached } => {
-                let mut cached = cached.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let fresh =
-                    matches!(&*cached, Some((_, read)) if read.elapsed() < TOKEN_FILE_REFRESH_INTERVAL);
-                if !fresh {
-                    let bytes = std::fs::read(path).map_err(|source| Error::ReadFile {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    let token = token_from_file(&bytes)
-                        .map_err(|e| Error::Auth(format!("token file {}: {e}", path.display())))?;
-                    *cached = Some((token, Instant::now()));
-                }
-                let (token, _) = cached
-                    .as_ref()
-                    .ok_or_else(|| Error::Auth("token file not read".into()))?;
-                Ok(Some(bearer(token)?))
-            }
-            Authorizer::Exec(plugin) => match plugin.credential()?.token {
-                Some(token) => Ok(Some(bearer(&token)?)),
-                None => Ok(None),
-            },
-        }
+        Ok(self.credential().map_err(into_error)?.authorization)
     }
 
     /// The client certificate and key an exec plugin returned, if it returned one.
     pub(crate) fn identity(&self) -> Result<Option<(Vec<u8>, SecretBytes)>> {
-        match self {
-            Authorizer::Exec(plugin) => {
-                let credential = plugin.credential()?;
-                Ok(credential.client_certificate.zip(credential.client_key))
-            }
-            _ => Ok(None),
-        }
+        Ok(self.credential().map_err(into_error)?.identity)
     }
 
     /// Whether a 401 may be cured by fetching the credential again.
     pub(crate) fn can_refresh(&self) -> bool {
-        matches!(self, Authorizer::TokenFile { .. } | Authorizer::Exec(_))
+        self.lock().is_refreshable()
     }
 
-    /// Forgets a cached token so the next request reads the file again (after a 401).
+    /// Forgets the credential held, after a 401 (see [`Authorizer::unauthorized`]).
     pub(crate) fn invalidate(&self) {
-        match self {
-            Authorizer::TokenFile { cached, .. } => *cached.lock().unwrap_or_else(|p| p.into_inner()) = None,
-            Authorizer::Exec(plugin) => *plugin.cached.lock().unwrap_or_else(|p| p.into_inner()) = None,
-            _ => {}
+        let generation = self.lock().generation();
+        let _ = self.unauthorized(generation);
+    }
+
+    /// A request sent with the credential of `generation` was answered 401: whether sending it
+    /// again with a fresh credential may help.
+    pub(crate) fn unauthorized(&self, generation: Generation) -> bool {
+        self.lock().handle_unauthorized(generation)
+    }
+
+    /// The credential for a request made now, after reading the file or running the plugin
+    /// when the machine asks, or waiting for the request that does.
+    pub(crate) fn credential(&self) -> Result<Credential, AuthError> {
+        let mut machine = self.lock();
+        let mut next = machine.poll_action(Instant::now());
+        loop {
+            next = match next {
+                Next::Ready => {
+                    return Ok(Credential {
+                        authorization: machine.authorization().cloned(),
+                        identity: machine
+                            .client_identity()
+                            .map(|identity| (identity.certificate.clone(), identity.key.clone())),
+                        generation: machine.generation(),
+                    });
+                }
+                Next::Failed(error) => return Err(error),
+                Next::Wait(fetch) => {
+                    machine = match machine.poll_timeout() {
+                        Some(deadline) => {
+                            let wait = deadline.saturating_duration_since(Instant::now());
+                            let woken = self.fetched.wait_timeout(machine, wait);
+                            woken.unwrap_or_else(|poisoned| poisoned.into_inner()).0
+                        }
+                        None => self
+                            .fetched
+                            .wait(machine)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                    };
+                    machine.poll_after_fetch(fetch, Instant::now())
+                }
+                Next::Fetch(id, action) => {
+                    drop(machine);
+                    machine = self.fetch(id, action);
+                    machine.poll_after_fetch(id, Instant::now())
+                }
+            };
+        }
+    }
+
+    /// Carries out one fetch without holding the lock, hands its result back, and wakes the
+    /// requests waiting for it.
+    fn fetch(&self, id: FetchId, action: Action) -> MutexGuard<'_, Authenticator> {
+        let mut abandon = AbandonOnUnwind {
+            authorizer: self,
+            id: Some(id),
+        };
+        let machine = match action {
+            Action::ReadTokenFile { path } => {
+                let contents = std::fs::read(&path).map_err(|e| e.kind());
+                let mut machine = self.lock();
+                // NotCurrent is the only refusal possible here, and means the result is no
+                // longer wanted: the machine has already told the waiters.
+                let _ = machine.handle_token_file(id, contents, Instant::now());
+                machine
+            }
+            Action::RunPlugin(run) => {
+                let outcome = run_plugin(&run);
+                let (now, finished) = (Instant::now(), SystemTime::now());
+                let mut machine = self.lock();
+                // NotCurrent: the machine timed the run out itself and failed the waiters.
+                let _ = machine.handle_plugin_outcome(id, outcome, now, finished);
+                machine
+            }
+        };
+        abandon.id = None;
+        self.fetched.notify_all();
+        machine
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Authenticator> {
+        self.machine
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// If a fetch panics, the machine hears that it will not be reported, so the next request can
+/// start another instead of waiting forever.
+struct AbandonOnUnwind<'a> {
+    authorizer: &'a Authorizer,
+    id: Option<FetchId>,
+}
+
+impl Drop for AbandonOnUnwind<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            let _ = self.authorizer.lock().abandon_fetch(id);
+            self.authorizer.fetched.notify_all();
         }
     }
 }
 
-fn bearer(token: &SecretString) -> Result<HeaderValue> {
-    sensitive(format!("Bearer {}", token.expose()))
-}
-
-fn sensitive(value: String) -> Result<HeaderValue> {
-    // The error names no part of the value: it is a secret.
-    let mut value = HeaderValue::try_from(value)
-        .map_err(|_| Error::Auth("the credential holds characters not allowed in a header".into()))?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-/// An exec credential plugin (`client.authentication.k8s.io`): run when no unexpired credential
-/// is cached, and again after a 401.
-pub(crate) struct ExecPlugin {
-    exec: ExecConfig,
-    cluster: ClusterConfig,
-    ca_pem: Vec<u8>,
-    cached: Mutex<Option<ExecCredential>>,
-}
-
-/// How much of a failing plugin's stderr an error quotes.
-const MAX_STDERR_IN_ERROR: usize = 4096;
-
-impl ExecPlugin {
-    fn credential(&self) -> Result<ExecCredential> {
-        // Held while the plugin runs, so concurrent requests wait for one run instead of starting many.
-        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(credential) = cached.as_ref().filter(|c| c.is_valid_at(SystemTime::now())) {
-            return Ok(credential.clone());
+/// Runs a plugin as the machine asked: stdio, environment, output limits, timeout.
+fn run_plugin(run: &PluginRun) -> PluginOutcome {
+    let interactive = run.stdio == PluginStdio::Interactive;
+    let _terminal = interactive.then(|| TERMINAL.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut command = Command::new(&run.command);
+    command.args(&run.args);
+    for var in &run.env {
+        command.env(&var.name, var.value.expose());
+    }
+    let (stdin, stderr) = match run.stdio {
+        PluginStdio::Interactive => (Stdio::inherit(), Stdio::inherit()),
+        PluginStdio::Captured => (Stdio::null(), Stdio::piped()),
+    };
+    command.stdin(stdin).stdout(Stdio::piped()).stderr(stderr);
+    let deadline = run.timeout.map(|timeout| Instant::now() + timeout);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return PluginOutcome::CouldNotStart { kind: e.kind() },
+    };
+    // Threads drain the pipes, so a plugin never blocks on a full one, and keep what the limits
+    // allow (one byte over the stdout limit shows that the output was too large).
+    let stdout = child
+        .stdout
+        .take()
+        .map(|pipe| drain(pipe, run.max_stdout_len.saturating_add(1)));
+    let stderr = child.stderr.take().map(|pipe| drain(pipe, run.max_stderr_len));
+    let done = |pipe: &Option<JoinHandle<_>>| pipe.as_ref().is_none_or(JoinHandle::is_finished);
+    let mut exited = None;
+    let status = loop {
+        if exited.is_none() {
+            match child.try_wait() {
+                Ok(status) => exited = status,
+                Err(e) => {
+                    kill(&mut child);
+                    return PluginOutcome::Io { kind: e.kind() };
+                }
+            }
         }
-        let credential = self.run()?;
-        *cached = Some(credential.clone());
-        Ok(credential)
+        // A process the plugin left behind may hold the pipes open: the timeout covers that too.
+        if let Some(status) = exited
+            && done(&stdout)
+            && done(&stderr)
+        {
+            break status;
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            kill(&mut child);
+            return PluginOutcome::TimedOut;
+        }
+        std::thread::sleep(PLUGIN_POLL_INTERVAL);
+    };
+    match (collect(stdout), collect(stderr)) {
+        (Ok(stdout), Ok(stderr)) => PluginOutcome::Exited {
+            status: exit(status),
+            stdout,
+            stderr,
+        },
+        (Err(kind), _) | (_, Err(kind)) => PluginOutcome::Io { kind },
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static, keep: usize) -> JoinHandle<io::Result<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        pipe.by_ref().take(keep as u64).read_to_end(&mut kept)?;
+        io::copy(&mut pipe, &mut io::sink())?;
+        Ok(kept)
+    })
+}
+
+fn collect(pipe: Option<JoinHandle<io::Result<Vec<u8>>>>) -> Result<Vec<u8>, io::ErrorKind> {
+    match pipe {
+        None => Ok(Vec::new()),
+        Some(thread) => match thread.join() {
+            Ok(read) => read.map_err(|e| e.kind()),
+            Err(_) => Err(io::ErrorKind::Other),
+        },
+    }
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn exit(status: ExitStatus) -> PluginExit {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return PluginExit::Signal(signal);
+        }
+    }
+    PluginExit::Code(status.code().unwrap_or(-1))
+}
+
+/// klient-blocking's error for a credential failure; the typed [`AuthError`] is in its text
+/// until `Error` has a variant for it.
+fn into_error(error: AuthError) -> Error {
+    match error {
+        AuthError::AuthProviderUnsupported { .. } => Error::Unsupported(error.to_string()),
+        AuthError::TokenFileUnreadable { path, kind } => Error::ReadFile {
+            path,
+            source: kind.into(),
+        },
+        other => Error::Auth(other.to_string()),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use klient_proto::auth::PluginFailure;
+    use klient_proto::config::{ExecConfig, InteractiveMode, ServerUrl};
+
+    use super::*;
+
+    /// A scratch folder for scripts and files, removed at the end.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("klient-authorizer-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+
+        fn script(&self, body: &str) -> PathBuf {
+            use std::os::unix::fs::PermissionsExt;
+            let path = self.path("plugin");
+            std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        }
+
+        fn runs(&self) -> usize {
+            std::fs::read_to_string(self.path("runs")).map_or(0, |text| text.lines().count())
+        }
     }
 
-    fn run(&self) -> Result<ExecCredential> {
-        let exec = &self.exec;
-        let failed = |what: String| Error::Auth(format!("exec plugin {:?}: {what}", exec.command));
-        let interactive =
-            exec_interactive(exec, std::io::stdin().is_terminal()).map_err(|e| Error::Auth(e.to_string()))?;
-        let info = exec_info_json(exec, &self.cluster, Some(&self.ca_pem), interactive)
-            .map_err(|e| Error::Auth(e.to_string()))?;
-        let mut command = Command::new(&exec.command);
-        command.args(&exec.args).env(EXEC_INFO_ENV, info);
-        for var in &exec.env {
-            command.env(&var.name, var.value.expose());
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
-        command
-            .stdin(if interactive {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(if interactive {
-                Stdio::inherit()
-            } else {
-                Stdio::piped()
-            });
-        let mut child = command.spawn().map_err(|e| {
-            let hint = exec
-                .install_hint
-                .as_deref()
-                .map(|h| format!("\n{h}"))
-                .unwrap_or_default();
-            failed(format!("cannot start: {e}{hint}"))
-        })?;
-        // stderr is drained on its own thread so a chatty plugin cannot block on a full pipe.
-        let stderr = child.stderr.take().map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                let _ = pipe.read_to_end(&mut text);
-                text
-            })
+    }
+
+    fn cluster() -> ClusterConfig {
+        ClusterConfig {
+            server: ServerUrl::parse("https://127.0.0.1:6443").unwrap(),
+            certificate_authority: None,
+            tls_server_name: None,
+            insecure_skip_tls_verify: false,
+            proxy_url: None,
+            disable_compression: false,
+            exec_extension: None,
+        }
+    }
+
+    fn plugin(command: &Path, config: AuthConfig) -> Authorizer {
+        let exec = ExecConfig {
+            command: command.display().to_string(),
+            api_version: Some("client.authentication.k8s.io/v1".into()),
+            interactive_mode: Some(InteractiveMode::Never),
+            ..ExecConfig::default()
+        };
+        Authorizer::with_config(&Auth::Exec(exec), &cluster(), b"", config).unwrap()
+    }
+
+    const CREDENTIAL: &str =
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}"#;
+
+    #[test]
+    fn a_hung_plugin_is_killed_at_its_timeout_and_a_later_run_is_used() {
+        let scratch = Scratch::new("hung");
+        let dir = scratch.0.display();
+        // The first run records its pid and hangs; the ones after it answer.
+        let plugin_path = scratch.script(&format!(
+            "echo run >> {dir}/runs\n\
+             if [ ! -e {dir}/pid ]; then echo $$ > {dir}/pid; exec sleep 1000; fi\n\
+             printf '{CREDENTIAL}' after-the-hang\n"
+        ));
+        let timeout = Duration::from_secs(1);
+        let config = AuthConfig {
+            plugin_timeout: Some(timeout),
+            retry_after_failure: Duration::ZERO,
+            ..AuthConfig::default()
+        };
+        let authorizer = Arc::new(plugin(&plugin_path, config));
+
+        // Two requests at once: one runs the plugin, the other waits for that run; both fail
+        // with the timeout, within the timeout and some slack for a busy machine.
+        let started = Instant::now();
+        let results: Vec<_> = std::thread::scope(|s| {
+            let requests: Vec<_> = (0..2).map(|_| s.spawn(|| authorizer.credential())).collect();
+            requests.into_iter().map(|r| r.join().unwrap()).collect()
         });
-        let mut stdout = Vec::new();
-        let mut pipe = child.stdout.take().ok_or_else(|| failed("no stdout".into()))?;
-        // One byte over the limit is enough to report that the output is too large.
-        pipe.by_ref()
-            .take(MAX_EXEC_OUTPUT_LEN as u64 + 1)
-            .read_to_end(&mut stdout)
-            .map_err(|e| failed(e.to_string()))?;
-        drop(pipe);
-        let status = child.wait().map_err(|e| failed(e.to_string()))?;
-        let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
-        if !status.success() {
-            let quoted = String::from_utf8_lossy(&stderr[..stderr.len().min(MAX_STDERR_IN_ERROR)])
-                .trim()
-                .to_owned();
-            return Err(failed(format!("{status}; stderr: {quoted:?}")));
+        let elapsed = started.elapsed();
+        for result in results {
+            let error = result.err().expect("the hung plugin gives no credential");
+            assert_eq!(
+                error,
+                AuthError::Plugin {
+                    command: plugin_path.display().to_string(),
+                    failure: PluginFailure::TimedOut { after: timeout }
+                }
+            );
         }
-        // The plugin's stdout holds the secret: errors from parsing it name only what is wrong.
-        parse_exec_output(exec, &stdout).map_err(|e| Error::Auth(e.to_string()))
+        assert!(
+            elapsed >= timeout && elapsed < timeout + Duration::from_secs(5),
+            "{elapsed:?}"
+        );
+        assert_eq!(scratch.runs(), 1, "the waiting request started no run of its own");
+        #[cfg(target_os = "linux")]
+        {
+            let pid = std::fs::read_to_string(scratch.path("pid")).unwrap();
+            assert!(
+                !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+                "the plugin was not killed and reaped"
+            );
+        }
+
+        // The error reaches the client's callers as text until Error has a variant for it.
+        let err = authorizer.header();
+        assert_eq!(scratch.runs(), 2);
+        let header = err.expect("a later request runs the plugin again").unwrap();
+        assert_eq!(header, "Bearer after-the-hang");
+        assert!(header.is_sensitive());
+    }
+
+    #[test]
+    fn requests_that_arrive_during_a_run_wait_for_it() {
+        let scratch = Scratch::new("concurrent");
+        let dir = scratch.0.display();
+        let plugin_path = scratch.script(&format!(
+            "echo run >> {dir}/runs\nsleep 0.3\nprintf '{CREDENTIAL}' shared\n"
+        ));
+        let authorizer = plugin(&plugin_path, AuthConfig::default());
+        let headers: Vec<_> = std::thread::scope(|s| {
+            let requests: Vec<_> = (0..4).map(|_| s.spawn(|| authorizer.header())).collect();
+            requests.into_iter().map(|r| r.join().unwrap().unwrap()).collect()
+        });
+        assert!(headers.iter().all(|h| h.as_ref().unwrap() == "Bearer shared"));
+        assert_eq!(scratch.runs(), 1);
+        // A 401 makes the plugin run again, once.
+        assert!(authorizer.can_refresh());
+        authorizer.invalidate();
+        authorizer.header().unwrap();
+        authorizer.header().unwrap();
+        assert_eq!(scratch.runs(), 2);
+    }
+
+    #[test]
+    fn failures_are_typed_and_quote_stderr_but_never_stdout() {
+        let scratch = Scratch::new("failing");
+        let plugin_path = scratch.script("echo 'token=s3cret'\necho 'identity provider down' >&2\nexit 4\n");
+        let error = plugin(&plugin_path, AuthConfig::default())
+            .credential()
+            .err()
+            .unwrap();
+        let AuthError::Plugin {
+            failure: PluginFailure::Exited { status, stderr },
+            ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*status, PluginExit::Code(4));
+        assert_eq!(stderr, "identity provider down");
+        assert!(!format!("{error} {error:?}").contains("s3cret"));
+
+        // Output far past the limit is drained (the plugin does not hang on a full pipe) and refused.
+        let flood = scratch.script("head -c 3000000 /dev/zero | tr '\\0' ' '\n");
+        let error = plugin(&flood, AuthConfig::default()).credential().err().unwrap();
+        assert!(error.to_string().contains("more than"), "{error}");
+
+        let missing = plugin(&scratch.path("no-such-plugin"), AuthConfig::default());
+        let error = missing.credential().err().unwrap();
+        assert!(matches!(
+            error,
+            AuthError::Plugin {
+                failure: PluginFailure::CouldNotStart {
+                    kind: io::ErrorKind::NotFound,
+                    ..
+                },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_token_file_is_read_again_after_a_401() {
+        let scratch = Scratch::new("token-file");
+        let path = scratch.path("token");
+        std::fs::write(&path, "first\n").unwrap();
+        let auth = Auth::TokenFile {
+            path: path.clone(),
+            initial: None,
+        };
+        let authorizer = Authorizer::new(&auth, &cluster(), b"").unwrap();
+        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer first");
+        std::fs::write(&path, "second\n").unwrap();
+        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer first", "cached");
+        authorizer.invalidate();
+        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer second");
+        std::fs::remove_file(&path).unwrap();
+        authorizer.invalidate();
+        match authorizer.header() {
+            Err(Error::ReadFile {
+                path: missing,
+                source,
+            }) => {
+                assert_eq!(missing, path);
+                assert_eq!(source.kind(), io::ErrorKind::NotFound);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
