@@ -25,7 +25,7 @@ use klient_blocking::core::{
     DeleteParams, Deleted, Format, ListParams, LogParams, ObjectList, Patch, PatchParams, PostParams,
     Resource, ResourceVersionMatch, StatusReason, decode_negotiated,
 };
-use klient_blocking::watch_core::{Event, InitialListMode, Store, WatcherConfig};
+use klient_blocking::watch_core::{Event, Store};
 use klient_blocking::{Api, AttachParams, Client, ExitStatus, OutputReader, WatchConfig, watcher};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -197,14 +197,7 @@ fn create_deployment(deployments: &Api<Deployment>) -> Result {
 
 /// Watches the Deployment's pods (a streaming list, then the watch) until one runs; its name.
 fn wait_for_running_pod(pods: &Api<Pod>) -> Result<String> {
-    let config = WatchConfig {
-        label_selector: Some("app=hello".into()),
-        machine: WatcherConfig {
-            initial_list: InitialListMode::StreamingList,
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels("app=hello").streaming_lists();
     let deadline = Instant::now() + Duration::from_secs(120);
     for event in watcher(pods.clone(), config) {
         let (Event::Apply(pod) | Event::InitApply(pod)) = event? else {
@@ -444,10 +437,7 @@ fn store_stays_in_sync(client: &Client, ns: &str) -> Result {
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let selector = "tour=store";
     let (sender, events) = channel();
-    let config = WatchConfig {
-        label_selector: Some(selector.into()),
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels(selector);
     let watched = configmaps.clone();
     std::thread::spawn(move || {
         for event in watcher(watched, config) {
@@ -500,7 +490,7 @@ fn store_stays_in_sync(client: &Client, ns: &str) -> Result {
 }
 
 /// Takes watcher events into `store` until `done` holds, for at most 30 seconds.
-fn follow<K: Clone + klient_blocking::watch_core::WatchObject>(
+fn follow<K: klient_blocking::core::Resource>(
     events: &Receiver<klient_blocking::Result<Event<K>>>,
     store: &mut Store<K>,
     taken: &mut usize,

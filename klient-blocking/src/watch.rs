@@ -1,18 +1,22 @@
 //! Watches: the raw event stream of one watch request, and the watcher that keeps a consistent
-//! view across reconnects, expiries and relists. The protocol is [`klient_proto::watch`]; this
-//! file feeds it bytes and the clock.
+//! view across reconnects, expiries, relists and dead connections. Every rule is
+//! [`klient_proto::watch::WatchDriver`]'s; this file makes the requests it asks for, reads the
+//! watch body on a thread of its own so that the driver's deadlines can fire, and keeps time.
 
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Instant;
 
-use klient_proto::api::{Format, ListParams, Resource, WatchParams};
+use bytes::Bytes;
+use klient_proto::api::{Format, Resource, WatchParams};
 use klient_proto::watch::{
-    Action, DecodeError, Event, Failure, ListPage, RequestId, Status, WatchDecoder, WatchEvent, WatchObject,
-    Watcher as WatcherMachine, WatcherConfig,
+    Action, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver, WatchEvent,
+    watcher,
 };
 use serde::de::DeserializeOwned;
 
-use crate::client::BodyStream;
-use crate::{Api, Error, Result};
+use crate::client::{BodyStream, StreamCloser};
+use crate::{Api, Client, Error, Result};
 
 /// The events of one watch request as they arrive, in JSON or protobuf as the server chose.
 /// Ends when the server ends the watch (its timeout); a dropped connection or a malformed stream
@@ -20,7 +24,7 @@ use crate::{Api, Error, Result};
 pub struct WatchStream<K> {
     body: BodyStream,
     decoder: WatchDecoder<K>,
-    finished: bool,
+    failed: bool,
 }
 
 impl<K: Resource + DeserializeOwned> WatchStream<K> {
@@ -30,7 +34,7 @@ impl<K: Resource + DeserializeOwned> WatchStream<K> {
         Ok(WatchStream {
             body,
             decoder,
-            finished: false,
+            failed: false,
         })
     }
 
@@ -46,7 +50,7 @@ impl<K: Resource + DeserializeOwned> WatchStream<K> {
     }
 
     /// A handle that ends the watch from another thread (the blocked `next` returns).
-    pub fn closer(&self) -> Option<crate::client::StreamCloser> {
+    pub fn closer(&self) -> Option<StreamCloser> {
         self.body.closer()
     }
 }
@@ -54,25 +58,21 @@ impl<K: Resource + DeserializeOwned> WatchStream<K> {
 impl<K: DeserializeOwned> Iterator for WatchStream<K> {
     type Item = Result<WatchEvent<K>>;
 
+    /// The decoder's verdicts as they are: an event that does not decode is an error and the
+    /// stream goes on; after a broken framing or connection the stream ends.
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             match self.decoder.poll_event() {
                 Ok(Some(event)) => return Some(Ok(event)),
-                // One event the stream framed but that does not decode into K: reported, and the
-                // stream goes on (nothing is dropped silently).
-                Err(e @ DecodeError::Event(_)) => return Some(Err(Error::Stream(e.to_string()))),
-                Err(e) => {
-                    self.finished = true;
-                    return Some(Err(Error::Stream(e.to_string())));
-                }
-                Ok(None) if self.finished || self.decoder.is_finished() => return None,
+                Err(e) => return Some(Err(Error::Stream(e.to_string()))),
+                Ok(None) if self.failed || self.decoder.is_finished() => return None,
                 Ok(None) => {}
             }
             match self.body.next_chunk() {
                 Ok(Some(chunk)) => self.decoder.handle_bytes(&chunk),
                 Ok(None) => self.decoder.handle_eof(),
                 Err(e) => {
-                    self.finished = true;
+                    self.failed = true;
                     return Some(Err(e));
                 }
             }
@@ -90,20 +90,14 @@ impl<K: Resource + DeserializeOwned> Api<K> {
     }
 }
 
-/// What to watch and how to start: selectors plus the protocol machine's settings.
-#[derive(Debug, Clone, Default)]
-pub struct WatchConfig {
-    /// Only objects whose labels match.
-    pub label_selector: Option<String>,
-    /// Only objects whose fields match.
-    pub field_selector: Option<String>,
-    /// List-then-watch (default) or streaming list, page size, backoff.
-    pub machine: WatcherConfig,
-}
+/// What to watch and how: kube-runtime's [`watcher::Config`] (selectors, `timeout`, list strategy
+/// and semantic, page size, bookmarks), plus the backoff.
+pub type WatchConfig = watcher::Config;
 
 /// A watcher: `Init`, `InitApply`..., `InitDone`, then `Apply`/`Delete` for every change, forever,
-/// across dropped connections, server restarts and expired resourceVersions (a relist starts again
-/// at `Init`). Failures are yielded as errors and the watcher carries on after a backoff.
+/// across dropped connections, server restarts, expired resourceVersions (a relist starts again
+/// at `Init`) and connections gone silent. Failures are yielded as errors and the watcher carries
+/// on after a backoff.
 ///
 /// ```no_run
 /// use k8s_openapi::api::core::v1::Pod;
@@ -111,7 +105,7 @@ pub struct WatchConfig {
 /// use klient_proto::watch::Event;
 ///
 /// let pods: Api<Pod> = Api::default_namespaced(Client::try_default()?);
-/// for event in watcher(pods, WatchConfig::default()) {
+/// for event in watcher(pods, WatchConfig::default().labels("app=web")) {
 ///     if let Ok(Event::Apply(pod)) = event {
 ///         println!("changed: {:?}", pod.metadata.name);
 ///     }
@@ -120,18 +114,16 @@ pub struct WatchConfig {
 /// ```
 pub fn watcher<K>(api: Api<K>, config: WatchConfig) -> Watcher<K>
 where
-    K: Resource + WatchObject + DeserializeOwned + Clone,
+    K: Resource + DeserializeOwned,
 {
-    // The jitter seed only spreads reconnects of many clients apart; the time of day will do.
+    // The seed only spreads many clients' timeouts and retries apart; the time of day will do.
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
         ^ u64::from(std::process::id());
     Watcher {
-        machine: WatcherMachine::new(config.machine.clone(), seed),
+        driver: WatchDriver::new(config, seed),
         api,
-        label_selector: config.label_selector,
-        field_selector: config.field_selector,
         stream: None,
     }
 }
@@ -139,152 +131,235 @@ where
 /// The iterator [`watcher`] returns.
 pub struct Watcher<K> {
     api: Api<K>,
-    machine: WatcherMachine<K>,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    stream: Option<(RequestId, WatchStream<K>)>,
+    driver: WatchDriver<K>,
+    stream: Option<OpenStream>,
 }
 
-impl<K: WatchObject> Watcher<K> {
+/// The watch request in flight; its reader thread sends what arrives.
+struct OpenStream {
+    id: RequestId,
+    pieces: Receiver<Piece>,
+    closer: Option<Arc<StreamCloser>>,
+}
+
+/// What a reader thread saw of its watch request.
+enum Piece {
+    Head {
+        content_type: Option<String>,
+        closer: Option<Arc<StreamCloser>>,
+    },
+    Bytes(Bytes),
+    End,
+    Failed(RequestFailure),
+}
+
+/// Pieces a reader thread may read ahead of the watcher: bounds the memory a slow consumer costs.
+const READ_AHEAD: usize = 16;
+
+impl OpenStream {
+    /// Sends `request` and reads its body on a thread of its own.
+    fn start(id: RequestId, client: Client, request: http::Request<Vec<u8>>) -> Self {
+        let (sender, pieces) = sync_channel(READ_AHEAD);
+        std::thread::spawn(move || read_body(&client, request, &sender));
+        OpenStream {
+            id,
+            pieces,
+            closer: None,
+        }
+    }
+
+    /// Lets the request go: closes its connection, which ends the reader thread's blocked read,
+    /// unless the body already ended (its connection is back in the pool then, and stays open).
+    fn abandon(self) {
+        let mut closer = self.closer;
+        let mut ended = false;
+        for piece in self.pieces.try_iter() {
+            match piece {
+                Piece::Head { closer: head, .. } => closer = head,
+                Piece::End | Piece::Failed(_) => ended = true,
+                _ => {}
+            }
+        }
+        if let Some(closer) = closer.filter(|_| !ended) {
+            closer.close();
+        }
+    }
+}
+
+impl<K> Drop for Watcher<K> {
+    fn drop(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            stream.abandon();
+        }
+    }
+}
+
+/// The reader thread: it ends when the body does, or when nobody listens any more (a closed
+/// connection ends a blocked read).
+fn read_body(client: &Client, request: http::Request<Vec<u8>>, sender: &SyncSender<Piece>) {
+    let mut body = match client.send_streaming(request) {
+        Ok(body) => body,
+        Err(e) => {
+            let _ = sender.send(Piece::Failed(request_failure(e)));
+            return;
+        }
+    };
+    let head = Piece::Head {
+        content_type: body.content_type().map(str::to_owned),
+        closer: body.closer().map(Arc::new),
+    };
+    if sender.send(head).is_err() {
+        return;
+    }
+    loop {
+        let piece = match body.next_chunk() {
+            Ok(Some(chunk)) => Piece::Bytes(chunk),
+            Ok(None) => Piece::End,
+            Err(e) => Piece::Failed(request_failure(e)),
+        };
+        let last = !matches!(piece, Piece::Bytes(_));
+        if sender.send(piece).is_err() || last {
+            return;
+        }
+    }
+}
+
+impl<K: Resource + DeserializeOwned> Watcher<K> {
     /// The resourceVersion the watcher has seen up to.
     pub fn resource_version(&self) -> Option<&str> {
-        self.machine.resource_version()
+        self.driver.resource_version()
     }
 
     /// A handle that ends the current watch request from another thread; the watcher then
     /// reconnects, so use it to test reconnection, not to stop (drop the watcher for that).
-    pub fn closer(&self) -> Option<crate::client::StreamCloser>
-    where
-        K: Resource + DeserializeOwned,
-    {
-        self.stream.as_ref().and_then(|(_, s)| s.closer())
+    pub fn closer(&self) -> Option<Arc<StreamCloser>> {
+        self.stream.as_ref()?.closer.clone()
     }
-}
 
-impl<K> Watcher<K>
-where
-    K: Resource + WatchObject + DeserializeOwned + Clone,
-{
-    fn perform(&mut self, id: RequestId, action: Action, now: Instant) {
+    fn perform(&mut self, action: Action) {
         match action {
-            Action::List {
-                continue_token,
-                resource_version,
-                limit,
-            } => {
-                let params = ListParams {
-                    label_selector: self.label_selector.clone(),
-                    field_selector: self.field_selector.clone(),
-                    limit,
-                    continue_token,
-                    resource_version,
-                    ..ListParams::default()
-                };
+            Action::List { id, params } => {
                 let outcome = match self.api.list(&params) {
-                    Ok(list) => {
-                        let page = ListPage {
-                            continue_token: list.next_page().map(str::to_owned),
-                            resource_version: list.metadata.resource_version.clone().unwrap_or_default(),
-                            items: list.items,
-                        };
-                        self.machine.handle_list_page(id, page, now)
-                    }
-                    Err(e) => self.machine.handle_failure(id, failure(&e), now),
+                    Ok(list) => self.driver.handle_list_page(id, list.into(), Instant::now()),
+                    Err(e) => self.driver.handle_failure(id, request_failure(e), Instant::now()),
                 };
                 log_input_error(outcome);
             }
-            Action::Watch {
-                resource_version,
-                send_initial_events,
-                timeout_seconds,
-            } => {
-                let params = WatchParams {
-                    label_selector: self.label_selector.clone(),
-                    field_selector: self.field_selector.clone(),
-                    resource_version,
-                    allow_watch_bookmarks: true,
-                    send_initial_events,
-                    timeout_seconds,
-                };
-                match self.api.watch(&params) {
-                    Ok(stream) => self.stream = Some((id, stream)),
-                    Err(e) => log_input_error(self.machine.handle_failure(id, failure(&e), now)),
+            Action::Watch { id, params } => match self.api.request_builder().watch(&params) {
+                Ok(request) => {
+                    self.stream = Some(OpenStream::start(id, self.api.client().clone(), request));
+                }
+                Err(e) => {
+                    let failure = request_failure(e.into());
+                    log_input_error(self.driver.handle_failure(id, failure, Instant::now()));
+                }
+            },
+            Action::Abandon { id } => {
+                if let Some(stream) = self.stream.take_if(|stream| stream.id == id) {
+                    stream.abandon();
                 }
             }
+            other => log::error!("watcher: an action this adapter does not know: {other:?}"),
         }
+    }
+
+    /// Waits for the watch body or for `deadline`, whichever comes first, and hands the driver
+    /// what arrived. `false` when there is nothing to wait for.
+    fn wait(&mut self, deadline: Option<Instant>) -> bool {
+        let Some(stream) = self.stream.as_mut() else {
+            let Some(deadline) = deadline else {
+                return false;
+            };
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+            return true;
+        };
+        let piece = match deadline {
+            Some(at) => stream
+                .pieces
+                .recv_timeout(at.saturating_duration_since(Instant::now())),
+            None => stream.pieces.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        let (id, now) = (stream.id, Instant::now());
+        let outcome = match piece {
+            Ok(Piece::Head { content_type, closer }) => {
+                stream.closer = closer;
+                self.driver
+                    .handle_watch_response(id, content_type.as_deref(), now)
+            }
+            Ok(Piece::Bytes(bytes)) => self.driver.handle_watch_bytes(id, &bytes, now),
+            Ok(Piece::End) => {
+                self.stream = None;
+                self.driver.handle_watch_end(id, now)
+            }
+            Ok(Piece::Failed(failure)) => {
+                self.stream = None;
+                self.driver.handle_failure(id, failure, now)
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Err(RecvTimeoutError::Disconnected) => {
+                self.stream = None;
+                let failure = RequestFailure::Transport {
+                    description: "the watch's reader thread ended".into(),
+                };
+                self.driver.handle_failure(id, failure, now)
+            }
+        };
+        log_input_error(outcome);
+        true
     }
 }
 
 impl<K> Iterator for Watcher<K>
 where
-    K: Resource + WatchObject + DeserializeOwned + Clone,
+    K: Resource + DeserializeOwned,
 {
     type Item = Result<Event<K>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(event) = self.machine.poll_event() {
-                return Some(event.map_err(|f| Error::Stream(format!("watch: {f}"))));
+            if let Some(event) = self.driver.poll_event() {
+                return Some(event.map_err(watch_error));
             }
             let now = Instant::now();
-            if self.machine.poll_timeout().is_some_and(|at| at <= now) {
-                self.machine.handle_timeout(now);
+            if self.driver.poll_timeout().is_some_and(|at| at <= now) {
+                self.driver.handle_timeout(now);
                 continue;
             }
-            if let Some((id, action)) = self.machine.poll_action(now) {
-                self.stream = None;
-                self.perform(id, action, now);
+            if let Some(action) = self.driver.poll_action(now) {
+                self.perform(action);
                 continue;
             }
-            if let Some((id, stream)) = self.stream.as_mut() {
-                let id = *id;
-                let next = stream.next();
-                let now = Instant::now();
-                let outcome = match next {
-                    Some(Ok(event)) => self.machine.handle_watch_event(id, event, now),
-                    Some(Err(Error::Stream(e))) if !stream.finished => {
-                        // One undecodable event: say so, keep the stream.
-                        log::warn!("watch event skipped: {e}");
-                        Ok(())
-                    }
-                    Some(Err(e)) => {
-                        self.stream = None;
-                        self.machine.handle_failure(id, failure(&e), now)
-                    }
-                    None => {
-                        self.stream = None;
-                        self.machine.handle_stream_end(id, now)
-                    }
-                };
-                log_input_error(outcome);
-                continue;
-            }
-            match self.machine.poll_timeout() {
-                Some(at) => std::thread::sleep(at.saturating_duration_since(now)),
-                // Nothing in flight and nothing scheduled cannot happen with a live machine; end
+            if !self.wait(self.driver.poll_timeout()) {
+                // Nothing in flight and nothing scheduled cannot happen with a live driver; end
                 // rather than spin.
-                None => return None,
+                return None;
             }
         }
     }
 }
 
-fn failure(error: &Error) -> Failure {
+/// This crate's error as the driver's typed input.
+fn request_failure(error: Error) -> RequestFailure {
     match error {
-        Error::Api(api) => Failure::Api(Status {
-            code: api.code,
-            reason: api.reason.to_string(),
-            message: api.message.clone(),
-        }),
-        other => Failure::Transport {
+        Error::Api(api) => RequestFailure::Api(api),
+        Error::Response(response) => response.into(),
+        other => RequestFailure::Transport {
             description: other.to_string(),
         },
     }
 }
 
-fn log_input_error<E: std::fmt::Display>(outcome: std::result::Result<(), E>) {
+/// The driver's failure as this crate's error: the server's Status stays an API error.
+fn watch_error(failure: Failure) -> Error {
+    match failure {
+        Failure::Api(api) => Error::Api(api),
+        other => Error::Stream(format!("watch: {other}")),
+    }
+}
+
+fn log_input_error(outcome: std::result::Result<(), InputError>) {
     if let Err(e) = outcome {
-        // The machine refusing our own input is a bug in this driver, not in the server.
-        log::error!("watcher driver: {e}");
+        // The driver refusing our own input is a bug in this loop, not in the server.
+        log::error!("watcher: {e}");
     }
 }

@@ -64,6 +64,7 @@ impl Seen {
                 Seen::Apply { name, rv }
             }
             Ok(Event::Delete(o)) => Seen::Delete { name: name_rv(o).0 },
+            Ok(_) => unreachable!("an event kind these tests do not know"),
         }
     }
 }
@@ -80,13 +81,7 @@ pub struct BackgroundWatcher<K> {
 
 impl<K> BackgroundWatcher<K>
 where
-    K: klient_blocking::core::Resource
-        + klient_blocking::watch_core::WatchObject
-        + Metadata<Ty = ObjectMeta>
-        + DeserializeOwned
-        + Clone
-        + Send
-        + 'static,
+    K: klient_blocking::core::Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned + Send + 'static,
 {
     /// Starts `watcher(api, config)` on a thread. The thread ends at the first event after this
     /// value is dropped.

@@ -20,7 +20,7 @@ use klient_blocking::core::{
     ApiResource, DeleteParams, Deleted, DynamicObject, Format, GetParams, ListParams, PostParams,
     ProtobufCodec, Resource, Scope, StatusReason, WatchParams, decode_error,
 };
-use klient_blocking::watch_core::{InitialListMode, WatchEvent, WatcherConfig};
+use klient_blocking::watch_core::WatchEvent;
 use klient_blocking::{Api, WatchConfig};
 use klient_e2e::{
     BackgroundWatcher, Cluster, PROTOBUF, PROTOBUF_WATCH, Seen, TestNamespace, age_configmap_watch_cache,
@@ -727,8 +727,8 @@ fn an_expired_watch_ends_with_a_protobuf_error_event() {
     match stream.next() {
         Some(Ok(WatchEvent::Error(status))) => {
             assert_eq!(status.code, 410, "{status}");
-            assert_eq!(status.reason, "Expired", "{status}");
-            assert!(status.is_gone());
+            assert_eq!(status.reason, StatusReason::Expired, "{status}");
+            assert!(status.is_expired());
             assert!(!status.message.is_empty());
         }
         other => panic!("expected an ERROR event, got {other:?}"),
@@ -750,17 +750,7 @@ fn watchers_and_stores_work_over_protobuf() {
         .unwrap();
 
     // List-then-watch over protobuf, pages of one.
-    let config = WatchConfig {
-        label_selector: Some("set=w".into()),
-        machine: WatcherConfig {
-            initial_list: InitialListMode::ListThenWatch {
-                page_size: Some(1),
-                any_version: false,
-            },
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels("set=w").page_size(1);
     let mut watcher = BackgroundWatcher::start(pods.clone(), config);
     watcher.until("the initial list", Duration::from_secs(30), |w| {
         w.store.is_ready()
@@ -797,14 +787,7 @@ fn watchers_and_stores_work_over_protobuf() {
             object_from(json!({"metadata": {"name": format!("s-{i}"), "labels": {"set": "s"}}}));
         configmaps.create(&PostParams::default(), &cm).unwrap();
     }
-    let config = WatchConfig {
-        label_selector: Some("set=s".into()),
-        machine: WatcherConfig {
-            initial_list: InitialListMode::StreamingList,
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels("set=s").streaming_lists();
     let mut streaming = BackgroundWatcher::start(configmaps.clone(), config);
     streaming.until("the streamed initial set", Duration::from_secs(30), |w| {
         w.store.is_ready()

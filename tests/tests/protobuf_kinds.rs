@@ -224,8 +224,9 @@ where
             .expect("a protobuf watch event");
         let name = match &event {
             WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => name_of(o),
-            WatchEvent::Bookmark(_) => continue,
             WatchEvent::Error(status) => panic!("the watch failed: {status}"),
+            // Bookmarks.
+            _ => continue,
         };
         assert!(names.contains(&name), "an event for {name}, not selected");
         seen.entry(name).or_default().push(event);

@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use klient_blocking::core::{DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
-use klient_blocking::watch_core::{
-    Action, Event, Failure, InitialListMode, ListPage, WatchEvent, Watcher as WatcherMachine, WatcherConfig,
+use klient_blocking::core::{
+    DeleteParams, ListParams, Patch, PatchParams, PostParams, StatusReason, WatchParams,
 };
+use klient_blocking::watch_core::{Action, Event, Failure, ListPage, WatchEvent, Watcher as WatcherMachine};
 use klient_blocking::{Api, WatchConfig};
 use klient_e2e::{BackgroundWatcher, Cluster, Seen, TestNamespace, admin_client, list_versions};
 use serde_json::json;
@@ -45,7 +45,7 @@ fn summary(event: &WatchEvent<ConfigMap>) -> Option<(&'static str, String, Strin
         WatchEvent::Added(cm) => ("ADDED", cm),
         WatchEvent::Modified(cm) => ("MODIFIED", cm),
         WatchEvent::Deleted(cm) => ("DELETED", cm),
-        WatchEvent::Bookmark(_) | WatchEvent::Error(_) => return None,
+        _ => return None,
     };
     Some((kind, cm.metadata.name.clone().unwrap(), rv(cm)))
 }
@@ -148,34 +148,26 @@ fn watch_from_a_compacted_version_gets_410_and_the_watcher_relists() {
         panic!("a watch from resourceVersion 2 starts with an ERROR event");
     };
     assert_eq!(status.code, 410, "{status:?}");
-    assert_eq!(status.reason, "Expired");
-    assert!(status.is_gone());
+    assert_eq!(status.reason, StatusReason::Expired);
+    assert!(status.is_expired());
 
     // The watcher machine, driven with the server's real answers, except that its first watch is
     // sent from that compacted version: it must relist and end with exactly what a list says.
     let now = Instant::now();
-    let mut machine = WatcherMachine::<ConfigMap>::new(WatcherConfig::default(), 7);
+    let config = WatchConfig::default().labels(WATCHED);
+    let mut machine = WatcherMachine::<ConfigMap>::new(config, 7);
     let mut events = Vec::new();
     let list = |machine: &mut WatcherMachine<ConfigMap>, events: &mut Vec<_>| {
-        let (id, Action::List { limit, .. }) = machine.poll_action(now).unwrap() else {
+        let Some(Action::List { id, params }) = machine.poll_action(now) else {
             panic!("the watcher lists first");
         };
-        let page = cms
-            .list(&ListParams {
-                limit,
-                ..ListParams::default().labels(WATCHED)
-            })
-            .unwrap();
-        let page = ListPage {
-            continue_token: page.next_page().map(str::to_owned),
-            resource_version: page.metadata.resource_version.clone().unwrap(),
-            items: page.items,
-        };
+        let page = ListPage::from(cms.list(&params).unwrap());
+        assert!(page.continue_token.is_none(), "one page");
         machine.handle_list_page(id, page, now).unwrap();
         events.extend(std::iter::from_fn(|| machine.poll_event()));
     };
     list(&mut machine, &mut events);
-    let (id, Action::Watch { .. }) = machine.poll_action(now).unwrap() else {
+    let Some(Action::Watch { id, .. }) = machine.poll_action(now) else {
         panic!("the watcher watches after listing");
     };
     let mut stale = cms
@@ -232,14 +224,7 @@ fn streaming_list_ends_its_initial_set_then_follows_changes() {
     assert_eq!(added, BTreeSet::from(["s1".into(), "s2".into(), "s3".into()]));
 
     // The watcher in streaming-list mode.
-    let config = WatchConfig {
-        label_selector: Some(WATCHED.into()),
-        machine: WatcherConfig {
-            initial_list: InitialListMode::StreamingList,
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels(WATCHED).streaming_lists();
     let mut watcher = BackgroundWatcher::start(cms.clone(), config);
     watcher.until("the initial set", Duration::from_secs(20), |w| w.store.is_ready());
     assert_eq!(watcher.seen.first(), Some(&Seen::Init));
@@ -264,18 +249,8 @@ fn watcher_and_store_stay_exactly_in_sync() {
         cms.create(&PostParams::default(), &labelled(&format!("pre-{i}"), "0"))
             .unwrap();
     }
-    let config = WatchConfig {
-        label_selector: Some(WATCHED.into()),
-        machine: WatcherConfig {
-            // Pages of 2 so that the initial list takes two requests.
-            initial_list: InitialListMode::ListThenWatch {
-                page_size: Some(2),
-                any_version: false,
-            },
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    // Pages of 2 so that the initial list takes two requests.
+    let config = WatchConfig::default().labels(WATCHED).page_size(2);
     let mut watcher = BackgroundWatcher::start(cms.clone(), config);
     watcher.until("the initial set", Duration::from_secs(20), |w| w.store.is_ready());
     assert_eq!(watcher.store_versions(), list_versions(&cms, WATCHED));

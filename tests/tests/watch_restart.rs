@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use klient_blocking::core::{DeleteParams, Patch, PatchParams, PostParams};
-use klient_blocking::watch_core::{BackoffConfig, WatcherConfig};
+use klient_blocking::watch_core::BackoffConfig;
 use klient_blocking::{Api, WatchConfig};
 use klient_e2e::{BackgroundWatcher, Cluster, Seen, TestNamespace, admin_client, list_versions};
 use serde_json::json;
@@ -67,18 +67,11 @@ fn a_watch_survives_an_api_server_restart_without_losing_or_repeating_events() {
     for name in ["pre-0", "pre-1", "pre-2"] {
         cms.create(&PostParams::default(), &labelled(name)).unwrap();
     }
-    let config = WatchConfig {
-        label_selector: Some(WATCHED.into()),
-        machine: WatcherConfig {
-            backoff: BackoffConfig {
-                initial: Duration::from_millis(200),
-                max: Duration::from_secs(2),
-                ..BackoffConfig::default()
-            },
-            ..WatcherConfig::default()
-        },
-        ..WatchConfig::default()
-    };
+    let config = WatchConfig::default().labels(WATCHED).backoff(BackoffConfig {
+        initial: Duration::from_millis(200),
+        max: Duration::from_secs(2),
+        ..BackoffConfig::default()
+    });
     let mut watcher = BackgroundWatcher::start(cms.clone(), config);
     watcher.until("the initial set", Duration::from_secs(20), |w| w.store.is_ready());
     assert_eq!(watcher.store.len(), 3);

@@ -117,20 +117,8 @@ mod tests {
     use crate::api::format::tests::{Widget, codec, widget};
     use crate::api::{DynamicObject, ListMeta, ObjectList};
     use crate::watch::protobuf::tests::{added, bookmark_object, frame};
-    use crate::watch::{ListPage, Store, WatchObject, Watcher, WatcherConfig};
+    use crate::watch::{Action, ListPage, Store, Watcher, watcher};
     use std::time::Instant;
-
-    impl WatchObject for Widget {
-        fn name(&self) -> Option<&str> {
-            self.name.as_deref()
-        }
-        fn namespace(&self) -> Option<&str> {
-            None
-        }
-        fn resource_version(&self) -> Option<&str> {
-            None
-        }
-    }
 
     fn drain<K: DeserializeOwned>(decoder: &mut WatchDecoder<K>) -> Vec<WatchEvent<K>> {
         let mut events = Vec::new();
@@ -200,8 +188,10 @@ mod tests {
             ("application/vnd.kubernetes.protobuf;stream=watch", &protobuf[..]),
         ] {
             let now = Instant::now();
-            let mut watcher = Watcher::<Widget>::new(WatcherConfig::default(), 1);
-            let (list, _) = watcher.poll_action(now).unwrap();
+            let mut watcher = Watcher::<Widget>::new(watcher::Config::default(), 1);
+            let Some(Action::List { id: list, .. }) = watcher.poll_action(now) else {
+                panic!("a list first");
+            };
             let initial = ObjectList {
                 metadata: ListMeta::default(),
                 items: vec![widget("a", 1)],
@@ -212,7 +202,9 @@ mod tests {
                 continue_token: None,
             };
             watcher.handle_list_page(list, page, now).unwrap();
-            let (watch, _) = watcher.poll_action(now).unwrap();
+            let Some(Action::Watch { id: watch, .. }) = watcher.poll_action(now) else {
+                panic!("a watch after the list");
+            };
             let mut decoder = WatchDecoder::<Widget>::for_resource(Some(content_type)).unwrap();
             // Delivered in uneven pieces, as a network would.
             for piece in bytes.chunks(7) {

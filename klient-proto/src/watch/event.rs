@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::api::{ApiError, Status};
+
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -17,6 +19,7 @@ const MAX_REPORTED_TYPE_LEN: usize = 64;
 
 /// One event of a watch stream, with objects decoded into `K`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum WatchEvent<K> {
     /// `ADDED`: the object was created (or is part of a streaming list's initial set).
     Added(K),
@@ -26,9 +29,10 @@ pub enum WatchEvent<K> {
     Deleted(K),
     /// `BOOKMARK`: the server's progress marker; carries only a resourceVersion.
     Bookmark(Bookmark),
-    /// `ERROR`: the server ended the watch with a `metav1.Status` (410 means the
-    /// resourceVersion is too old and the client must list again).
-    Error(Status),
+    /// `ERROR`: the server ended the watch with a `metav1.Status`
+    /// ([`is_expired`](ApiError::is_expired): the resourceVersion is too old and the client must
+    /// list again).
+    Error(ApiError),
 }
 
 /// The content of a `BOOKMARK` event.
@@ -50,36 +54,9 @@ impl Bookmark {
     }
 }
 
-/// The fields of a `metav1.Status` that a watcher acts on.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-pub struct Status {
-    /// The HTTP-like status code (410 for an expired resourceVersion).
-    #[serde(default)]
-    pub code: u16,
-    /// A machine-readable reason such as `Expired` or `Gone`.
-    #[serde(default)]
-    pub reason: String,
-    /// A human-readable description.
-    #[serde(default)]
-    pub message: String,
-}
-
-impl Status {
-    /// Whether the server says the requested resourceVersion is gone from its history: the
-    /// client must list again.
-    pub fn is_gone(&self) -> bool {
-        self.code == 410 || self.reason == "Expired" || self.reason == "Gone"
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.code, self.reason, self.message)
-    }
-}
-
 /// The event types the API server writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventType {
     /// `ADDED`
     Added,
@@ -121,6 +98,7 @@ impl EventType {
 ///
 /// These errors concern a single event: a decoder that reports one can go on with the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventError {
     /// The bytes are not valid JSON (syntax error, bad UTF-8, nesting too deep).
     Malformed {
@@ -349,6 +327,12 @@ pub(super) fn unknown_type(text: &str) -> EventError {
     }
 }
 
+/// The ERROR event carrying `status`. The event has no HTTP status of its own (it arrives inside a
+/// 200 stream), so the code is the Status's, 0 when it has none.
+pub(super) fn error_event<K>(status: Status) -> WatchEvent<K> {
+    WatchEvent::Error(ApiError::from_status(0, status))
+}
+
 /// Deserializes the `object` field into the shape its event type calls for.
 struct ObjectSeed<'p, K> {
     kind: EventType,
@@ -371,7 +355,7 @@ impl<'de, K: DeserializeOwned> DeserializeSeed<'de> for ObjectSeed<'_, K> {
                     annotations: object.metadata.annotations.unwrap_or_default(),
                 })
             }),
-            EventType::Error => Status::deserialize(deserializer).map(WatchEvent::Error),
+            EventType::Error => Status::deserialize(deserializer).map(error_event),
         };
         result.inspect_err(|error| {
             *self.problem = Some(EventError::InvalidObject {
@@ -484,12 +468,23 @@ mod tests {
             decode(
                 r#"{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}}"#
             ),
-            Ok(WatchEvent::Error(Status {
-                code: 410,
-                reason: "Expired".into(),
-                message: "too old".into()
-            }))
+            Ok(WatchEvent::Error(ApiError::from_status(
+                0,
+                Status {
+                    code: Some(410),
+                    reason: Some("Expired".into()),
+                    message: Some("too old".into()),
+                    ..Status::default()
+                }
+            )))
         );
+        let Ok(WatchEvent::Error(error)) =
+            decode(r#"{"type":"ERROR","object":{"kind":"Status","code":410}}"#)
+        else {
+            panic!("an ERROR event");
+        };
+        assert!(error.is_expired());
+        assert_eq!(error.reason, crate::api::StatusReason::Gone);
     }
 
     #[test]

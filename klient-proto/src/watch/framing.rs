@@ -347,7 +347,8 @@ impl<K: DeserializeOwned> EventDecoder<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::event::{EventType, Status};
+    use crate::api::ApiError;
+    use crate::watch::event::EventType;
     use serde_json::{Value, json};
 
     fn event(kind: &str, name: &str) -> String {
@@ -514,7 +515,7 @@ mod tests {
         decoder.handle_bytes(br#"{"type":"ERROR","object":{"code":500}}"#);
         assert!(matches!(
             decoder.poll_event(),
-            Ok(Some(WatchEvent::Error(Status { code: 500, .. })))
+            Ok(Some(WatchEvent::Error(ApiError { code: 500, .. })))
         ));
     }
 

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::event::{Bookmark, EventError, EventType, Status, WatchEvent, unknown_type};
+use super::event::{Bookmark, EventError, EventType, WatchEvent, error_event, unknown_type};
 use super::framing::{DEFAULT_MAX_EVENT_SIZE, DecodeError};
 use super::stream_buffer::StreamBuffer;
 use crate::api::ProtobufCodec;
@@ -160,11 +160,7 @@ pub fn decode_event_frame<K>(frame: &[u8], codec: &ProtobufCodec<K>) -> Result<W
             let status = Envelope::decode(raw)
                 .and_then(|envelope| decode_status_envelope(&envelope))
                 .map_err(invalid)?;
-            WatchEvent::Error(Status {
-                code: status.code.unwrap_or_default(),
-                reason: status.reason.unwrap_or_default(),
-                message: status.message.unwrap_or_default(),
-            })
+            error_event(status)
         }
     })
 }
@@ -293,15 +289,18 @@ pub(crate) mod tests {
         frame("ADDED", &codec().encode(&widget(name, size)))
     }
 
-    fn expired() -> Vec<u8> {
-        let status = ApiStatus {
+    fn expired_status() -> ApiStatus {
+        ApiStatus {
             status: Some("Failure".into()),
             message: Some("too old resource version: 1 (5)".into()),
             reason: Some("Expired".into()),
             details: None,
             code: Some(410),
-        };
-        frame("ERROR", &encode_status(&status))
+        }
+    }
+
+    fn expired() -> Vec<u8> {
+        frame("ERROR", &encode_status(&expired_status()))
     }
 
     fn stream() -> Vec<u8> {
@@ -327,11 +326,7 @@ pub(crate) mod tests {
                 resource_version: "77".into(),
                 annotations: [("k8s.io/initial-events-end".to_owned(), "true".to_owned())].into(),
             }),
-            WatchEvent::Error(Status {
-                code: 410,
-                reason: "Expired".into(),
-                message: "too old resource version: 1 (5)".into(),
-            }),
+            WatchEvent::Error(crate::api::ApiError::from_status(0, expired_status())),
         ]
     }
 
@@ -363,7 +358,7 @@ pub(crate) mod tests {
             panic!("not a bookmark");
         };
         assert!(bookmark.is_initial_events_end());
-        assert!(matches!(&events[4], WatchEvent::Error(status) if status.is_gone()));
+        assert!(matches!(&events[4], WatchEvent::Error(error) if error.is_expired() && error.code == 410));
         assert!(decoder.is_finished());
     }
 

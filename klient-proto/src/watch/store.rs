@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::object::{ObjectKey, WatchObject};
+use super::key::ObjectKey;
 use super::watcher::Event;
+use crate::api::Resource;
 
 /// Objects by (namespace, name), kept exactly in sync by [`apply`](Self::apply)ing every
 /// [`Event`] of a [`Watcher`](super::Watcher).
@@ -12,26 +13,21 @@ use super::watcher::Event;
 /// readers never see a half-listed state and objects missing from a relist are removed.
 ///
 /// ```
-/// use klient_proto::watch::{Event, ObjectKey, Store, WatchObject};
+/// use klient_proto::api::{ApiResource, DynamicObject, Scope};
+/// use klient_proto::watch::{Event, ObjectKey, Store};
 ///
-/// #[derive(Debug, Clone, PartialEq)]
-/// struct Obj(&'static str);
-/// impl WatchObject for Obj {
-///     fn name(&self) -> Option<&str> { Some(self.0) }
-///     fn namespace(&self) -> Option<&str> { None }
-///     fn resource_version(&self) -> Option<&str> { None }
-/// }
-///
+/// let crontabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Cluster);
+/// let tab = |name: &str| DynamicObject::new(name, &crontabs);
 /// let mut store = Store::new();
-/// for event in [Event::Init, Event::InitApply(Obj("a")), Event::InitApply(Obj("b")), Event::InitDone] {
+/// for event in [Event::Init, Event::InitApply(tab("a")), Event::InitApply(tab("b")), Event::InitDone] {
 ///     store.apply(event);
 /// }
 /// assert!(store.is_ready());
 /// // A relist without "b": it leaves the store at InitDone.
 /// store.apply(Event::Init);
-/// store.apply(Event::InitApply(Obj("a")));
-/// assert_eq!(store.apply(Event::InitDone), vec![Obj("b")]);
-/// assert_eq!(store.get(&ObjectKey::cluster("a")), Some(&Obj("a")));
+/// store.apply(Event::InitApply(tab("a")));
+/// assert_eq!(store.apply(Event::InitDone), vec![tab("b")]);
+/// assert_eq!(store.get(&ObjectKey::cluster("a")), Some(&tab("a")));
 /// assert_eq!(store.len(), 1);
 /// ```
 #[derive(Debug, Clone)]
@@ -52,7 +48,7 @@ impl<K> Default for Store<K> {
     }
 }
 
-impl<K: WatchObject> Store<K> {
+impl<K: Resource> Store<K> {
     /// An empty store, not ready until its first `InitDone`.
     pub fn new() -> Self {
         Self::default()
@@ -69,7 +65,7 @@ impl<K: WatchObject> Store<K> {
             Event::InitApply(object) => {
                 self.incoming
                     .get_or_insert_with(BTreeMap::new)
-                    .insert(object.key(), object);
+                    .insert(ObjectKey::of(&object), object);
                 Vec::new()
             }
             Event::InitDone => {
@@ -83,11 +79,11 @@ impl<K: WatchObject> Store<K> {
                     .collect()
             }
             Event::Apply(object) => {
-                self.objects.insert(object.key(), object);
+                self.objects.insert(ObjectKey::of(&object), object);
                 Vec::new()
             }
             Event::Delete(object) => {
-                let key = object.key();
+                let key = ObjectKey::of(&object);
                 if let Some(incoming) = &mut self.incoming {
                     incoming.remove(&key);
                 }

@@ -1,9 +1,11 @@
 //! Watcher and store driven in memory with a simulated clock.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::api::{ApiError, ListParams, Resource, Scope, Status, WatchParams};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Obj {
@@ -13,7 +15,23 @@ struct Obj {
     data: u64,
 }
 
-impl WatchObject for Obj {
+impl Resource for Obj {
+    type DynamicType = ();
+    fn group(_: &()) -> Cow<'_, str> {
+        "example.com".into()
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        "v1".into()
+    }
+    fn kind(_: &()) -> Cow<'_, str> {
+        "Obj".into()
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        "objs".into()
+    }
+    fn scope(_: &()) -> Scope {
+        Scope::Namespaced
+    }
     fn name(&self) -> Option<&str> {
         Some(&self.name)
     }
@@ -22,6 +40,37 @@ impl WatchObject for Obj {
     }
     fn resource_version(&self) -> Option<&str> {
         Some(&self.rv)
+    }
+    fn uid(&self) -> Option<&str> {
+        None
+    }
+    fn annotation(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
+/// The request a watcher asks for, with its id.
+trait PollPair {
+    fn poll(&mut self, now: Instant) -> Option<(RequestId, Action)>;
+}
+
+impl PollPair for Watcher<Obj> {
+    fn poll(&mut self, now: Instant) -> Option<(RequestId, Action)> {
+        self.poll_action(now).map(|action| (action.id(), action))
+    }
+}
+
+fn list_params(action: &Action) -> &ListParams {
+    match action {
+        Action::List { params, .. } => params,
+        other => panic!("not a list: {other:?}"),
+    }
+}
+
+fn watch_params(action: &Action) -> &WatchParams {
+    match action {
+        Action::Watch { params, .. } => params,
+        other => panic!("not a watch: {other:?}"),
     }
 }
 
@@ -53,12 +102,15 @@ fn bookmark(rv: &str, end: bool) -> WatchEvent<Obj> {
     })
 }
 
-fn gone() -> Status {
-    Status {
-        code: 410,
-        reason: "Expired".into(),
-        message: "too old resource version".into(),
-    }
+fn gone() -> ApiError {
+    ApiError::from_status(
+        410,
+        Status {
+            reason: Some("Expired".into()),
+            message: Some("too old resource version".into()),
+            ..Status::default()
+        },
+    )
 }
 
 fn drain(watcher: &mut Watcher<Obj>) -> Vec<Result<Event<Obj>, Failure>> {
@@ -80,24 +132,18 @@ fn exact_backoff() -> BackoffConfig {
     }
 }
 
-fn list_then_watch(page_size: u32) -> WatcherConfig {
-    WatcherConfig {
-        initial_list: InitialListMode::ListThenWatch {
-            page_size: Some(page_size),
-            any_version: false,
-        },
-        ..WatcherConfig::default()
-    }
+fn list_then_watch(page_size: u32) -> watcher::Config {
+    watcher::Config::default().page_size(page_size)
 }
 
 /// Lists `items` in one page at `rv` and returns the watch request that follows.
 fn start_watching(watcher: &mut Watcher<Obj>, items: Vec<Obj>, rv: &str, now: Instant) -> RequestId {
-    let (list, _) = watcher.poll_action(now).expect("list");
+    let (list, _) = watcher.poll(now).expect("list");
     watcher
         .handle_list_page(list, page(items, rv, None), now)
         .unwrap();
-    let (watch, action) = watcher.poll_action(now).expect("watch");
-    assert!(matches!(action, Action::Watch { resource_version: Some(v), .. } if v == rv));
+    let (watch, action) = watcher.poll(now).expect("watch");
+    assert_eq!(watch_params(&action).resource_version.as_deref(), Some(rv));
     watch
 }
 
@@ -113,42 +159,38 @@ fn pagination_across_three_pages() {
         page(vec![obj("e", 5)], "10", None),
     ];
     for (token, page) in tokens.into_iter().zip(pages) {
-        let (id, action) = watcher.poll_action(now).expect("a list request");
+        let (id, action) = watcher.poll(now).expect("a list request");
         assert_eq!(
-            action,
-            Action::List {
+            list_params(&action),
+            &ListParams {
                 continue_token: token.map(Into::into),
-                resource_version: None,
                 limit: Some(2),
+                ..ListParams::default()
             }
         );
-        assert_eq!(watcher.poll_action(now), None, "one request at a time");
+        assert_eq!(watcher.poll(now), None, "one request at a time");
         watcher.handle_list_page(id, page, now).unwrap();
         apply_all(&mut store, drain(&mut watcher));
         assert_eq!(store.is_ready(), token == Some("page3"));
     }
     assert_eq!(store.len(), 5);
     assert_eq!(watcher.resource_version(), Some("10"));
-    let (_, action) = watcher.poll_action(now).unwrap();
-    assert_eq!(
-        action,
-        Action::Watch {
-            resource_version: Some("10".into()),
-            send_initial_events: false,
-            timeout_seconds: Some(290),
-        }
-    );
+    let (_, action) = watcher.poll(now).unwrap();
+    let params = watch_params(&action);
+    assert_eq!(params.resource_version.as_deref(), Some("10"));
+    assert!(params.allow_watch_bookmarks && !params.send_initial_events);
+    assert!((300..600).contains(&params.timeout_seconds.unwrap()));
 }
 
 #[test]
 fn events_of_a_paginated_list_are_in_order() {
     let now = Instant::now();
     let mut watcher = Watcher::new(list_then_watch(1), 1);
-    let (id, _) = watcher.poll_action(now).unwrap();
+    let (id, _) = watcher.poll(now).unwrap();
     watcher
         .handle_list_page(id, page(vec![obj("a", 1)], "3", Some("t")), now)
         .unwrap();
-    let (id, _) = watcher.poll_action(now).unwrap();
+    let (id, _) = watcher.poll(now).unwrap();
     watcher
         .handle_list_page(id, page(vec![obj("b", 2)], "3", Some("")), now)
         .unwrap();
@@ -166,34 +208,23 @@ fn events_of_a_paginated_list_are_in_order() {
 #[test]
 fn any_version_lists_from_the_cache_on_page_one_only() {
     let now = Instant::now();
-    let config = WatcherConfig {
-        initial_list: InitialListMode::ListThenWatch {
-            page_size: Some(1),
-            any_version: true,
-        },
-        ..WatcherConfig::default()
-    };
+    let config = watcher::Config::default().page_size(1).any_semantic();
     let mut watcher = Watcher::new(config, 1);
-    let (id, action) = watcher.poll_action(now).unwrap();
-    assert!(matches!(action, Action::List { resource_version: Some(v), .. } if v == "0"));
+    let (id, action) = watcher.poll(now).unwrap();
+    assert_eq!(list_params(&action).resource_version.as_deref(), Some("0"));
     watcher
         .handle_list_page(id, page(vec![], "3", Some("t")), now)
         .unwrap();
-    let (_, action) = watcher.poll_action(now).unwrap();
-    assert!(matches!(
-        action,
-        Action::List {
-            resource_version: None,
-            continue_token: Some(_),
-            ..
-        }
-    ));
+    let (_, action) = watcher.poll(now).unwrap();
+    let params = list_params(&action);
+    assert_eq!(params.resource_version, None);
+    assert_eq!(params.continue_token.as_deref(), Some("t"));
 }
 
 #[test]
 fn watch_events_and_bookmarks_track_the_resource_version() {
     let now = Instant::now();
-    let mut watcher = Watcher::new(WatcherConfig::default(), 1);
+    let mut watcher = Watcher::new(watcher::Config::default(), 1);
     let watch = start_watching(&mut watcher, vec![obj("a", 1)], "5", now);
     drain(&mut watcher);
     watcher
@@ -217,7 +248,7 @@ fn watch_events_and_bookmarks_track_the_resource_version() {
 #[test]
 fn stream_end_rewatches_from_the_last_version_without_listing() {
     let start = Instant::now();
-    let mut watcher = Watcher::new(WatcherConfig::default(), 1);
+    let mut watcher = Watcher::new(watcher::Config::default(), 1);
     let watch = start_watching(&mut watcher, vec![], "5", start);
     drain(&mut watcher);
     watcher
@@ -228,16 +259,11 @@ fn stream_end_rewatches_from_the_last_version_without_listing() {
         .unwrap();
     let later = start + Duration::from_secs(290);
     watcher.handle_stream_end(watch, later).unwrap();
-    let (next, action) = watcher.poll_action(later).expect("re-watch at once");
+    let (next, action) = watcher.poll(later).expect("re-watch at once");
     assert_ne!(next, watch);
-    assert_eq!(
-        action,
-        Action::Watch {
-            resource_version: Some("8".into()),
-            send_initial_events: false,
-            timeout_seconds: Some(290),
-        }
-    );
+    let params = watch_params(&action);
+    assert_eq!(params.resource_version.as_deref(), Some("8"));
+    assert!(!params.send_initial_events);
     assert_eq!(drain(&mut watcher), [Ok(Event::Apply(obj("a", 7)))]);
     // The finished stream can deliver nothing more.
     assert_eq!(
@@ -250,18 +276,12 @@ fn stream_end_rewatches_from_the_last_version_without_listing() {
 #[test]
 fn watch_closed_at_once_without_events_backs_off() {
     let now = Instant::now();
-    let mut watcher = Watcher::new(
-        WatcherConfig {
-            backoff: exact_backoff(),
-            ..WatcherConfig::default()
-        },
-        1,
-    );
+    let mut watcher = Watcher::new(watcher::Config::default().backoff(exact_backoff()), 1);
     let watch = start_watching(&mut watcher, vec![], "5", now);
     drain(&mut watcher);
     watcher.handle_stream_end(watch, now).unwrap();
     assert_eq!(drain(&mut watcher), [Err(Failure::WatchClosedEarly)]);
-    assert_eq!(watcher.poll_action(now), None);
+    assert_eq!(watcher.poll(now), None);
     assert_eq!(watcher.poll_timeout(), Some(now + Duration::from_millis(800)));
 }
 
@@ -289,18 +309,12 @@ fn gone_during_watch_relists_and_drops_vanished_objects() {
         Err(InputError::StaleRequest { .. })
     ));
     let events = drain(&mut watcher);
-    assert_eq!(events.last(), Some(&Err(Failure::Api(gone()))));
+    assert_eq!(events.last(), Some(&Err(Failure::Api(Box::new(gone())))));
     apply_all(&mut store, events);
-    assert_eq!(store.get(&obj("a", 0).key()).map(|o| o.data), Some(6));
+    assert_eq!(store.get(&ObjectKey::of(&obj("a", 0))).map(|o| o.data), Some(6));
     // Relist at once (no backoff), from scratch; b vanished, d appeared meanwhile.
-    let (list, action) = watcher.poll_action(now).expect("relist");
-    assert!(matches!(
-        action,
-        Action::List {
-            continue_token: None,
-            ..
-        }
-    ));
+    let (list, action) = watcher.poll(now).expect("relist");
+    assert_eq!(list_params(&action).continue_token, None);
     watcher
         .handle_list_page(
             list,
@@ -312,8 +326,8 @@ fn gone_during_watch_relists_and_drops_vanished_objects() {
     assert_eq!(removed, [obj("b", 2)]);
     let names: Vec<_> = store.list().map(|o| (o.name.as_str(), o.data)).collect();
     assert_eq!(names, [("a", 6), ("c", 9), ("d", 10)]);
-    let (_, action) = watcher.poll_action(now).unwrap();
-    assert!(matches!(action, Action::Watch { resource_version: Some(v), .. } if v == "20"));
+    let (_, action) = watcher.poll(now).unwrap();
+    assert_eq!(watch_params(&action).resource_version.as_deref(), Some("20"));
 }
 
 #[test]
@@ -321,21 +335,17 @@ fn gone_as_http_status_relists_and_an_expired_continue_restarts_the_list() {
     let now = Instant::now();
     let mut watcher = Watcher::new(list_then_watch(1), 1);
     let mut store = Store::new();
-    let (id, _) = watcher.poll_action(now).unwrap();
+    let (id, _) = watcher.poll(now).unwrap();
     watcher
         .handle_list_page(id, page(vec![obj("a", 1)], "5", Some("t")), now)
         .unwrap();
-    let (id, _) = watcher.poll_action(now).unwrap();
+    let (id, _) = watcher.poll(now).unwrap();
     // The continue token expired: the list starts over, with a new Init.
-    watcher.handle_failure(id, Failure::Api(gone()), now).unwrap();
-    let (id, action) = watcher.poll_action(now).unwrap();
-    assert!(matches!(
-        action,
-        Action::List {
-            continue_token: None,
-            ..
-        }
-    ));
+    watcher
+        .handle_failure(id, Failure::Api(Box::new(gone())), now)
+        .unwrap();
+    let (id, action) = watcher.poll(now).unwrap();
+    assert_eq!(list_params(&action).continue_token, None);
     watcher
         .handle_list_page(id, page(vec![obj("b", 8)], "9", None), now)
         .unwrap();
@@ -345,7 +355,7 @@ fn gone_as_http_status_relists_and_an_expired_continue_restarts_the_list() {
         [
             Ok(Event::Init),
             Ok(Event::InitApply(obj("a", 1))),
-            Err(Failure::Api(gone())),
+            Err(Failure::Api(Box::new(gone()))),
             Ok(Event::Init),
             Ok(Event::InitApply(obj("b", 8))),
             Ok(Event::InitDone),
@@ -354,15 +364,17 @@ fn gone_as_http_status_relists_and_an_expired_continue_restarts_the_list() {
     apply_all(&mut store, events);
     assert_eq!(store.list().cloned().collect::<Vec<_>>(), [obj("b", 8)]);
     // HTTP 410 on the watch request itself.
-    let (watch, _) = watcher.poll_action(now).unwrap();
-    watcher.handle_failure(watch, Failure::Api(gone()), now).unwrap();
-    assert!(matches!(watcher.poll_action(now), Some((_, Action::List { .. }))));
+    let (watch, _) = watcher.poll(now).unwrap();
+    watcher
+        .handle_failure(watch, Failure::Api(Box::new(gone())), now)
+        .unwrap();
+    assert!(matches!(watcher.poll(now), Some((_, Action::List { .. }))));
 }
 
 #[test]
 fn connection_errors_back_off_with_jitter_and_reset() {
     let start = Instant::now();
-    let mut watcher = Watcher::new(WatcherConfig::default(), 99);
+    let mut watcher = Watcher::new(watcher::Config::default(), 99);
     let mut now = start;
     let watch = start_watching(&mut watcher, vec![], "5", now);
     drain(&mut watcher);
@@ -383,15 +395,15 @@ fn connection_errors_back_off_with_jitter_and_reset() {
         );
         // Not before the deadline.
         watcher.handle_timeout(deadline - Duration::from_millis(1));
-        assert_eq!(watcher.poll_action(deadline), None);
+        assert_eq!(watcher.poll(deadline), None);
         now = deadline;
         watcher.handle_timeout(now);
         assert_eq!(watcher.poll_timeout(), None);
-        let (next, action) = watcher.poll_action(now).expect("retry");
+        let (next, action) = watcher.poll(now).expect("retry");
         // Resumes from the last version: no relist.
-        assert!(
-            matches!(action, Action::Watch { resource_version: Some(v), send_initial_events: false, .. } if v == "6")
-        );
+        let params = watch_params(&action);
+        assert_eq!(params.resource_version.as_deref(), Some("6"));
+        assert!(!params.send_initial_events);
         id = next;
     }
     assert_eq!(watcher.consecutive_failures(), 4);
@@ -413,38 +425,35 @@ fn connection_errors_back_off_with_jitter_and_reset() {
 #[test]
 fn other_error_events_back_off_and_resume() {
     let now = Instant::now();
-    let mut watcher = Watcher::new(
-        WatcherConfig {
-            backoff: exact_backoff(),
-            ..WatcherConfig::default()
-        },
-        1,
-    );
+    let mut watcher = Watcher::new(watcher::Config::default().backoff(exact_backoff()), 1);
     let watch = start_watching(&mut watcher, vec![], "5", now);
-    let status = Status {
-        code: 500,
-        reason: "InternalError".into(),
-        message: "etcd".into(),
-    };
+    let status = ApiError::from_status(
+        500,
+        Status {
+            reason: Some("InternalError".into()),
+            message: Some("etcd".into()),
+            ..Status::default()
+        },
+    );
     watcher
         .handle_watch_event(watch, WatchEvent::Error(status.clone()), now)
         .unwrap();
-    assert_eq!(drain(&mut watcher).last(), Some(&Err(Failure::Api(status))));
+    assert_eq!(
+        drain(&mut watcher).last(),
+        Some(&Err(Failure::Api(Box::new(status))))
+    );
     let deadline = now + Duration::from_millis(800);
     assert_eq!(watcher.poll_timeout(), Some(deadline));
     watcher.handle_timeout(deadline);
-    assert!(matches!(
-        watcher.poll_action(deadline),
-        Some((_, Action::Watch { resource_version: Some(v), .. })) if v == "5"
-    ));
+    let (_, action) = watcher.poll(deadline).expect("a watch after the backoff");
+    assert_eq!(watch_params(&action).resource_version.as_deref(), Some("5"));
 }
 
-fn streaming() -> WatcherConfig {
-    WatcherConfig {
-        initial_list: InitialListMode::StreamingList,
-        backoff: exact_backoff(),
-        ..WatcherConfig::default()
-    }
+fn streaming() -> watcher::Config {
+    watcher::Config::default()
+        .streaming_lists()
+        .backoff(exact_backoff())
+        .disable_bookmarks()
 }
 
 #[test]
@@ -452,15 +461,11 @@ fn streaming_list_ends_at_the_marked_bookmark() {
     let now = Instant::now();
     let mut watcher = Watcher::new(streaming(), 1);
     let mut store = Store::new();
-    let (id, action) = watcher.poll_action(now).unwrap();
-    assert_eq!(
-        action,
-        Action::Watch {
-            resource_version: None,
-            send_initial_events: true,
-            timeout_seconds: Some(290),
-        }
-    );
+    let (id, action) = watcher.poll(now).unwrap();
+    let params = watch_params(&action);
+    assert_eq!(params.resource_version, None);
+    // The initial set ends with a bookmark: asked for even with bookmarks off.
+    assert!(params.send_initial_events && params.allow_watch_bookmarks);
     watcher
         .handle_watch_event(id, WatchEvent::Added(obj("a", 3)), now)
         .unwrap();
@@ -483,7 +488,7 @@ fn streaming_list_ends_at_the_marked_bookmark() {
     watcher
         .handle_watch_event(id, WatchEvent::Modified(obj("a", 8)), now)
         .unwrap();
-    assert_eq!(watcher.poll_action(now), None);
+    assert_eq!(watcher.poll(now), None);
     let events = drain(&mut watcher);
     assert_eq!(events, [Ok(Event::InitDone), Ok(Event::Apply(obj("a", 8)))]);
     apply_all(&mut store, events);
@@ -496,10 +501,10 @@ fn streaming_list_ends_at_the_marked_bookmark() {
     watcher
         .handle_stream_end(id, now + Duration::from_secs(60))
         .unwrap();
-    let (_, action) = watcher.poll_action(now).unwrap();
-    assert!(
-        matches!(action, Action::Watch { resource_version: Some(v), send_initial_events: false, .. } if v == "8")
-    );
+    let (_, action) = watcher.poll(now).unwrap();
+    let params = watch_params(&action);
+    assert_eq!(params.resource_version.as_deref(), Some("8"));
+    assert!(!params.send_initial_events && !params.allow_watch_bookmarks);
 }
 
 #[test]
@@ -508,7 +513,7 @@ fn streaming_list_interrupted_starts_a_new_initial_set() {
     let mut watcher = Watcher::new(streaming(), 1);
     let mut store = Store::new();
     // A complete first round, so the store has old content.
-    let (id, _) = watcher.poll_action(now).unwrap();
+    let (id, _) = watcher.poll(now).unwrap();
     watcher
         .handle_watch_event(id, WatchEvent::Added(obj("old", 1)), now)
         .unwrap();
@@ -518,14 +523,8 @@ fn streaming_list_interrupted_starts_a_new_initial_set() {
         .unwrap();
     apply_all(&mut store, drain(&mut watcher));
     // The relist breaks half-way; the retry must not keep the partial set.
-    let (id, action) = watcher.poll_action(now).unwrap();
-    assert!(matches!(
-        action,
-        Action::Watch {
-            send_initial_events: true,
-            ..
-        }
-    ));
+    let (id, action) = watcher.poll(now).unwrap();
+    assert!(watch_params(&action).send_initial_events);
     watcher
         .handle_watch_event(id, WatchEvent::Added(obj("partial", 5)), now)
         .unwrap();
@@ -536,15 +535,10 @@ fn streaming_list_interrupted_starts_a_new_initial_set() {
     assert_eq!(store.list().cloned().collect::<Vec<_>>(), [obj("old", 1)]);
     let retry_at = watcher.poll_timeout().unwrap();
     watcher.handle_timeout(retry_at);
-    let (id, action) = watcher.poll_action(retry_at).unwrap();
-    assert!(matches!(
-        action,
-        Action::Watch {
-            send_initial_events: true,
-            resource_version: None,
-            ..
-        }
-    ));
+    let (id, action) = watcher.poll(retry_at).unwrap();
+    let params = watch_params(&action);
+    assert!(params.send_initial_events);
+    assert_eq!(params.resource_version, None);
     watcher
         .handle_watch_event(id, WatchEvent::Added(obj("new", 9)), now)
         .unwrap();
@@ -557,12 +551,12 @@ fn streaming_list_interrupted_starts_a_new_initial_set() {
 #[test]
 fn inputs_for_the_wrong_request_are_refused() {
     let now = Instant::now();
-    let mut watcher = Watcher::<Obj>::new(WatcherConfig::default(), 1);
+    let mut watcher = Watcher::<Obj>::new(watcher::Config::default(), 1);
     assert_eq!(
         watcher.handle_stream_end(RequestId(0), now),
         Err(InputError::StaleRequest { id: RequestId(0) })
     );
-    let (list, _) = watcher.poll_action(now).unwrap();
+    let (list, _) = watcher.poll(now).unwrap();
     assert!(matches!(
         watcher.handle_watch_event(list, WatchEvent::Added(obj("a", 1)), now),
         Err(InputError::UnexpectedResponse { .. })
@@ -574,7 +568,7 @@ fn inputs_for_the_wrong_request_are_refused() {
     watcher
         .handle_list_page(list, page(vec![], "1", None), now)
         .unwrap();
-    let (watch, _) = watcher.poll_action(now).unwrap();
+    let (watch, _) = watcher.poll(now).unwrap();
     assert!(matches!(
         watcher.handle_list_page(watch, page(vec![], "1", None), now),
         Err(InputError::UnexpectedResponse { .. })
@@ -720,21 +714,20 @@ fn store_matches_the_server_after_random_failures() {
                 now = now.max(deadline);
                 watcher.handle_timeout(now);
             }
-            if let Some((id, action)) = watcher.poll_action(now) {
+            if let Some((id, action)) = watcher.poll(now) {
                 stream = None;
                 match action {
-                    Action::List {
-                        continue_token,
-                        limit,
-                        ..
-                    } => {
-                        let page = server.list(continue_token, limit.unwrap() as usize);
+                    Action::List { params, .. } => {
+                        let page = server.list(params.continue_token, params.limit.unwrap() as usize);
                         watcher.handle_list_page(id, page, now).unwrap();
                     }
-                    Action::Watch { resource_version, .. } => {
-                        let rv: u64 = resource_version.unwrap().parse().unwrap();
+                    Action::Abandon { .. } => unreachable!("the watcher alone never abandons"),
+                    Action::Watch { params, .. } => {
+                        let rv: u64 = params.resource_version.unwrap().parse().unwrap();
                         if server.watch_from(rv).is_none() {
-                            watcher.handle_failure(id, Failure::Api(gone()), now).unwrap();
+                            watcher
+                                .handle_failure(id, Failure::Api(Box::new(gone())), now)
+                                .unwrap();
                         } else {
                             stream = Some((id, rv));
                         }
@@ -799,18 +792,15 @@ fn store_matches_the_server_after_random_failures() {
                 now = now.max(deadline);
                 watcher.handle_timeout(now);
             }
-            if let Some((id, action)) = watcher.poll_action(now) {
+            if let Some((id, action)) = watcher.poll(now) {
                 match action {
-                    Action::List {
-                        continue_token,
-                        limit,
-                        ..
-                    } => {
-                        let page = server.list(continue_token, limit.unwrap() as usize);
+                    Action::List { params, .. } => {
+                        let page = server.list(params.continue_token, params.limit.unwrap() as usize);
                         watcher.handle_list_page(id, page, now).unwrap();
                     }
-                    Action::Watch { resource_version, .. } => {
-                        let rv: u64 = resource_version.unwrap().parse().unwrap();
+                    Action::Abandon { .. } => unreachable!("the watcher alone never abandons"),
+                    Action::Watch { params, .. } => {
+                        let rv: u64 = params.resource_version.unwrap().parse().unwrap();
                         match server.watch_from(rv) {
                             Some(events) => {
                                 for event in events {
@@ -819,7 +809,9 @@ fn store_matches_the_server_after_random_failures() {
                                 now += Duration::from_secs(5);
                                 watcher.handle_stream_end(id, now).unwrap();
                             }
-                            None => watcher.handle_failure(id, Failure::Api(gone()), now).unwrap(),
+                            None => watcher
+                                .handle_failure(id, Failure::Api(Box::new(gone())), now)
+                                .unwrap(),
                         }
                     }
                 }

@@ -1,88 +1,27 @@
-//! The watcher: list (or stream the initial set), then watch, and recover from every way a
-//! watch can end without losing or repeating an event.
+//! The watcher (kube-runtime's `watcher` module, client-go's reflector): list (or stream the
+//! initial set), then watch, and recover from every way a watch can end without losing or
+//! repeating an event. Its configuration and events use kube-runtime's names.
+
+pub use super::config::{Config, InitialListStrategy, ListSemantic};
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::backoff::{Backoff, BackoffConfig, SplitMix64};
-use super::event::{Status, WatchEvent};
-use super::object::WatchObject;
+use super::action::{Action, RequestId};
+use super::backoff::{Backoff, SplitMix64};
+use super::event::WatchEvent;
+use super::failure::Failure;
+use crate::api::{ListParams, ObjectList, Resource, WatchParams};
 
-/// How the watcher gets the initial set of objects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InitialListMode {
-    /// A (paginated) list, then a watch from the list's resourceVersion.
-    ListThenWatch {
-        /// Objects per page (`limit`); `None` asks for everything at once.
-        page_size: Option<u32>,
-        /// List with `resourceVersion=0`: any recent state the API server has cached, cheaper
-        /// for the server but possibly older than the latest write (`false`: a consistent read).
-        any_version: bool,
-    },
-    /// A watch with `sendInitialEvents=true`: the server streams the initial set as ADDED
-    /// events and closes it with a BOOKMARK annotated `k8s.io/initial-events-end: "true"`
-    /// (Kubernetes 1.27+ with the `WatchList` feature).
-    StreamingList,
-}
+/// With no [`Config::timeout`], each watch asks the server to end it after a random time between
+/// this many seconds and twice as many, as client-go's reflector does (5 to 10 minutes).
+pub const MIN_WATCH_TIMEOUT_SECONDS: u32 = 300;
 
-/// Settings of a [`Watcher`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct WatcherConfig {
-    /// How to get the initial set.
-    pub initial_list: InitialListMode,
-    /// `timeoutSeconds` for each watch request: the server ends the stream after this long and
-    /// the watcher resumes from the last resourceVersion.
-    pub watch_timeout_seconds: Option<u32>,
-    /// The retry schedule after failures.
-    pub backoff: BackoffConfig,
-    /// A watch that ends cleanly sooner than this without a single event counts as a failure,
-    /// so that a server closing watches at once does not make the watcher spin.
-    pub min_watch_duration: Duration,
-}
-
-impl Default for WatcherConfig {
-    /// Pages of 500, watches of 290 s, the default backoff, 1 s minimum watch.
-    fn default() -> Self {
-        Self {
-            initial_list: InitialListMode::ListThenWatch {
-                page_size: Some(500),
-                any_version: false,
-            },
-            watch_timeout_seconds: Some(290),
-            backoff: BackoffConfig::default(),
-            min_watch_duration: Duration::from_secs(1),
-        }
-    }
-}
-
-/// Names one request the watcher asked for; responses are handed back with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(pub u64);
-
-/// A request the adapter must make, expressed as intent; the adapter builds the HTTP request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// List the collection (`GET` without `watch`).
-    List {
-        /// `continue`: the token from the previous page, for the next page.
-        continue_token: Option<String>,
-        /// `resourceVersion`, when set.
-        resource_version: Option<String>,
-        /// `limit`: page size.
-        limit: Option<u32>,
-    },
-    /// Watch the collection (`watch=1&allowWatchBookmarks=true`).
-    Watch {
-        /// `resourceVersion` to start after; `None` with `send_initial_events` means "the
-        /// latest state".
-        resource_version: Option<String>,
-        /// `sendInitialEvents=true&resourceVersionMatch=NotOlderThan`.
-        send_initial_events: bool,
-        /// `timeoutSeconds`.
-        timeout_seconds: Option<u32>,
-    },
-}
+/// A watch that ends cleanly sooner than this without a single event counts as a failure, so that
+/// a server closing watches at once does not make the watcher spin (client-go's "very short
+/// watch").
+const MIN_WATCH_DURATION: Duration = Duration::from_secs(1);
 
 /// One decoded page of a list response.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,13 +34,24 @@ pub struct ListPage<K> {
     pub continue_token: Option<String>,
 }
 
-/// What the watcher tells its user (kube-runtime's vocabulary).
+impl<K> From<ObjectList<K>> for ListPage<K> {
+    fn from(list: ObjectList<K>) -> Self {
+        ListPage {
+            continue_token: list.next_page().map(str::to_owned),
+            resource_version: list.metadata.resource_version.unwrap_or_default(),
+            items: list.items,
+        }
+    }
+}
+
+/// What the watcher tells its user (kube-runtime's `watcher::Event`).
 ///
 /// `Init`, then `InitApply` for every object of the initial set, then `InitDone`, then `Apply`
 /// and `Delete` as changes arrive. After a relist the sequence starts again from `Init`: a
 /// store replaces its whole content at `InitDone`, which removes objects that vanished while
 /// the watcher could not see them.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Event<K> {
     /// A new initial set begins; forget any incomplete one.
     Init,
@@ -115,41 +65,31 @@ pub enum Event<K> {
     Delete(K),
 }
 
-/// Why a request did not succeed; handed in by the adapter and handed back out to the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// The server answered with an error: an HTTP error status with its `Status` body, or an
-    /// ERROR watch event. `410 Gone` makes the watcher list again; others are retried.
-    Api(Status),
-    /// The connection failed or its bytes could not be decoded; retried after a backoff.
-    Transport {
-        /// The adapter's description of what went wrong.
-        description: String,
-    },
-    /// A watch ended cleanly without any event sooner than
-    /// [`min_watch_duration`](WatcherConfig::min_watch_duration).
-    WatchClosedEarly,
-    /// A streaming list ended before its initial-events-end bookmark.
-    InitialEventsIncomplete,
+/// What a request's input should have been, in an [`InputError::UnexpectedResponse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expected {
+    /// A page of a list response.
+    ListPage,
+    /// The events (or end) of a watch stream.
+    WatchStream,
+    /// The head of the watch response, before its body.
+    WatchResponse,
 }
 
-impl fmt::Display for Failure {
+impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Api(status) => write!(f, "API error {status}"),
-            Self::Transport { description } => write!(f, "transport error: {description}"),
-            Self::WatchClosedEarly => f.write_str("watch closed at once without events"),
-            Self::InitialEventsIncomplete => {
-                f.write_str("streaming list ended before the initial-events-end bookmark")
-            }
-        }
+        f.write_str(match self {
+            Expected::ListPage => "a list page",
+            Expected::WatchStream => "a watch stream",
+            Expected::WatchResponse => "the watch response's head first",
+        })
     }
 }
 
-impl std::error::Error for Failure {}
-
-/// Input the watcher could not accept.
+/// Input the watcher could not accept: a mistake of the caller, never of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InputError {
     /// The request is no longer current (it finished, failed, or was superseded): drop it
     /// and anything else it delivers.
@@ -162,7 +102,7 @@ pub enum InputError {
         /// The request named in the input.
         id: RequestId,
         /// What that request expects.
-        expected: &'static str,
+        expected: Expected,
     },
 }
 
@@ -171,7 +111,7 @@ impl fmt::Display for InputError {
         match self {
             Self::StaleRequest { id } => write!(f, "request {} is no longer current", id.0),
             Self::UnexpectedResponse { id, expected } => {
-                write!(f, "request {} expects a {expected}", id.0)
+                write!(f, "request {} expects {expected}", id.0)
             }
         }
     }
@@ -207,7 +147,8 @@ enum RequestState {
 
 /// The watcher state machine (kube-runtime's `watcher`, client-go's reflector), without I/O.
 ///
-/// Drive it like this:
+/// Drive it like this (or let a [`WatchDriver`](super::WatchDriver) do it, with the stream
+/// decoder and the stall deadline):
 /// 1. [`poll_action`](Self::poll_action): make the request it asks for (drop any earlier one);
 /// 2. hand back what that request produced, with its [`RequestId`]:
 ///    [`handle_list_page`](Self::handle_list_page),
@@ -220,36 +161,36 @@ enum RequestState {
 ///
 /// ```
 /// use std::time::Instant;
-/// use klient_proto::watch::{Action, Event, ListPage, WatchEvent, WatchObject, Watcher, WatcherConfig};
+/// use klient_proto::api::{ApiResource, DynamicObject, Scope};
+/// use klient_proto::watch::{Action, Event, ListPage, WatchEvent, Watcher, watcher};
 ///
-/// #[derive(Debug, Clone, PartialEq)]
-/// struct Obj { name: String, rv: String }
-/// impl WatchObject for Obj {
-///     fn name(&self) -> Option<&str> { Some(&self.name) }
-///     fn namespace(&self) -> Option<&str> { None }
-///     fn resource_version(&self) -> Option<&str> { Some(&self.rv) }
-/// }
+/// let crontabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Cluster);
+/// let tab = |name: &str, rv: &str| {
+///     let mut tab = DynamicObject::new(name, &crontabs);
+///     tab.metadata.resource_version = Some(rv.into());
+///     tab
+/// };
 ///
 /// let now = Instant::now();
-/// let mut watcher = Watcher::<Obj>::new(WatcherConfig::default(), 42);
-/// let (list, Action::List { .. }) = watcher.poll_action(now).unwrap() else { panic!() };
-/// let a = Obj { name: "a".into(), rv: "5".into() };
-/// let page = ListPage { items: vec![a.clone()], resource_version: "7".into(), continue_token: None };
+/// let mut watcher = Watcher::<DynamicObject>::new(watcher::Config::default(), 42);
+/// let Some(Action::List { id: list, .. }) = watcher.poll_action(now) else { panic!() };
+/// let page = ListPage { items: vec![tab("a", "5")], resource_version: "7".into(), continue_token: None };
 /// watcher.handle_list_page(list, page, now).unwrap();
 /// assert_eq!(watcher.poll_event(), Some(Ok(Event::Init)));
-/// assert_eq!(watcher.poll_event(), Some(Ok(Event::InitApply(a))));
+/// assert_eq!(watcher.poll_event(), Some(Ok(Event::InitApply(tab("a", "5")))));
 /// assert_eq!(watcher.poll_event(), Some(Ok(Event::InitDone)));
 ///
-/// let (watch, action) = watcher.poll_action(now).unwrap();
-/// assert!(matches!(action, Action::Watch { resource_version: Some(rv), .. } if rv == "7"));
-/// let b = Obj { name: "b".into(), rv: "8".into() };
-/// watcher.handle_watch_event(watch, WatchEvent::Added(b.clone()), now).unwrap();
-/// assert_eq!(watcher.poll_event(), Some(Ok(Event::Apply(b))));
+/// let Some(Action::Watch { id: watch, params }) = watcher.poll_action(now) else { panic!() };
+/// assert_eq!(params.resource_version.as_deref(), Some("7"));
+/// // Between 5 and 10 minutes, picked for each request.
+/// assert!((300..600).contains(&params.timeout_seconds.unwrap()));
+/// watcher.handle_watch_event(watch, WatchEvent::Added(tab("b", "8")), now).unwrap();
+/// assert_eq!(watcher.poll_event(), Some(Ok(Event::Apply(tab("b", "8")))));
 /// assert_eq!(watcher.resource_version(), Some("8"));
 /// ```
 #[derive(Debug)]
 pub struct Watcher<K> {
-    config: WatcherConfig,
+    config: Config,
     phase: Phase,
     request: RequestState,
     resource_version: Option<String>,
@@ -259,9 +200,10 @@ pub struct Watcher<K> {
     events: VecDeque<Result<Event<K>, Failure>>,
 }
 
-impl<K: WatchObject> Watcher<K> {
-    /// A watcher that will start with the initial list; `seed` drives the backoff jitter.
-    pub fn new(config: WatcherConfig, seed: u64) -> Self {
+impl<K: Resource> Watcher<K> {
+    /// A watcher that will start with the initial list; `seed` drives the random choices (backoff
+    /// jitter, watch timeouts).
+    pub fn new(config: Config, seed: u64) -> Self {
         let backoff = Backoff::new(config.backoff.clone());
         let mut watcher = Self {
             config,
@@ -278,7 +220,7 @@ impl<K: WatchObject> Watcher<K> {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &WatcherConfig {
+    pub fn config(&self) -> &Config {
         &self.config
     }
 
@@ -307,63 +249,84 @@ impl<K: WatchObject> Watcher<K> {
     }
 
     fn initial_phase(&self) -> Phase {
-        match self.config.initial_list {
-            InitialListMode::ListThenWatch { .. } => Phase::Listing {
+        match self.config.initial_list_strategy {
+            InitialListStrategy::ListWatch => Phase::Listing {
                 continue_token: None,
                 init_emitted: false,
             },
-            InitialListMode::StreamingList => Phase::StreamingInit { init_emitted: false },
+            InitialListStrategy::StreamingList => Phase::StreamingInit { init_emitted: false },
+        }
+    }
+
+    fn list_params(&self, continue_token: Option<String>) -> ListParams {
+        let any = self.config.list_semantic == ListSemantic::Any;
+        ListParams {
+            label_selector: self.config.label_selector.clone(),
+            field_selector: self.config.field_selector.clone(),
+            limit: self.config.page_size,
+            // A continued list is pinned by its token; the version goes on page one only.
+            resource_version: (any && continue_token.is_none()).then(|| "0".to_owned()),
+            continue_token,
+            ..ListParams::default()
+        }
+    }
+
+    fn watch_params(&mut self, initial_events: bool) -> WatchParams {
+        let timeout_seconds = match self.config.timeout {
+            Some(seconds) => seconds,
+            None => {
+                let spread = self.random.next_u64() % u64::from(MIN_WATCH_TIMEOUT_SECONDS);
+                MIN_WATCH_TIMEOUT_SECONDS + spread as u32
+            }
+        };
+        WatchParams {
+            label_selector: self.config.label_selector.clone(),
+            field_selector: self.config.field_selector.clone(),
+            // A streaming list starts from a consistent snapshot of "now".
+            resource_version: if initial_events {
+                None
+            } else {
+                self.resource_version.clone()
+            },
+            // The initial set ends with a bookmark, so a streaming list cannot do without.
+            allow_watch_bookmarks: initial_events || self.config.bookmarks,
+            send_initial_events: initial_events,
+            timeout_seconds: Some(timeout_seconds),
         }
     }
 
     /// The request to make next, if one is due. The adapter drops any earlier request.
-    pub fn poll_action(&mut self, now: Instant) -> Option<(RequestId, Action)> {
+    #[must_use]
+    pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
         if !matches!(self.request, RequestState::Ready) {
             return None;
         }
-        let action = match &self.phase {
-            Phase::Listing { continue_token, .. } => {
-                let (limit, any_version) = match self.config.initial_list {
-                    InitialListMode::ListThenWatch {
-                        page_size,
-                        any_version,
-                    } => (page_size, any_version),
-                    InitialListMode::StreamingList => (None, false),
-                };
-                Action::List {
-                    continue_token: continue_token.clone(),
-                    // A continued list is pinned by its token; the version goes on page one only.
-                    resource_version: (any_version && continue_token.is_none()).then(|| "0".to_owned()),
-                    limit,
-                }
-            }
-            Phase::StreamingInit { .. } => Action::Watch {
-                resource_version: None,
-                send_initial_events: true,
-                timeout_seconds: self.config.watch_timeout_seconds,
-            },
-            Phase::Watching => Action::Watch {
-                resource_version: self.resource_version.clone(),
-                send_initial_events: false,
-                timeout_seconds: self.config.watch_timeout_seconds,
-            },
-        };
         let id = RequestId(self.next_id);
+        let action = if let Phase::Listing { continue_token, .. } = &self.phase {
+            let params = self.list_params(continue_token.clone());
+            Action::List { id, params }
+        } else {
+            let initial_events = matches!(self.phase, Phase::StreamingInit { .. });
+            let params = self.watch_params(initial_events);
+            Action::Watch { id, params }
+        };
         self.next_id += 1;
         self.request = RequestState::InFlight {
             id,
             opened: now,
             events: 0,
         };
-        Some((id, action))
+        Some(action)
     }
 
     /// The next event for the user, or a failure to report (the watcher retries by itself).
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Result<Event<K>, Failure>> {
         self.events.pop_front()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called (the end of a backoff).
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.request {
             RequestState::Waiting { until } => Some(until),
@@ -398,7 +361,7 @@ impl<K: WatchObject> Watcher<K> {
         let Phase::Listing { init_emitted, .. } = self.phase else {
             return Err(InputError::UnexpectedResponse {
                 id,
-                expected: "watch stream",
+                expected: Expected::WatchStream,
             });
         };
         self.backoff.reset();
@@ -435,12 +398,12 @@ impl<K: WatchObject> Watcher<K> {
         if matches!(self.phase, Phase::Listing { .. }) {
             return Err(InputError::UnexpectedResponse {
                 id,
-                expected: "list page",
+                expected: Expected::ListPage,
             });
         }
         let event = match event {
-            WatchEvent::Error(status) => {
-                self.fail(Failure::Api(status), now);
+            WatchEvent::Error(error) => {
+                self.fail(Failure::Api(Box::new(error)), now);
                 return Ok(());
             }
             event => event,
@@ -507,14 +470,14 @@ impl<K: WatchObject> Watcher<K> {
         match self.phase {
             Phase::Listing { .. } => Err(InputError::UnexpectedResponse {
                 id,
-                expected: "list page",
+                expected: Expected::ListPage,
             }),
             Phase::StreamingInit { .. } => {
                 self.fail(Failure::InitialEventsIncomplete, now);
                 Ok(())
             }
             Phase::Watching => {
-                if events == 0 && now.saturating_duration_since(opened) < self.config.min_watch_duration {
+                if events == 0 && now.saturating_duration_since(opened) < MIN_WATCH_DURATION {
                     self.fail(Failure::WatchClosedEarly, now);
                 } else {
                     self.request = RequestState::Ready;
@@ -536,12 +499,12 @@ impl<K: WatchObject> Watcher<K> {
         Ok(())
     }
 
-    /// Ends the current request: relists at once on `410 Gone`, otherwise backs off and
-    /// retries from where it was.
+    /// Ends the current request: relists at once when the resourceVersion expired, otherwise
+    /// backs off and retries from where it was.
     fn fail(&mut self, failure: Failure, now: Instant) {
-        let gone = matches!(&failure, Failure::Api(status) if status.is_gone());
+        let expired = failure.is_expired();
         self.events.push_back(Err(failure));
-        if gone {
+        if expired {
             self.phase = self.initial_phase();
             self.request = RequestState::Ready;
             return;

@@ -1,24 +1,6 @@
-//! What the watcher and the store need to know about an object.
+//! How a store files an object: by namespace and name.
 
-/// Access to the metadata fields a watcher and a store rely on.
-///
-/// Implemented for k8s-openapi types with the `k8s-openapi` feature.
-pub trait WatchObject {
-    /// `metadata.name`.
-    fn name(&self) -> Option<&str>;
-    /// `metadata.namespace`; `None` for cluster-scoped objects.
-    fn namespace(&self) -> Option<&str>;
-    /// `metadata.resourceVersion`.
-    fn resource_version(&self) -> Option<&str>;
-
-    /// The key a [`Store`](super::Store) files this object under.
-    fn key(&self) -> ObjectKey {
-        ObjectKey {
-            namespace: self.namespace().map(str::to_owned),
-            name: self.name().unwrap_or_default().to_owned(),
-        }
-    }
-}
+use crate::api::Resource;
 
 /// Identifies an object within one resource: namespace (if namespaced) and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,6 +12,14 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
+    /// The key of `object`, read from its metadata (an object without a name files under `""`).
+    pub fn of<K: Resource>(object: &K) -> Self {
+        Self {
+            namespace: object.namespace().map(str::to_owned),
+            name: object.name().unwrap_or_default().to_owned(),
+        }
+    }
+
     /// A key for a namespaced object.
     pub fn namespaced(namespace: &str, name: &str) -> Self {
         Self {
@@ -56,39 +46,6 @@ impl std::fmt::Display for ObjectKey {
     }
 }
 
-#[cfg(feature = "k8s-openapi")]
-impl<K> WatchObject for K
-where
-    K: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
-{
-    fn name(&self) -> Option<&str> {
-        self.metadata().name.as_deref()
-    }
-
-    fn namespace(&self) -> Option<&str> {
-        self.metadata().namespace.as_deref()
-    }
-
-    fn resource_version(&self) -> Option<&str> {
-        self.metadata().resource_version.as_deref()
-    }
-}
-
-/// Kinds known only at run time (custom resources) can be watched and cached like typed ones.
-impl WatchObject for crate::api::DynamicObject {
-    fn name(&self) -> Option<&str> {
-        self.metadata.name.as_deref()
-    }
-
-    fn namespace(&self) -> Option<&str> {
-        self.metadata.namespace.as_deref()
-    }
-
-    fn resource_version(&self) -> Option<&str> {
-        self.metadata.resource_version.as_deref()
-    }
-}
-
 #[cfg(test)]
 mod dynamic_tests {
     use super::*;
@@ -105,7 +62,7 @@ mod dynamic_tests {
             panic!("expected an ADDED object");
         };
         assert_eq!(tab.resource_version(), Some("7"));
-        assert_eq!(tab.key(), ObjectKey::namespaced("ops", "nightly"));
+        assert_eq!(ObjectKey::of(&tab), ObjectKey::namespaced("ops", "nightly"));
         let mut store = Store::new();
         for event in [Event::Init, Event::InitApply(tab.clone()), Event::InitDone] {
             store.apply(event);
@@ -130,7 +87,7 @@ mod tests {
             panic!("expected an ADDED pod");
         };
         assert_eq!(pod.resource_version(), Some("12"));
-        assert_eq!(pod.key(), ObjectKey::namespaced("prod", "web"));
+        assert_eq!(ObjectKey::of(&pod), ObjectKey::namespaced("prod", "web"));
         let mut store = Store::new();
         store.apply(Event::Init);
         store.apply(Event::InitApply(pod.clone()));
