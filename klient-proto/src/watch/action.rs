@@ -31,7 +31,8 @@ pub enum Action {
     },
     /// Stop the request `id`: close its connection (it is not reusable) and hand back nothing
     /// more of it. Only a [`WatchDriver`](super::WatchDriver) asks for this, for a watch it gave
-    /// up on before its end (stalled, undecodable, or ended by an ERROR event).
+    /// up on before its end (stalled, undecodable, or ended by an ERROR event). When the request
+    /// has ended meanwhile, there is nothing to do.
     Abandon {
         /// The request to stop.
         id: RequestId,

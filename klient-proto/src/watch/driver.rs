@@ -150,6 +150,9 @@ impl<K: Resource + DeserializeOwned> WatchDriver<K> {
             return Some(Action::Abandon { id });
         }
         let action = self.watcher.poll_action(now)?;
+        // The watcher asks for a request only once the previous one is over, and `settle` lets
+        // go of a watch as soon as the watcher does.
+        debug_assert!(self.watch.is_none(), "a new request while a watch is open");
         if let Action::Watch { id, params } = &action {
             // The watcher always sets one; the fallback only keeps the deadline finite.
             let timeout_seconds = params.timeout_seconds.unwrap_or(MIN_WATCH_TIMEOUT_SECONDS);
@@ -263,6 +266,7 @@ impl<K: Resource + DeserializeOwned> WatchDriver<K> {
     /// Takes the end of the body of the watch request `id` (the server's `timeoutSeconds`, or its
     /// choice): the watch resumes from the last resourceVersion.
     pub fn handle_watch_end(&mut self, id: RequestId, now: Instant) -> Result<(), InputError> {
+        self.forget_abandon(id);
         match self.open_decoder(id)? {
             Some(decoder) => decoder.handle_eof(),
             None => return Ok(()),
@@ -285,9 +289,15 @@ impl<K: Resource + DeserializeOwned> WatchDriver<K> {
         failure: RequestFailure,
         now: Instant,
     ) -> Result<(), InputError> {
+        self.forget_abandon(id);
         let result = self.watcher.handle_failure(id, failure.into(), now);
         self.settle(true);
         drop_stale(result)
+    }
+
+    /// The adapter says `id` is over: no need to ask it to abandon `id` any more.
+    fn forget_abandon(&mut self, id: RequestId) {
+        self.abandoned.retain(|abandoned| *abandoned != id);
     }
 
     /// The decoder of the open watch `id`; `None` when `id` was let go, and its input is dropped.

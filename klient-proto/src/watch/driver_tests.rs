@@ -462,3 +462,225 @@ fn inputs_that_do_not_fit_the_request_are_refused_and_stale_ones_dropped() {
     assert_eq!(seen(&mut driver), [Ok("Init".into()), Ok("InitDone".into())]);
     assert_eq!(driver.watch_in_flight(), Some(watch));
 }
+
+/// A simulated API server for the driver: a collection, its change history (compactable), and
+/// the bytes of the watch stream in flight.
+#[derive(Default)]
+struct FakeServer {
+    /// Name to resourceVersion.
+    objects: std::collections::BTreeMap<String, u64>,
+    /// Every change: (type, name, resourceVersion).
+    history: Vec<(&'static str, String, u64)>,
+    /// Versions below this are gone from the history.
+    compacted: u64,
+    rv: u64,
+}
+
+impl FakeServer {
+    fn change(&mut self, random: u64) {
+        self.rv += 1;
+        let name = format!("o{}", random % 8);
+        let kind = match self.objects.get(&name) {
+            Some(_) if random.is_multiple_of(3) => {
+                self.objects.remove(&name);
+                "DELETED"
+            }
+            Some(_) => "MODIFIED",
+            None => "ADDED",
+        };
+        if kind != "DELETED" {
+            self.objects.insert(name.clone(), self.rv);
+        }
+        self.history.push((kind, name, self.rv));
+    }
+
+    fn list(&self) -> ListPage<DynamicObject> {
+        let items = self
+            .objects
+            .iter()
+            .map(|(name, rv)| {
+                serde_json::from_str(&event("ADDED", name, *rv)).map(|e| match e {
+                    WatchEvent::Added(object) => object,
+                    _ => unreachable!(),
+                })
+            })
+            .collect::<Result<_, serde_json::Error>>()
+            .unwrap();
+        ListPage {
+            items,
+            resource_version: self.rv.to_string(),
+            continue_token: None,
+        }
+    }
+
+    /// The bytes of the changes after `rv`, or `None` when `rv` is compacted away.
+    fn changes_after(&self, rv: u64) -> Option<Vec<(u64, String)>> {
+        (rv >= self.compacted).then(|| {
+            self.history
+                .iter()
+                .filter(|(_, _, version)| *version > rv)
+                .map(|(kind, name, version)| (*version, event(kind, name, *version)))
+                .collect()
+        })
+    }
+}
+
+/// The watch in flight on the fake server: what it has written, and what of that the client has
+/// received.
+struct FakeStream {
+    id: RequestId,
+    written: u64,
+    unsent: Vec<u8>,
+}
+
+/// Applies events to the store, checking that changes arrive in strictly increasing version
+/// order (none repeated across reconnects); failures are counted by kind.
+fn apply_checked(
+    driver: &mut Driver,
+    store: &mut Store<DynamicObject>,
+    last: &mut u64,
+    failures: &mut std::collections::BTreeMap<String, u32>,
+) {
+    while let Some(event) = driver.poll_event() {
+        match event {
+            Ok(event) => {
+                if let Event::Apply(object) | Event::Delete(object) = &event {
+                    let version: u64 = object.resource_version().unwrap().parse().unwrap();
+                    assert!(version > *last, "change {version} after {last}");
+                    *last = version;
+                }
+                store.apply(event);
+            }
+            Err(failure) => {
+                let kind = format!("{failure:?}");
+                let kind = kind.split(['(', ' ', '{']).next().unwrap_or_default().to_owned();
+                *failures.entry(kind).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Random changes, bytes split anywhere, dropped connections, clean ends, stalls, broken framing
+/// and compactions, all through the driver: the store must end equal to the server, every change
+/// seen once and in order.
+#[test]
+fn the_store_matches_the_server_through_every_kind_of_failure() {
+    let mut all_failures = std::collections::BTreeMap::new();
+    for seed in 0..30u64 {
+        let mut random = super::backoff::SplitMix64::new(seed);
+        let mut server = FakeServer::default();
+        for _ in 0..6 {
+            server.change(random.next_u64());
+        }
+        let mut driver = Driver::new(exact(), seed);
+        let mut store = Store::new();
+        let mut now = Instant::now();
+        let mut stream: Option<FakeStream> = None;
+        let mut last = 0;
+        for step in 0..600u32 {
+            let quiet = step >= 500;
+            if let Some(at) = driver.poll_timeout().filter(|at| *at <= now || stream.is_none()) {
+                now = now.max(at);
+                driver.handle_timeout(now);
+            }
+            while let Some(action) = driver.poll_action(now) {
+                match action {
+                    Action::List { id, .. } => driver.handle_list_page(id, server.list(), now).unwrap(),
+                    Action::Watch { id, params } => {
+                        let rv: u64 = params.resource_version.unwrap().parse().unwrap();
+                        match server.changes_after(rv) {
+                            Some(_) => {
+                                driver.handle_watch_response(id, JSON, now).unwrap();
+                                stream = Some(FakeStream {
+                                    id,
+                                    written: rv,
+                                    unsent: Vec::new(),
+                                });
+                            }
+                            None => {
+                                let gone = br#"{"kind":"Status","reason":"Expired","code":410}"#;
+                                driver
+                                    .handle_failure(id, decode_error(410, gone).into(), now)
+                                    .unwrap();
+                            }
+                        }
+                    }
+                    Action::Abandon { id } => {
+                        assert_eq!(stream.as_ref().map(|s| s.id), Some(id), "abandons the open watch");
+                        stream = None;
+                    }
+                }
+            }
+            let choice = if quiet { 40 } else { random.next_u64() % 100 };
+            match (choice, stream.as_mut()) {
+                (0..=34, _) => server.change(random.next_u64()),
+                // The server writes what is new (or an ERROR when compacted), the network
+                // delivers a random prefix of what is unsent.
+                (35..=74, Some(open)) => {
+                    match server.changes_after(open.written) {
+                        Some(changes) => {
+                            for (version, bytes) in changes {
+                                open.written = version;
+                                open.unsent.extend(bytes.as_bytes());
+                            }
+                        }
+                        None if open.written < server.rv => open.unsent.extend(expired_event().as_bytes()),
+                        None => {}
+                    }
+                    let (id, unsent) = (open.id, std::mem::take(&mut open.unsent));
+                    let cut = if quiet {
+                        unsent.len()
+                    } else {
+                        (random.next_u64() % (unsent.len() as u64 + 1)) as usize
+                    };
+                    open.unsent = unsent[cut..].to_vec();
+                    driver.handle_watch_bytes(id, &unsent[..cut], now).unwrap();
+                }
+                (75..=80, Some(open)) => {
+                    let reset = RequestFailure::Transport {
+                        description: "reset".into(),
+                    };
+                    driver.handle_failure(open.id, reset, now).unwrap();
+                    stream = None;
+                }
+                (81..=86, Some(open)) => {
+                    // A clean end flushes what was written first.
+                    let unsent = std::mem::take(&mut open.unsent);
+                    driver.handle_watch_bytes(open.id, &unsent, now).unwrap();
+                    now += Duration::from_secs(5);
+                    driver.handle_watch_end(open.id, now).unwrap();
+                    stream = None;
+                }
+                (87..=91, Some(_)) => {
+                    // The connection goes silent until the stall deadline.
+                    now = driver.poll_timeout().expect("a stall deadline");
+                    driver.handle_timeout(now);
+                }
+                // Between two events (inside one it would only spoil that event).
+                (92..=94, Some(open)) if open.unsent.is_empty() => {
+                    driver.handle_watch_bytes(open.id, b"]", now).unwrap();
+                }
+                (95.., _) => server.compacted = server.rv.saturating_sub(random.next_u64() % 3),
+                _ => {}
+            }
+            apply_checked(&mut driver, &mut store, &mut last, &mut all_failures);
+        }
+        assert!(store.is_ready(), "seed {seed}");
+        let expected: Vec<(String, u64)> = server.objects.clone().into_iter().collect();
+        let actual: Vec<(String, u64)> = store
+            .list()
+            .map(|o| {
+                let rv = o.resource_version().unwrap().parse().unwrap();
+                (o.name().unwrap().to_owned(), rv)
+            })
+            .collect();
+        assert_eq!(actual, expected, "seed {seed}");
+    }
+    // Every kind of failure was exercised.
+    for kind in ["Api", "Transport", "Decode", "Stalled"] {
+        assert!(
+            all_failures.contains_key(kind),
+            "{kind} never happened: {all_failures:?}"
+        );
+    }
+}
