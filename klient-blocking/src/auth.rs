@@ -35,9 +35,7 @@ pub(crate) struct Authorizer {
 pub(crate) struct Credential {
     pub(crate) authorization: Option<HeaderValue>,
     pub(crate) identity: Option<(Vec<u8>, SecretBytes)>,
-    /// For [`Authorizer::unauthorized`] after a 401. client.rs does not pass it yet, so
-    /// [`Authorizer::invalidate`] assumes the current generation.
-    #[allow(dead_code, reason = "read by the tests; client.rs will read it for its 401s")]
+    /// For [`Authorizer::unauthorized`] after a 401: the credential this request was sent with.
     pub(crate) generation: Generation,
 }
 
@@ -63,11 +61,6 @@ impl Authorizer {
         })
     }
 
-    /// The header value for a request made now.
-    pub(crate) fn header(&self) -> Result<Option<HeaderValue>> {
-        Ok(self.credential().map_err(into_error)?.authorization)
-    }
-
     /// The client certificate and key an exec plugin returned, if it returned one.
     pub(crate) fn identity(&self) -> Result<Option<(Vec<u8>, SecretBytes)>> {
         Ok(self.credential().map_err(into_error)?.identity)
@@ -76,12 +69,6 @@ impl Authorizer {
     /// Whether a 401 may be cured by fetching the credential again.
     pub(crate) fn can_refresh(&self) -> bool {
         self.lock().is_refreshable()
-    }
-
-    /// Forgets the credential held, after a 401 (see [`Authorizer::unauthorized`]).
-    pub(crate) fn invalidate(&self) {
-        let generation = self.lock().generation();
-        let _ = self.unauthorized(generation);
     }
 
     /// A request sent with the credential of `generation` was answered 401: whether sending it
@@ -282,14 +269,7 @@ fn exit(status: ExitStatus) -> PluginExit {
 /// klient-blocking's error for a credential failure; the typed [`AuthError`] is in its text
 /// until `Error` has a variant for it.
 fn into_error(error: AuthError) -> Error {
-    match error {
-        AuthError::AuthProviderUnsupported { .. } => Error::Unsupported(error.to_string()),
-        AuthError::TokenFileUnreadable { path, kind } => Error::ReadFile {
-            path,
-            source: kind.into(),
-        },
-        other => Error::Auth(other.to_string()),
-    }
+    Error::from(error)
 }
 
 #[cfg(all(test, unix))]
@@ -361,6 +341,17 @@ mod tests {
     const CREDENTIAL: &str =
         r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}"#;
 
+    /// A 401 answered a request made with the credential held now.
+    fn refused(authorizer: &Authorizer) {
+        let generation = authorizer.credential().unwrap().generation;
+        assert!(authorizer.unauthorized(generation));
+    }
+
+    /// The Authorization value a request made now would carry.
+    fn header(authorizer: &Authorizer) -> Result<Option<HeaderValue>, AuthError> {
+        authorizer.credential().map(|credential| credential.authorization)
+    }
+
     #[test]
     fn a_hung_plugin_is_killed_at_its_timeout_and_a_later_run_is_used() {
         let scratch = Scratch::new("hung");
@@ -411,8 +402,7 @@ mod tests {
             );
         }
 
-        // The error reaches the client's callers as text until Error has a variant for it.
-        let err = authorizer.header();
+        let err = header(&authorizer);
         assert_eq!(scratch.runs(), 2);
         let header = err.expect("a later request runs the plugin again").unwrap();
         assert_eq!(header, "Bearer after-the-hang");
@@ -428,16 +418,17 @@ mod tests {
         ));
         let authorizer = plugin(&plugin_path, AuthConfig::default());
         let headers: Vec<_> = std::thread::scope(|s| {
-            let requests: Vec<_> = (0..4).map(|_| s.spawn(|| authorizer.header())).collect();
+            let requests: Vec<_> = (0..4).map(|_| s.spawn(|| header(&authorizer))).collect();
             requests.into_iter().map(|r| r.join().unwrap().unwrap()).collect()
         });
         assert!(headers.iter().all(|h| h.as_ref().unwrap() == "Bearer shared"));
         assert_eq!(scratch.runs(), 1);
         // A 401 makes the plugin run again, once.
         assert!(authorizer.can_refresh());
-        authorizer.invalidate();
-        authorizer.header().unwrap();
-        authorizer.header().unwrap();
+        let generation = authorizer.credential().unwrap().generation;
+        assert!(authorizer.unauthorized(generation));
+        header(&authorizer).unwrap();
+        header(&authorizer).unwrap();
         assert_eq!(scratch.runs(), 2);
     }
 
@@ -489,14 +480,14 @@ mod tests {
             initial: None,
         };
         let authorizer = Authorizer::new(&auth, &cluster(), b"").unwrap();
-        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer first");
+        assert_eq!(header(&authorizer).unwrap().unwrap(), "Bearer first");
         std::fs::write(&path, "second\n").unwrap();
-        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer first", "cached");
-        authorizer.invalidate();
-        assert_eq!(authorizer.header().unwrap().unwrap(), "Bearer second");
+        assert_eq!(header(&authorizer).unwrap().unwrap(), "Bearer first", "cached");
+        refused(&authorizer);
+        assert_eq!(header(&authorizer).unwrap().unwrap(), "Bearer second");
         std::fs::remove_file(&path).unwrap();
-        authorizer.invalidate();
-        match authorizer.header() {
+        refused(&authorizer);
+        match header(&authorizer).map_err(Error::from) {
             Err(Error::ReadFile {
                 path: missing,
                 source,

@@ -228,7 +228,8 @@ impl Client {
                 None => return Err(Error::Call(CallError::Misuse("a call with nothing to do"))),
             };
             bytes.clear();
-            call.encode_attempt(self.inner.authorizer.header()?.as_ref(), &mut bytes)
+            let credential = self.inner.authorizer.credential()?;
+            call.encode_attempt(credential.authorization.as_ref(), &mut bytes)
                 .map_err(Error::Call)?;
             let (stream, reused) = if new_connection {
                 (self.connect()?, false)
@@ -273,7 +274,9 @@ impl Client {
                 Disposition::RenewCredentialAndRetry => {
                     // The refused credential is forgotten, and so are the connections made with
                     // it (they may carry an exec plugin's client certificate).
-                    self.inner.authorizer.invalidate();
+                    // Only the credential this attempt used is forgotten: a concurrent call that
+                    // already renewed it does not make this one renew it again.
+                    let _ = self.inner.authorizer.unauthorized(credential.generation);
                     self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
                     drop(answer);
                 }

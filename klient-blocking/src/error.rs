@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use klient_proto::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
+use klient_proto::auth::AuthError;
 use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError};
@@ -50,7 +51,10 @@ pub enum Error {
     Http(HttpError),
     /// A request could not be written as HTTP/1.1.
     Encode(EncodeError),
-    /// A credential could not be obtained.
+    /// A credential could not be obtained: a token file unreadable, an exec plugin that failed,
+    /// timed out or printed no usable credential.
+    Credentials(AuthError),
+    /// A credential could not be used (it cannot be sent as a header, say).
     Auth(String),
     /// A watch stream or log stream broke mid-way.
     Stream(String),
@@ -91,6 +95,7 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "connection: {e}"),
             Error::Http(e) => write!(f, "HTTP: {e}"),
             Error::Encode(e) => write!(f, "encoding the request: {e}"),
+            Error::Credentials(e) => write!(f, "credentials: {e}"),
             Error::Auth(e) => write!(f, "credentials: {e}"),
             Error::Stream(e) => write!(f, "stream: {e}"),
             Error::Call(e) => write!(f, "{e}"),
@@ -114,6 +119,7 @@ impl std::error::Error for Error {
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
             Error::Call(e) => Some(e),
+            Error::Credentials(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Lookup(e) => Some(e),
             _ => None,
@@ -126,6 +132,19 @@ impl From<ResponseError> for Error {
         match e {
             ResponseError::Api(api) => Error::Api(api),
             other => Error::Response(other),
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::AuthProviderUnsupported { .. } => Error::Unsupported(e.to_string()),
+            AuthError::TokenFileUnreadable { path, kind } => Error::ReadFile {
+                path,
+                source: kind.into(),
+            },
+            other => Error::Credentials(other),
         }
     }
 }

@@ -17,7 +17,8 @@
 
 /// Request credentials: when to read a token file or run an exec plugin, with what timeout, cache and expiry.
 pub mod auth;
-/// The life of a request: retries, credential renewal on 401, safe replay, pooling, deadlines.
+// The life of a request: retries, credential renewal on 401, safe replay, pooling, deadlines.
+// (Its docs live in client/mod.rs, for the same reason as api's.)
 pub mod client;
 /// Kubeconfig loading, merging and resolution, in-cluster config, exec credential plugin data.
 pub mod config;

@@ -121,7 +121,8 @@ pub enum CallError {
         /// How the attempt failed.
         failure: AttemptFailure,
     },
-    /// Pooled connections kept failing, more times than [`MAX_REPLAYS`](self).
+    /// Pooled connections kept failing: more than 16 attempts of one call met a connection the
+    /// server had closed.
     TooManyReplays,
     /// The server switched protocols for a request that did not ask for it.
     UnexpectedUpgrade {
@@ -172,7 +173,7 @@ enum State {
     Done,
 }
 
-/// One call's life. See the [module docs](self) for how an adapter drives it.
+/// One call's life. See the [module docs](crate::client) for how an adapter drives it.
 #[derive(Debug)]
 pub struct Call {
     request: http::Request<Vec<u8>>,
