@@ -5,9 +5,9 @@ use std::fmt::Debug;
 use std::marker::PhantomData;
 
 use klient_proto::api::{
-    ApiResource, Decodable, DeleteParams, Deleted, DynamicObject, EvictParams, Format, GetParams, ListParams,
-    LogParams, ObjectList, Patch, PatchParams, PostParams, Request, Resource, Status,
-    decode_delete_negotiated, decode_negotiated,
+    ApiResource, Decodable, DeleteParams, Deleted, DynamicObject, DynamicResourceScope, EvictParams, Format,
+    GetParams, ListParams, LogParams, NamespaceResourceScope, ObjectList, Patch, PatchParams, PostParams,
+    Request, Resource, RootScope, Status, decode_delete_negotiated, decode_negotiated,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -58,6 +58,19 @@ use crate::{Client, Result};
 /// let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(Client::try_default()?).protobuf();
 /// # Ok::<(), klient_blocking::Error>(())
 /// ```
+///
+/// # Scope
+///
+/// As in kube, the constructors follow the kind's scope, [`Resource::Scope`]:
+/// [`namespaced`](Self::namespaced) and [`default_namespaced`](Self::default_namespaced) accept
+/// only namespaced kinds and [`all`](Self::all) any kind with URLs of its own (a cluster-scoped
+/// kind, or a namespaced kind across all namespaces, to list and watch), at compile time.
+/// Kinds whose scope is known only at run time ([`DynamicObject`]) use
+/// [`namespaced_with`](Self::namespaced_with) and [`all_with`](Self::all_with), which check the
+/// [`ApiResource`]'s scope and return an error when it does not fit. No constructor panics: a
+/// namespace that cannot be a path segment (`""`, `"a/b"`) makes every call of the `Api` return
+/// [`Error::Request`](crate::Error::Request) (or [`try_namespaced`](Self::try_namespaced) says so
+/// at once).
 #[derive(Clone)]
 pub struct Api<K> {
     client: Client,
@@ -75,40 +88,128 @@ impl<K> Debug for Api<K> {
 }
 
 impl<K: Resource<DynamicType = ()>> Api<K> {
-    /// The kind in `namespace`.
+    /// The kind in `namespace`. Only namespaced kinds compile:
     ///
-    /// # Panics
-    /// When `namespace` is not a valid namespace name or `K` is cluster-scoped: both are
-    /// programming errors, like kube-rs's. [`Api::try_namespaced`] returns them as errors instead.
-    pub fn namespaced(client: Client, namespace: &str) -> Self {
-        match Self::try_namespaced(client, namespace) {
-            Ok(api) => api,
-            Err(e) => panic!("Api::namespaced({namespace:?}): {e}"),
-        }
+    /// ```no_run
+    /// # use klient_blocking::{Api, Client};
+    /// use k8s_openapi::api::core::v1::Pod;
+    /// # let client = Client::try_default()?;
+    /// let pods: Api<Pod> = Api::namespaced(client, "default");
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # use klient_blocking::{Api, Client};
+    /// use k8s_openapi::api::core::v1::Node;
+    /// # let client = Client::try_default()?;
+    /// let nodes: Api<Node> = Api::namespaced(client, "default"); // Node is cluster-scoped
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    ///
+    /// A `namespace` that cannot be a path segment does not panic: every call of the `Api`
+    /// returns that error ([`try_namespaced`](Self::try_namespaced) returns it at once).
+    pub fn namespaced(client: Client, namespace: &str) -> Self
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+    {
+        Self::from_request(client, Request::new_deferred::<K>(&(), Some(namespace)))
     }
 
-    /// The kind in `namespace`, or an error when that cannot address it.
-    pub fn try_namespaced(client: Client, namespace: &str) -> Result<Self> {
-        Ok(Api {
-            request: Request::namespaced::<K>(namespace)?.with_format(client.config().format),
-            client,
-            _kind: PhantomData,
-        })
+    /// The kind in `namespace`, or an error when `namespace` cannot be a path segment.
+    pub fn try_namespaced(client: Client, namespace: &str) -> Result<Self>
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+    {
+        Ok(Self::from_request(client, Request::namespaced::<K>(namespace)?))
     }
 
-    /// The kind in the kubeconfig context's namespace.
-    pub fn default_namespaced(client: Client) -> Self {
+    /// The kind in the kubeconfig context's namespace (only namespaced kinds compile).
+    pub fn default_namespaced(client: Client) -> Self
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+    {
         let namespace = client.default_namespace().to_owned();
         Self::namespaced(client, &namespace)
     }
 
-    /// A cluster-scoped kind, or a namespaced kind across all namespaces (list and watch).
-    pub fn all(client: Client) -> Self {
-        let request = Request::all::<K>()
-            .unwrap_or_else(|e| panic!("Api::all: {e}"))
-            .with_format(client.config().format);
+    /// A cluster-scoped kind, or a namespaced kind across all namespaces (to list and watch:
+    /// its objects are read, written and deleted through an [`Api::namespaced`]).
+    ///
+    /// ```no_run
+    /// # use klient_blocking::{Api, Client};
+    /// use k8s_openapi::api::core::v1::{Node, Pod};
+    /// # let client = Client::try_default()?;
+    /// let nodes: Api<Node> = Api::all(client.clone());
+    /// let pods_everywhere: Api<Pod> = Api::all(client);
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    ///
+    /// Subresource kinds have no URLs of their own (use [`Api::evict`], [`Api::get_scale`]...)
+    /// and do not compile:
+    ///
+    /// ```compile_fail
+    /// # use klient_blocking::{Api, Client};
+    /// use k8s_openapi::api::policy::v1::Eviction;
+    /// # let client = Client::try_default()?;
+    /// let evictions: Api<Eviction> = Api::all(client);
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    pub fn all(client: Client) -> Self
+    where
+        K::Scope: RootScope,
+    {
+        Self::from_request(client, Request::new_deferred::<K>(&(), None))
+    }
+}
+
+impl<K: Resource> Api<K> {
+    /// Any kind, described by `dyntype`, across the cluster: a cluster-scoped kind, or a
+    /// namespaced kind across all namespaces (to list and watch). An error when the kind is a
+    /// subresource or its URL segments are invalid.
+    pub fn all_with(client: Client, dyntype: &K::DynamicType) -> Result<Self> {
+        Ok(Self::from_request(client, Request::new::<K>(dyntype, None)?))
+    }
+
+    /// A kind known only at run time ([`DynamicObject`]) in `namespace`: an error when its
+    /// scope, as `dyntype` says it, is not namespaced
+    /// ([`RequestError::NamespaceNotAllowed`](klient_proto::api::RequestError::NamespaceNotAllowed),
+    /// [`NotARootResource`](klient_proto::api::RequestError::NotARootResource)) or `namespace`
+    /// cannot be a path segment. Kinds known at compile time use [`Api::namespaced`].
+    ///
+    /// ```no_run
+    /// use klient_blocking::{Api, Client};
+    /// use klient_proto::api::{ApiResource, DynamicObject, Scope};
+    ///
+    /// let client = Client::try_default()?;
+    /// let crontabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+    /// let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "ops", &crontabs)?;
+    ///
+    /// let nodes = ApiResource::new("", "v1", "Node", "nodes", Scope::Cluster);
+    /// assert!(Api::<DynamicObject>::namespaced_with(client, "ops", &nodes).is_err());
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    pub fn namespaced_with(client: Client, namespace: &str, dyntype: &K::DynamicType) -> Result<Self>
+    where
+        K: Resource<Scope = DynamicResourceScope>,
+    {
+        Ok(Self::from_request(
+            client,
+            Request::new::<K>(dyntype, Some(namespace))?,
+        ))
+    }
+
+    /// [`namespaced_with`](Self::namespaced_with) in the kubeconfig context's namespace.
+    pub fn default_namespaced_with(client: Client, dyntype: &K::DynamicType) -> Result<Self>
+    where
+        K: Resource<Scope = DynamicResourceScope>,
+    {
+        let namespace = client.default_namespace().to_owned();
+        Self::namespaced_with(client, &namespace, dyntype)
+    }
+
+    fn from_request(client: Client, request: Request) -> Self {
         Api {
-            request,
+            request: request.with_format(client.config().format),
             client,
             _kind: PhantomData,
         }
@@ -117,13 +218,13 @@ impl<K: Resource<DynamicType = ()>> Api<K> {
 
 impl Api<DynamicObject> {
     /// A kind known only at run time (a custom resource, say), in `namespace` or, with `None`, across
-    /// all namespaces or cluster-scoped.
+    /// all namespaces or cluster-scoped: [`namespaced_with`](Api::namespaced_with) or
+    /// [`all_with`](Api::all_with).
     pub fn dynamic(client: Client, resource: &ApiResource, namespace: Option<&str>) -> Result<Self> {
-        Ok(Api {
-            request: Request::from_api_resource(resource, namespace)?,
-            client,
-            _kind: PhantomData,
-        })
+        match namespace {
+            Some(namespace) => Self::namespaced_with(client, namespace, resource),
+            None => Self::all_with(client, resource),
+        }
     }
 }
 
@@ -460,5 +561,148 @@ mod tests {
             (widgets.format(), accept(&widgets).as_str()),
             (Format::Json, "application/json")
         );
+    }
+
+    use crate::Error;
+    use k8s_openapi::api::core::v1::Node;
+    use k8s_openapi::api::policy::v1::Eviction;
+    use klient_proto::api::{BadSegment, RequestError, Scope, Segment};
+
+    /// A client whose kubeconfig context names `namespace` (none: `default`).
+    fn client_in(namespace: Option<&str>) -> Client {
+        let namespace = namespace.map_or(String::new(), |ns| format!(", namespace: '{ns}'"));
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:1'}}\n\
+             users:\n- name: u\n  user: {{}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u{namespace}}}\n\
+             current-context: x\n"
+        );
+        let resolved = Kubeconfig::from_bytes(kubeconfig.as_bytes(), None)
+            .unwrap()
+            .resolve(&Default::default())
+            .unwrap();
+        Client::new(crate::Config::new(resolved)).unwrap()
+    }
+
+    fn uri<K>(
+        api: &Api<K>,
+        request: impl FnOnce(&Request) -> std::result::Result<http::Request<Vec<u8>>, RequestError>,
+    ) -> String {
+        request(api.request_builder()).unwrap().uri().to_string()
+    }
+
+    #[test]
+    fn typed_kinds_get_the_constructors_of_their_scope() {
+        let client = client_in(None);
+        let get = |api: &Request| api.get("a", &Default::default());
+        let list = |api: &Request| api.list(&ListParams::default());
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "ns");
+        assert_eq!(uri(&pods, get), "/api/v1/namespaces/ns/pods/a");
+        let pods: Api<Pod> = Api::default_namespaced(client.clone());
+        assert_eq!(pods.namespace(), Some("default"));
+        // Api::all: a namespaced kind across all namespaces lists, but has no single objects...
+        let pods: Api<Pod> = Api::all(client.clone());
+        assert_eq!(
+            (pods.namespace(), uri(&pods, list).as_str()),
+            (None, "/api/v1/pods")
+        );
+        let err = pods.get("a").unwrap_err();
+        assert!(
+            matches!(err, Error::Request(RequestError::NamespaceRequired { .. })),
+            "{err}"
+        );
+        // ... a cluster-scoped kind has both.
+        let nodes: Api<Node> = Api::all(client.clone());
+        assert_eq!(uri(&nodes, get), "/api/v1/nodes/a");
+        // all_with takes any kind and checks its scope when called.
+        let pods = Api::<Pod>::all_with(client.clone(), &()).unwrap();
+        assert_eq!(uri(&pods, list), "/api/v1/pods");
+        let err = Api::<Eviction>::all_with(client, &()).unwrap_err();
+        assert!(
+            matches!(err, Error::Request(RequestError::NotARootResource { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_namespace_that_is_no_path_segment_fails_the_calls_not_the_constructor() {
+        let client = client_in(None);
+        for (namespace, problem) in [
+            ("", BadSegment::Empty),
+            ("a/b", BadSegment::ContainsSlash),
+            ("50%", BadSegment::ContainsPercent),
+            ("..", BadSegment::DotSegment),
+        ] {
+            let is_bad_namespace = |e: &Error| matches!(e, Error::Request(RequestError::InvalidSegment { segment: Segment::Namespace, problem: p, .. }) if *p == problem);
+            let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+            assert_eq!(pods.namespace(), Some(namespace));
+            // Each fails before any I/O (the server, 127.0.0.1:1, would refuse the connection).
+            for err in [
+                pods.get("web").unwrap_err(),
+                pods.list(&ListParams::default()).unwrap_err(),
+                pods.create(&PostParams::default(), &Pod::default()).unwrap_err(),
+                pods.delete("web", &DeleteParams::default()).unwrap_err(),
+                pods.logs("web", &LogParams::default()).unwrap_err(),
+            ] {
+                assert!(is_bad_namespace(&err), "{namespace:?}: {err}");
+            }
+            let err = Api::<Pod>::try_namespaced(client.clone(), namespace).unwrap_err();
+            assert!(is_bad_namespace(&err), "{namespace:?}: {err}");
+            let resource = ApiResource::erase::<Pod>(&());
+            let err =
+                Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource).unwrap_err();
+            assert!(is_bad_namespace(&err), "{namespace:?}: {err}");
+        }
+        // The kubeconfig's namespace goes the same way.
+        let pods: Api<Pod> = Api::default_namespaced(client_in(Some("a/b")));
+        assert_eq!(pods.namespace(), Some("a/b"));
+        let err = pods.get("web").unwrap_err();
+        assert!(
+            matches!(err, Error::Request(RequestError::InvalidSegment { .. })),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dynamic_kinds_check_their_scope_when_the_api_is_made() {
+        let client = client_in(Some("team"));
+        let resource =
+            |kind: &str, plural: &str, scope| ApiResource::new("example.com", "v1", kind, plural, scope);
+        let widgets = resource("Widget", "widgets", Scope::Namespaced);
+        let gadgets = resource("Gadget", "gadgets", Scope::Cluster);
+        let scales = resource("Scale", "scale", Scope::Subresource);
+        let get = |api: &Request| api.get("a", &Default::default());
+
+        let api = Api::<DynamicObject>::namespaced_with(client.clone(), "ns", &widgets).unwrap();
+        assert_eq!(uri(&api, get), "/apis/example.com/v1/namespaces/ns/widgets/a");
+        let api = Api::<DynamicObject>::default_namespaced_with(client.clone(), &widgets).unwrap();
+        assert_eq!(api.namespace(), Some("team"));
+        let api = Api::<DynamicObject>::all_with(client.clone(), &widgets).unwrap();
+        assert_eq!(
+            api.request_builder().collection_path(),
+            "/apis/example.com/v1/widgets"
+        );
+        let api = Api::<DynamicObject>::all_with(client.clone(), &gadgets).unwrap();
+        assert_eq!(uri(&api, get), "/apis/example.com/v1/gadgets/a");
+
+        let err = Api::<DynamicObject>::namespaced_with(client.clone(), "ns", &gadgets).unwrap_err();
+        assert!(
+            matches!(&err, Error::Request(RequestError::NamespaceNotAllowed { kind }) if kind == "Gadget"),
+            "{err}"
+        );
+        let err = Api::<DynamicObject>::default_namespaced_with(client.clone(), &gadgets).unwrap_err();
+        assert!(
+            matches!(err, Error::Request(RequestError::NamespaceNotAllowed { .. })),
+            "{err}"
+        );
+        for err in [
+            Api::<DynamicObject>::namespaced_with(client.clone(), "ns", &scales).unwrap_err(),
+            Api::<DynamicObject>::all_with(client.clone(), &scales).unwrap_err(),
+            Api::dynamic(client, &scales, None).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::Request(RequestError::NotARootResource { kind }) if kind == "Scale"),
+                "{err}"
+            );
+        }
     }
 }

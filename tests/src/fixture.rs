@@ -63,10 +63,13 @@ impl TestNamespace {
         &self.name
     }
 
-    /// An `Api` of `K` in this namespace.
+    /// An `Api` of the namespaced kind `K` in this namespace.
     pub fn api<K>(&self) -> Api<K>
     where
-        K: klient_blocking::core::Resource<DynamicType = ()>,
+        K: klient_blocking::core::Resource<
+                DynamicType = (),
+                Scope = klient_blocking::core::NamespaceResourceScope,
+            >,
     {
         Api::namespaced(self.client.clone(), &self.name)
     }

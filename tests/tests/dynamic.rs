@@ -20,7 +20,7 @@ fn a_config_map_through_the_dynamic_api() {
     let ns = TestNamespace::create(&client, "dynamic-cm");
     let resource = ApiResource::new("", "v1", "ConfigMap", "configmaps", Scope::Namespaced);
     assert_eq!(resource, ApiResource::erase::<ConfigMap>(&()));
-    let api = Api::<DynamicObject>::dynamic(client.clone(), &resource, Some(ns.name())).unwrap();
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), ns.name(), &resource).unwrap();
 
     let object = DynamicObject::new("dyn", &resource)
         .within(ns.name())
@@ -88,7 +88,7 @@ fn a_grouped_kind_through_the_dynamic_api() {
     let client = admin_client(&Cluster::get());
     let ns = TestNamespace::create(&client, "dynamic-deploy");
     let resource = ApiResource::new("apps", "v1", "Deployment", "deployments", Scope::Namespaced);
-    let api = Api::<DynamicObject>::dynamic(client.clone(), &resource, Some(ns.name())).unwrap();
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), ns.name(), &resource).unwrap();
     let object = DynamicObject::new("web", &resource).data(json!({"spec": {
         "replicas": 0,
         "selector": {"matchLabels": {"app": "web"}},
@@ -104,7 +104,7 @@ fn a_grouped_kind_through_the_dynamic_api() {
     assert_eq!(deployment.spec.replicas, Some(0));
     assert_eq!(deployment.metadata.uid, created.metadata.uid);
     // Cluster-wide (all namespaces) works for a namespaced kind.
-    let everywhere = Api::<DynamicObject>::dynamic(client, &resource, None).unwrap();
+    let everywhere = Api::<DynamicObject>::all_with(client, &resource).unwrap();
     let all = everywhere
         .list(&ListParams::default().fields(&format!("metadata.namespace={}", ns.name())))
         .unwrap();

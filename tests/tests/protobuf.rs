@@ -17,8 +17,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use klient_blocking::core::{
-    ApiResource, DeleteParams, Deleted, DynamicObject, Format, GetParams, ListParams, PostParams,
-    ProtobufCodec, Resource, Scope, StatusReason, WatchParams, decode_error,
+    ApiResource, DeleteParams, Deleted, DynamicObject, Format, GetParams, ListParams, NamespaceResourceScope,
+    PostParams, ProtobufCodec, Resource, Scope, StatusReason, WatchParams, decode_error,
 };
 use klient_blocking::watch_core::WatchEvent;
 use klient_blocking::{Api, WatchConfig};
@@ -509,6 +509,7 @@ impl Message for Widget {
 
 impl Resource for Widget {
     type DynamicType = ();
+    type Scope = NamespaceResourceScope;
     fn group(_: &()) -> Cow<'_, str> {
         widget_group().into()
     }
@@ -613,7 +614,7 @@ fn custom_resource_definitions_in_protobuf_and_custom_resources_fall_back_to_jso
     let ns = TestNamespace::create(&client, "pb-cr");
     // Dynamic objects never ask for protobuf.
     let resource = ApiResource::new(group, "v1", "Widget", "widgets", Scope::Namespaced);
-    let dynamic = Api::<DynamicObject>::dynamic(client.clone(), &resource, Some(ns.name())).unwrap();
+    let dynamic = Api::<DynamicObject>::namespaced_with(client.clone(), ns.name(), &resource).unwrap();
     assert_eq!(dynamic.format(), Format::Json);
     let object = DynamicObject::new("one", &resource)
         .within(ns.name())

@@ -14,12 +14,12 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use klient_blocking::Api;
 use klient_blocking::core::{
-    DeleteParams, Deleted, Format, ListParams, ObjectList, PostParams, Resource, Scope, WatchParams,
-    decode_negotiated,
+    ClusterResourceScope, DeleteParams, Deleted, Format, ListParams, NamespaceResourceScope, ObjectList,
+    PostParams, Resource, RootScope, WatchParams, decode_negotiated,
 };
 use klient_blocking::watch_core::WatchEvent;
+use klient_blocking::{Api, Client};
 use klient_e2e::{
     Cluster, PROTOBUF, PROTOBUF_WATCH, TestNamespace, assert_kubectl_reads, assert_protobuf_on_the_wire,
     kubectl_get, kwok_pod, object_from, protobuf_client, resource_version, unique_name, wait_for,
@@ -34,6 +34,35 @@ const RUN_LABEL: &str = "klient-e2e/run";
 const REPLACED_LABEL: &str = "klient-e2e/replaced";
 
 /// How kubectl names the kind: `pods`, `deployments.apps`...
+/// Where a kind's objects go, chosen by its scope at compile time: namespaced kinds into a
+/// namespace of their own (deleted with the guard), cluster-scoped kinds across the cluster.
+trait Placement: RootScope {
+    fn api<K: Resource<DynamicType = (), Scope = Self>>(
+        client: &Client,
+        prefix: &str,
+    ) -> (Option<TestNamespace>, Api<K>);
+}
+
+impl Placement for NamespaceResourceScope {
+    fn api<K: Resource<DynamicType = (), Scope = Self>>(
+        client: &Client,
+        prefix: &str,
+    ) -> (Option<TestNamespace>, Api<K>) {
+        let namespace = TestNamespace::create(client, prefix);
+        let api = namespace.api();
+        (Some(namespace), api)
+    }
+}
+
+impl Placement for ClusterResourceScope {
+    fn api<K: Resource<DynamicType = (), Scope = Self>>(
+        client: &Client,
+        _: &str,
+    ) -> (Option<TestNamespace>, Api<K>) {
+        (None, Api::all(client.clone()))
+    }
+}
+
 fn kubectl_resource<K: Resource<DynamicType = ()>>() -> String {
     let (plural, group) = (K::plural(&()), K::group(&()));
     if group.is_empty() {
@@ -63,16 +92,13 @@ where
         + Clone
         + PartialEq
         + Debug,
+    <K as Resource>::Scope: Placement,
 {
     let cluster = Cluster::get();
     let client = protobuf_client(&cluster);
     let run = unique_name(prefix);
     let selector = format!("{RUN_LABEL}={run}");
-    let namespace = (K::scope(&()) == Scope::Namespaced).then(|| TestNamespace::create(&client, prefix));
-    let api: Api<K> = match &namespace {
-        Some(ns) => ns.api(),
-        None => Api::all(client.clone()),
-    };
+    let (_namespace, api) = <<K as Resource>::Scope as Placement>::api::<K>(&client, prefix);
     assert_eq!(api.format(), Format::Protobuf);
     let resource = kubectl_resource::<K>();
 

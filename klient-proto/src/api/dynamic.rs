@@ -1,6 +1,6 @@
 //! Kinds known only at run time: custom resources, or anything discovered from the API server.
 
-use super::resource::{Resource, Scope};
+use super::resource::{DynamicResourceScope, Resource, Scope};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -177,6 +177,7 @@ impl DynamicObject {
 
 impl Resource for DynamicObject {
     type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
 
     fn group(dt: &ApiResource) -> Cow<'_, str> {
         Cow::Borrowed(&dt.group)

@@ -196,6 +196,7 @@ pub(crate) mod tests {
 
     impl Resource for Widget {
         type DynamicType = ();
+        type Scope = crate::api::NamespaceResourceScope;
         fn group(_: &()) -> Cow<'_, str> {
             "example.com".into()
         }

@@ -54,7 +54,10 @@ pub(crate) use request::PATH_SEGMENT;
 pub use request::Request;
 #[cfg(feature = "k8s-openapi")]
 pub use resource::OpenapiScope;
-pub use resource::{Resource, Scope};
+pub use resource::{
+    ClusterResourceScope, DynamicResourceScope, NamespaceResourceScope, Resource, ResourceScope, RootScope,
+    Scope, SubResourceScope,
+};
 pub use response::{Deleted, ListMeta, ObjectList, decode, decode_delete, decode_error, decode_response};
 pub use status::{ApiError, Status, StatusCause, StatusDetails, StatusReason};
 pub use subresource::EvictParams;

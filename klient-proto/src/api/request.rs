@@ -6,7 +6,7 @@ use super::format::{Format, JSON};
 use super::params::{
     DeleteParams, GetParams, ListParams, Patch, PatchParams, PostParams, Query, WatchParams,
 };
-use super::resource::{Resource, Scope};
+use super::resource::{NamespaceResourceScope, Resource, RootScope, Scope};
 use http::Method;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
@@ -74,22 +74,29 @@ impl Body {
 
 /// Checks that a user-supplied segment can go into a path as one segment.
 pub(crate) fn check_segment(segment: Segment, value: &str) -> Result<(), RequestError> {
-    let problem = if value.is_empty() {
-        BadSegment::Empty
+    match segment_problem(value) {
+        None => Ok(()),
+        Some(problem) => Err(RequestError::InvalidSegment {
+            segment,
+            value: value.to_string(),
+            problem,
+        }),
+    }
+}
+
+/// What keeps `value` from being one path segment, if anything.
+fn segment_problem(value: &str) -> Option<BadSegment> {
+    if value.is_empty() {
+        Some(BadSegment::Empty)
     } else if value.contains('/') {
-        BadSegment::ContainsSlash
+        Some(BadSegment::ContainsSlash)
     } else if value.contains('%') {
-        BadSegment::ContainsPercent
+        Some(BadSegment::ContainsPercent)
     } else if value == "." || value == ".." {
-        BadSegment::DotSegment
+        Some(BadSegment::DotSegment)
     } else {
-        return Ok(());
-    };
-    Err(RequestError::InvalidSegment {
-        segment,
-        value: value.to_string(),
-        problem,
-    })
+        None
+    }
 }
 
 /// Appends `/segment`, percent-encoding what a path cannot carry raw.
@@ -124,6 +131,9 @@ fn push_segment(path: &mut String, segment: &str) {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// Why no request can be built, when [`Request::new_deferred`] was given something
+    /// [`Request::new`] rejects; every builder method then fails with it.
+    unusable: Option<Unusable>,
     kind: String,
     namespace: Option<String>,
     group: String,
@@ -138,9 +148,43 @@ pub struct Request {
     format: Format,
 }
 
+/// Why a [`Request`] made by [`Request::new_deferred`] cannot build requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Unusable {
+    InvalidSegment {
+        segment: Segment,
+        value: String,
+        problem: BadSegment,
+    },
+    NamespaceNotAllowed,
+    NotARootResource,
+}
+
 impl Request {
-    /// Requests for `K` in `namespace` (`None`: cluster-scoped, or all namespaces).
+    /// Requests for `K` in `namespace` (`None`: cluster-scoped, or all namespaces), checked at
+    /// run time: an error when the scope of `K` does not allow `namespace`, or when the namespace
+    /// (or the kind's group, version or plural) cannot be a path segment.
     pub fn new<K: Resource>(dt: &K::DynamicType, namespace: Option<&str>) -> Result<Self, RequestError> {
+        let request = Self::new_deferred::<K>(dt, namespace);
+        request.usable()?;
+        Ok(request)
+    }
+
+    /// Like [`new`](Self::new), for constructors that must not fail: what `new` would reject is
+    /// kept instead, and every request built from the result fails with that error.
+    ///
+    /// ```
+    /// # #[cfg(feature = "k8s-openapi")] {
+    /// use k8s_openapi::api::core::v1::Pod;
+    /// use klient_proto::api::{ListParams, Request, RequestError};
+    /// let pods = Request::new_deferred::<Pod>(&(), Some("a/b"));
+    /// assert!(matches!(
+    ///     pods.list(&ListParams::default()),
+    ///     Err(RequestError::InvalidSegment { .. })
+    /// ));
+    /// # }
+    /// ```
+    pub fn new_deferred<K: Resource>(dt: &K::DynamicType, namespace: Option<&str>) -> Self {
         let mut request = Self::build(
             &K::group(dt),
             &K::version(dt),
@@ -148,33 +192,49 @@ impl Request {
             &K::plural(dt),
             K::scope(dt),
             namespace,
-        )?;
+        );
         request.has_protobuf = K::protobuf().is_some();
-        Ok(request)
+        request
     }
 
-    /// Requests for a statically known namespaced kind in one namespace.
-    pub fn namespaced<K: Resource<DynamicType = ()>>(namespace: &str) -> Result<Self, RequestError> {
+    /// Requests for a statically known namespaced kind in one namespace; an error when the
+    /// namespace cannot be a path segment. Cluster-scoped kinds and subresources do not compile:
+    ///
+    /// ```compile_fail
+    /// # // Node is cluster-scoped.
+    /// use k8s_openapi::api::core::v1::Node;
+    /// let nodes = klient_proto::api::Request::namespaced::<Node>("default");
+    /// ```
+    pub fn namespaced<K: Resource<DynamicType = (), Scope = NamespaceResourceScope>>(
+        namespace: &str,
+    ) -> Result<Self, RequestError> {
         Self::new::<K>(&(), Some(namespace))
     }
 
-    /// Requests for a statically known kind across the cluster (all namespaces, if namespaced).
-    pub fn all<K: Resource<DynamicType = ()>>() -> Result<Self, RequestError> {
+    /// Requests for a statically known kind across the cluster: a cluster-scoped kind, or a
+    /// namespaced kind in all namespaces. Subresources (`Scale`, `Eviction`...) do not compile.
+    pub fn all<K: Resource<DynamicType = ()>>() -> Result<Self, RequestError>
+    where
+        K::Scope: RootScope,
+    {
         Self::new::<K>(&(), None)
     }
 
-    /// Requests for a kind described at run time.
+    /// Requests for a kind described at run time; errors as [`new`](Self::new) has them.
     pub fn from_api_resource(resource: &ApiResource, namespace: Option<&str>) -> Result<Self, RequestError> {
-        Self::build(
+        let request = Self::build(
             &resource.group,
             &resource.version,
             &resource.kind,
             &resource.plural,
             resource.scope,
             namespace,
-        )
+        );
+        request.usable()?;
+        Ok(request)
     }
 
+    /// The requests, whatever their inputs: the first problem with them is kept in `unusable`.
     fn build(
         group: &str,
         version: &str,
@@ -182,22 +242,31 @@ impl Request {
         plural: &str,
         scope: Scope,
         namespace: Option<&str>,
-    ) -> Result<Self, RequestError> {
-        let kind_owned = || kind.to_string();
-        match (scope, namespace) {
-            (Scope::Subresource, _) => {
-                return Err(RequestError::NotARootResource { kind: kind_owned() });
+    ) -> Self {
+        let mut unusable = match (scope, namespace) {
+            (Scope::Subresource, _) => Some(Unusable::NotARootResource),
+            (Scope::Cluster, Some(_)) => Some(Unusable::NamespaceNotAllowed),
+            _ => None,
+        };
+        let mut check = |segment: Segment, value: &str| {
+            if unusable.is_none()
+                && let Some(problem) = segment_problem(value)
+            {
+                unusable = Some(Unusable::InvalidSegment {
+                    segment,
+                    value: value.to_string(),
+                    problem,
+                });
             }
-            (Scope::Cluster, Some(_)) => {
-                return Err(RequestError::NamespaceNotAllowed { kind: kind_owned() });
-            }
-            _ => {}
-        }
+        };
         if !group.is_empty() {
-            check_segment(Segment::Resource, group)?;
+            check(Segment::Resource, group);
         }
-        check_segment(Segment::Resource, version)?;
-        check_segment(Segment::Resource, plural)?;
+        check(Segment::Resource, version);
+        check(Segment::Resource, plural);
+        if let Some(ns) = namespace {
+            check(Segment::Namespace, ns);
+        }
         let mut collection = String::new();
         if group.is_empty() {
             collection.push_str("/api");
@@ -207,13 +276,13 @@ impl Request {
         }
         push_segment(&mut collection, version);
         if let Some(ns) = namespace {
-            check_segment(Segment::Namespace, ns)?;
             collection.push_str("/namespaces");
             push_segment(&mut collection, ns);
         }
         push_segment(&mut collection, plural);
-        Ok(Request {
-            kind: kind_owned(),
+        Request {
+            unusable,
+            kind: kind.to_string(),
             namespace: namespace.map(str::to_string),
             group: group.to_string(),
             plural: plural.to_string(),
@@ -221,7 +290,27 @@ impl Request {
             addresses_objects: scope == Scope::Cluster || namespace.is_some(),
             has_protobuf: false,
             format: Format::Json,
-        })
+        }
+    }
+
+    /// The error every request fails with, when these requests were made from something
+    /// [`new`](Self::new) rejects (see [`new_deferred`](Self::new_deferred)).
+    pub fn usable(&self) -> Result<(), RequestError> {
+        let kind = || self.kind.clone();
+        match &self.unusable {
+            None => Ok(()),
+            Some(Unusable::InvalidSegment {
+                segment,
+                value,
+                problem,
+            }) => Err(RequestError::InvalidSegment {
+                segment: *segment,
+                value: value.clone(),
+                problem: *problem,
+            }),
+            Some(Unusable::NamespaceNotAllowed) => Err(RequestError::NamespaceNotAllowed { kind: kind() }),
+            Some(Unusable::NotARootResource) => Err(RequestError::NotARootResource { kind: kind() }),
+        }
     }
 
     /// The same requests, preferring `format` for what they send and receive.
@@ -278,6 +367,7 @@ impl Request {
 
     /// The path of one object, optionally of one of its subresources.
     pub(crate) fn object_path(&self, name: &str, subresource: Option<&str>) -> Result<String, RequestError> {
+        self.usable()?;
         if !self.addresses_objects {
             return Err(RequestError::NamespaceRequired {
                 kind: self.kind.clone(),
@@ -302,6 +392,7 @@ impl Request {
 
     /// Lists the collection (one page of it, with `limit`).
     pub fn list(&self, params: &ListParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.usable()?;
         let mut q = Query::new();
         params.append(&mut q)?;
         finish(Method::GET, self.collection.clone(), q, None, self.expect())
@@ -309,6 +400,7 @@ impl Request {
 
     /// Watches the collection (or, with `send_initial_events`, runs a streaming list).
     pub fn watch(&self, params: &WatchParams) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.usable()?;
         let mut q = Query::new();
         params.append(&mut q)?;
         finish(Method::GET, self.collection.clone(), q, None, self.expect())
@@ -333,6 +425,7 @@ impl Request {
     }
 
     fn create_with(&self, params: &PostParams, body: Body) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.usable()?;
         if !self.addresses_objects {
             return Err(RequestError::NamespaceRequired {
                 kind: self.kind.clone(),
@@ -413,6 +506,7 @@ impl Request {
         params: &DeleteParams,
         selection: &ListParams,
     ) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.usable()?;
         if !self.addresses_objects {
             return Err(RequestError::NamespaceRequired {
                 kind: self.kind.clone(),
@@ -847,14 +941,89 @@ mod openapi_tests {
                 .uri(),
             "/api/v1/pods"
         );
+        // A namespaced Node or a Pod-less Eviction do not compile; asked for at run time, they
+        // are typed errors.
         assert!(matches!(
-            Request::namespaced::<Node>("x"),
+            Request::new::<Node>(&(), Some("x")),
             Err(RequestError::NamespaceNotAllowed { .. })
         ));
         assert!(matches!(
-            Request::all::<Eviction>(),
+            Request::new::<Eviction>(&(), None),
             Err(RequestError::NotARootResource { .. })
         ));
+        assert!(matches!(
+            Request::namespaced::<Pod>("a/b"),
+            Err(RequestError::InvalidSegment {
+                segment: Segment::Namespace,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deferred_requests_fail_each_request_with_the_error_new_reports() {
+        let get = GetParams::default();
+        let pods = Request::new_deferred::<Pod>(&(), Some("prod"));
+        assert_eq!(
+            Ok(pods.clone()),
+            Request::namespaced::<Pod>("prod").map_err(|e| e.to_string())
+        );
+        assert!(pods.usable().is_ok());
+        assert_eq!(
+            pods.get("web-0", &get).unwrap().uri(),
+            "/api/v1/namespaces/prod/pods/web-0"
+        );
+
+        /// What `new_deferred` makes of `namespace`, and the error `new` reports for it.
+        fn deferred<K: Resource<DynamicType = ()>>(namespace: Option<&str>) -> (Request, RequestError) {
+            let reported = Request::new::<K>(&(), namespace).unwrap_err();
+            (Request::new_deferred::<K>(&(), namespace), reported)
+        }
+        let (empty, dots) = (deferred::<Pod>(Some("")), deferred::<Pod>(Some("..")));
+        let node = deferred::<Node>(Some("x"));
+        let eviction = deferred::<Eviction>(None);
+        assert!(matches!(
+            (&empty.1, &dots.1),
+            (
+                RequestError::InvalidSegment {
+                    segment: Segment::Namespace,
+                    problem: BadSegment::Empty,
+                    ..
+                },
+                RequestError::InvalidSegment {
+                    segment: Segment::Namespace,
+                    problem: BadSegment::DotSegment,
+                    ..
+                }
+            )
+        ));
+        assert!(matches!(&node.1, RequestError::NamespaceNotAllowed { kind } if kind == "Node"));
+        assert!(matches!(&eviction.1, RequestError::NotARootResource { kind } if kind == "Eviction"));
+        let pp = PostParams::default();
+        for (request, reported) in [empty, dots, node, eviction] {
+            let errors = [
+                request.usable().unwrap_err(),
+                request.get("a", &get).unwrap_err(),
+                request.list(&ListParams::default()).unwrap_err(),
+                request.watch(&WatchParams::default()).unwrap_err(),
+                request.create(&pp, &Pod::default()).unwrap_err(),
+                request.replace("a", &pp, &Pod::default()).unwrap_err(),
+                request
+                    .patch("a", &PatchParams::default(), &Patch::Merge(()))
+                    .unwrap_err(),
+                request.delete("a", &DeleteParams::default()).unwrap_err(),
+                request
+                    .delete_collection(&DeleteParams::default(), &ListParams::default())
+                    .unwrap_err(),
+                request.get_status("a").unwrap_err(),
+                request.logs("a", &Default::default()).unwrap_err(),
+                request.evict("a", &Default::default()).unwrap_err(),
+                request.get_ephemeral_containers("a").unwrap_err(),
+            ];
+            for err in errors {
+                assert_eq!(err.to_string(), reported.to_string(), "{request:?}");
+            }
+        }
     }
 
     #[test]

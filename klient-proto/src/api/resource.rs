@@ -17,15 +17,84 @@ pub enum Scope {
     Subresource,
 }
 
+/// The scope of a kind as a type, for [`Resource::Scope`]: lets constructors such as
+/// `klient_blocking::Api::namespaced` accept only the kinds they can address, at compile time.
+///
+/// Implemented by [`NamespaceResourceScope`], [`ClusterResourceScope`], [`SubResourceScope`] and
+/// [`DynamicResourceScope`] only (the names and meaning are k8s-openapi's and kube's).
+pub trait ResourceScope: sealed::Sealed {
+    /// The scope the marker stands for; `None` for [`DynamicResourceScope`], whose kinds say it
+    /// at run time.
+    const SCOPE: Option<Scope>;
+}
+
+/// The scopes of kinds that have URLs of their own: namespaced and cluster-scoped, not
+/// subresources. Any of these can be listed and watched across the cluster.
+#[diagnostic::on_unimplemented(
+    message = "kinds of scope `{Self}` have no URLs of their own",
+    note = "subresources (Scale, Eviction...) are reached through an object of their parent kind"
+)]
+pub trait RootScope: ResourceScope {}
+
+/// [`Resource::Scope`] of namespaced kinds (`Pod`, `Deployment`, `ConfigMap`...).
+#[derive(Debug)]
+pub enum NamespaceResourceScope {}
+
+/// [`Resource::Scope`] of cluster-scoped kinds (`Node`, `Namespace`, `ClusterRole`...).
+#[derive(Debug)]
+pub enum ClusterResourceScope {}
+
+/// [`Resource::Scope`] of subresource kinds (`Scale`, `Eviction`, `TokenRequest`), which are only
+/// reached through an object of another kind.
+#[derive(Debug)]
+pub enum SubResourceScope {}
+
+/// [`Resource::Scope`] of kinds whose scope is known only at run time, from their
+/// `DynamicType` ([`DynamicObject`](super::DynamicObject) and its
+/// [`ApiResource`](super::ApiResource)): constructors check it when they are called.
+#[derive(Debug)]
+pub enum DynamicResourceScope {}
+
+impl ResourceScope for NamespaceResourceScope {
+    const SCOPE: Option<Scope> = Some(Scope::Namespaced);
+}
+impl ResourceScope for ClusterResourceScope {
+    const SCOPE: Option<Scope> = Some(Scope::Cluster);
+}
+impl ResourceScope for SubResourceScope {
+    const SCOPE: Option<Scope> = Some(Scope::Subresource);
+}
+impl ResourceScope for DynamicResourceScope {
+    const SCOPE: Option<Scope> = None;
+}
+impl RootScope for NamespaceResourceScope {}
+impl RootScope for ClusterResourceScope {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::NamespaceResourceScope {}
+    impl Sealed for super::ClusterResourceScope {}
+    impl Sealed for super::SubResourceScope {}
+    impl Sealed for super::DynamicResourceScope {}
+}
+
 /// A Kubernetes kind: its group, version, kind, plural and scope, plus read access to the identity
 /// of one of its objects.
 ///
 /// Kinds known at compile time (every k8s-openapi type, behind the `k8s-openapi` feature) use
 /// `DynamicType = ()`. Kinds known only at run time ([`DynamicObject`](super::DynamicObject)) carry
 /// that knowledge in an [`ApiResource`](super::ApiResource) passed as `DynamicType`.
+///
+/// The scope is there twice: as a type, [`Scope`](Self::Scope), so that APIs can require a
+/// namespaced kind at compile time, and as a value, [`scope`](Self::scope), which is what URLs are
+/// built from. For a kind known at compile time the two must agree.
 pub trait Resource {
     /// Run-time information needed to describe the kind: `()` when everything is known statically.
     type DynamicType;
+    /// The scope as a type: [`NamespaceResourceScope`], [`ClusterResourceScope`] or
+    /// [`SubResourceScope`] for kinds known at compile time (k8s-openapi's markers map onto
+    /// these), [`DynamicResourceScope`] for kinds whose `DynamicType` says it.
+    type Scope: ResourceScope;
 
     /// The API group, empty for the core group (`""` for pods, `"apps"` for deployments).
     fn group(dt: &Self::DynamicType) -> Cow<'_, str>;
@@ -35,7 +104,8 @@ pub trait Resource {
     fn kind(dt: &Self::DynamicType) -> Cow<'_, str>;
     /// The lower-case plural used in URLs (`"pods"`).
     fn plural(dt: &Self::DynamicType) -> Cow<'_, str>;
-    /// Namespaced, cluster-scoped or a subresource.
+    /// Namespaced, cluster-scoped or a subresource (for static kinds, what
+    /// [`Scope`](Self::Scope) says).
     fn scope(dt: &Self::DynamicType) -> Scope;
 
     /// `group/version`, or just `version` for the core group: the value of `apiVersion:`.
@@ -75,24 +145,29 @@ mod openapi {
     //! The bridge to k8s-openapi: every generated type with `ObjectMeta` is a [`Resource`], with
     //! the protobuf codec generated for it (`protobuf/generated`).
 
-    use super::{ProtobufCodec, Resource, Scope};
+    use super::{ProtobufCodec, Resource, ResourceScope, Scope};
     use crate::protobuf::Message;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use std::borrow::Cow;
 
-    /// Maps k8s-openapi's scope marker types onto [`Scope`].
+    /// Maps k8s-openapi's scope marker types onto [`Scope`] and onto klient's markers.
     pub trait OpenapiScope {
         /// The scope the marker stands for.
         const SCOPE: Scope;
+        /// klient's marker of the same scope, the [`Resource::Scope`] of the kind.
+        type Marker: ResourceScope;
     }
     impl OpenapiScope for k8s_openapi::NamespaceResourceScope {
         const SCOPE: Scope = Scope::Namespaced;
+        type Marker = super::NamespaceResourceScope;
     }
     impl OpenapiScope for k8s_openapi::ClusterResourceScope {
         const SCOPE: Scope = Scope::Cluster;
+        type Marker = super::ClusterResourceScope;
     }
     impl OpenapiScope for k8s_openapi::SubResourceScope {
         const SCOPE: Scope = Scope::Subresource;
+        type Marker = super::SubResourceScope;
     }
 
     impl<K> Resource for K
@@ -101,6 +176,7 @@ mod openapi {
         K::Scope: OpenapiScope,
     {
         type DynamicType = ();
+        type Scope = <K::Scope as OpenapiScope>::Marker;
 
         fn group(_: &()) -> Cow<'_, str> {
             Cow::Borrowed(K::GROUP)
@@ -162,6 +238,38 @@ mod tests {
         assert_eq!(Node::scope(&()), Scope::Cluster);
         assert_eq!(Namespace::plural(&()), "namespaces");
         assert_eq!(Eviction::scope(&()), Scope::Subresource);
+    }
+
+    /// The scope as a type says what the scope as a value says.
+    fn scopes_agree<K: Resource<DynamicType = ()>>() {
+        assert_eq!(<K::Scope as ResourceScope>::SCOPE, Some(K::scope(&())));
+    }
+
+    #[test]
+    fn openapi_scopes_map_onto_klient_markers() {
+        fn namespaced<K: Resource<Scope = NamespaceResourceScope>>() {}
+        fn cluster<K: Resource<Scope = ClusterResourceScope>>() {}
+        fn subresource<K: Resource<Scope = SubResourceScope>>() {}
+        fn root<K: Resource>()
+        where
+            K::Scope: RootScope,
+        {
+        }
+        namespaced::<Pod>();
+        namespaced::<Deployment>();
+        cluster::<Node>();
+        cluster::<Namespace>();
+        subresource::<Eviction>();
+        root::<Pod>();
+        root::<Node>();
+        scopes_agree::<Pod>();
+        scopes_agree::<Node>();
+        scopes_agree::<Eviction>();
+        assert_eq!(
+            <<crate::api::DynamicObject as Resource>::Scope as ResourceScope>::SCOPE,
+            None,
+            "dynamic objects say their scope at run time"
+        );
     }
 
     #[test]

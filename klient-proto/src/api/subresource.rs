@@ -18,6 +18,8 @@ pub struct EvictParams {
 
 impl Request {
     fn pods_only(&self, subresource: &'static str) -> Result<(), RequestError> {
+        // A request builder that cannot build anything says why first.
+        self.usable()?;
         if self.is_core_pods() {
             Ok(())
         } else {

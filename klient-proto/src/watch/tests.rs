@@ -17,6 +17,7 @@ struct Obj {
 
 impl Resource for Obj {
     type DynamicType = ();
+    type Scope = crate::api::NamespaceResourceScope;
     fn group(_: &()) -> Cow<'_, str> {
         "example.com".into()
     }
