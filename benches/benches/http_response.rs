@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use klient_proto::http::{Event, Limits, ResponseDecoder};
+use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
 
 const READ: usize = 16 * 1024;
 
@@ -52,7 +52,7 @@ fn klient(wire: &[u8]) -> usize {
     let mut body = 0;
     for read in wire.chunks(READ) {
         decoder.handle_bytes(read);
-        while let Some(event) = decoder.poll_event().unwrap() {
+        while let Progress::Event(event) = decoder.poll_event().unwrap() {
             match event {
                 Event::Data(data) => body += black_box(&data).len(),
                 Event::End { .. } => return body,

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use klient_benches::alloc::{Counting, measure, mib};
 use klient_benches::pods::{PODS, pod_list_json, pods};
 use klient_proto::api::{ObjectList, decode};
-use klient_proto::http::{Event, Limits, ResponseDecoder};
+use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
 
 const READ: usize = 16 * 1024;
 
@@ -54,7 +54,7 @@ fn klient_http(wire: &[u8]) -> ObjectList<Pod> {
     let mut status = 0;
     for read in wire.chunks(READ) {
         decoder.handle_bytes(read);
-        while let Some(event) = decoder.poll_event().expect("a valid response") {
+        while let Progress::Event(event) = decoder.poll_event().expect("a valid response") {
             match event {
                 Event::Head(head) => status = head.status.as_u16(),
                 Event::Data(data) => body.extend_from_slice(&data),

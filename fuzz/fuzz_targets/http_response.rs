@@ -3,7 +3,7 @@
 //! decode a valid stream the same way whatever the split.
 #![no_main]
 
-use klient_proto::http::{Event, HttpError, Limits, ResponseDecoder};
+use klient_proto::http::{Event, HttpError, Limits, Progress, ResponseDecoder};
 use libfuzzer_sys::fuzz_target;
 
 /// Everything a run produced, with adjacent data merged.
@@ -32,9 +32,10 @@ fuzz_target!(|data: &[u8]| {
         max_decompressed_bytes: body_limit(d.rotate_left(4)),
     };
     let eof = mode & 0x80 != 0;
+    let upgrade = mode & 0x40 != 0;
 
-    let whole = run(input, &method, limits, eof, &mut Splits::whole());
-    let split = run(input, &method, limits, eof, &mut Splits::new(seed));
+    let whole = run(input, &method, limits, eof, upgrade, &mut Splits::whole());
+    let split = run(input, &method, limits, eof, upgrade, &mut Splits::new(seed));
     if whole.result.is_ok() {
         assert_eq!(whole, split, "a valid stream must decode the same at any split");
     }
@@ -68,8 +69,11 @@ impl Splits {
     }
 }
 
-fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, splits: &mut Splits) -> Outcome {
+fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, upgrade: bool, splits: &mut Splits) -> Outcome {
     let mut decoder = ResponseDecoder::new(method, limits);
+    if upgrade {
+        decoder = decoder.with_upgrade();
+    }
     let mut out = Outcome {
         events: Vec::new(),
         body: Vec::new(),
@@ -88,14 +92,18 @@ fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, splits: &
         }
         loop {
             match decoder.poll_event() {
-                Ok(None) => break,
-                Ok(Some(Event::Data(data))) => {
+                Ok(Progress::NeedData) => break,
+                Ok(Progress::Finished) => {
+                    assert_eq!(decoder.poll_event(), Ok(Progress::Finished), "finished stays finished");
+                    break;
+                }
+                Ok(Progress::Event(Event::Data(data))) => {
                     assert!(!data.is_empty());
                     body_len += data.len() as u64;
                     assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));
                     out.body.extend_from_slice(&data);
                 }
-                Ok(Some(Event::End { keep_alive })) => {
+                Ok(Progress::Event(Event::End { keep_alive })) => {
                     out.events.push(format!("end {keep_alive}"));
                     body_len = 0;
                     if keep_alive {
@@ -105,11 +113,11 @@ fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, splits: &
                             .expect("reusable after keep-alive End");
                     }
                 }
-                Ok(Some(Event::Upgraded { head, leftover })) => {
+                Ok(Progress::Event(Event::Upgraded { head, leftover })) => {
                     out.events.push(format!("upgraded {}", head.status));
                     out.body.extend_from_slice(&leftover);
                 }
-                Ok(Some(event)) => out.events.push(format!("{event:?}")),
+                Ok(Progress::Event(event)) => out.events.push(format!("{event:?}")),
                 Err(e) => {
                     assert_eq!(decoder.poll_event(), Err(e.clone()));
                     out.result = Err(e);

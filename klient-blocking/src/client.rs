@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, Disposition, Pool, PoolSettings, RequestIdentity,
     RetryPolicy,
 };
 use klient_proto::config::{Proxy, ProxyEnv, Scheme, SecretBytes, Source, select_proxy};
-use klient_proto::http::{Event, ResponseDecoder, ResponseHead, encode_connect};
+use klient_proto::http::{ResponseHead, Tunnel};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
@@ -211,13 +211,10 @@ impl Client {
     fn call(&self, request: http::Request<Vec<u8>>, kind: CallKind) -> Result<(ResponseHead, Answer)> {
         let mut call =
             Call::new(&self.inner.settings, request, kind, None, Instant::now()).map_err(Error::Call)?;
-        // Streams bound each event or chunk where they are consumed, not the whole body.
-        let limits = kind.response_limits(self.inner.config.limits);
         let read_timeout = match kind {
             CallKind::Streaming => None,
             CallKind::Whole | CallKind::Upgrade => Some(self.inner.config.read_timeout),
         };
-        let mut bytes = Vec::new();
         loop {
             let new_connection = match call.poll_action(Instant::now()) {
                 Some(CallAction::Send { new_connection }) => new_connection,
@@ -227,17 +224,21 @@ impl Client {
                 }
                 None => return Err(Error::Call(CallError::Misuse("a call with nothing to do"))),
             };
-            bytes.clear();
             let credential = self.inner.authorizer.credential()?;
-            call.encode_attempt(credential.authorization.as_ref(), &mut bytes)
-                .map_err(Error::Call)?;
             let (stream, reused) = if new_connection {
                 (self.connect()?, false)
             } else {
                 self.check_out()?
             };
+            let exchange = call
+                .start_attempt(
+                    credential.authorization.as_ref(),
+                    self.inner.config.limits,
+                    reused,
+                )
+                .map_err(Error::Call)?;
             stream.set_read_timeout(read_timeout).map_err(Error::Io)?;
-            let answer = match Exchange::start(stream, call.method(), &bytes, limits, reused) {
+            let answer = match Exchange::start(stream, exchange) {
                 Ok(answer) => answer,
                 Err(ExchangeError::Attempt(failure, source)) => {
                     match call.handle_failure(failure) {
@@ -362,31 +363,23 @@ impl Client {
             }
             None => None,
         };
-        let mut request = Vec::new();
-        encode_connect(&server.authority(), authorization.as_ref(), &mut request).map_err(Error::Encode)?;
-        tcp.write_all(&request).map_err(proxy_error)?;
+        let mut tunnel = Tunnel::new(
+            &server.authority(),
+            authorization.as_ref(),
+            self.inner.config.limits,
+        )
+        .map_err(Error::Encode)?;
+        tcp.write_all(tunnel.poll_transmit()).map_err(proxy_error)?;
+        tunnel.handle_written(tunnel.poll_transmit().len());
         tcp.set_read_timeout(Some(timeout)).map_err(proxy_error)?;
-        let mut decoder = ResponseDecoder::new(&Method::CONNECT, self.inner.config.limits);
         let mut buf = [0u8; 4096];
-        loop {
-            match decoder.poll_event().map_err(Error::Http)? {
-                Some(Event::Upgraded { leftover, .. }) if leftover.is_empty() => return Ok(tcp),
-                Some(Event::Upgraded { .. }) => {
-                    return Err(Error::Stream(
-                        "the proxy sent bytes before the tunnel's first byte".into(),
-                    ));
-                }
-                Some(Event::Head(head)) => {
-                    let refused = format!("CONNECT {} refused: {}", server.authority(), head.status);
-                    return Err(proxy_error(io::Error::other(refused)));
-                }
-                Some(_) => continue,
-                None => match tcp.read(&mut buf).map_err(proxy_error)? {
-                    0 => decoder.handle_eof(),
-                    n => decoder.handle_bytes(&buf[..n]),
-                },
+        while !tunnel.poll_open().map_err(Error::Tunnel)? {
+            match tcp.read(&mut buf).map_err(proxy_error)? {
+                0 => tunnel.handle_eof(),
+                n => tunnel.handle_bytes(&buf[..n]),
             }
         }
+        Ok(tcp)
     }
 }
 

@@ -8,7 +8,7 @@ use klient_proto::api::{ApiError, DiscoveryError, LookupError, RequestError, Res
 use klient_proto::auth::AuthError;
 use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
-use klient_proto::http::{EncodeError, HttpError};
+use klient_proto::http::{EncodeError, HttpError, TunnelError};
 
 /// What went wrong. API errors from the server are [`Error::Api`]; the rest describe the local
 /// configuration or the connection.
@@ -45,6 +45,8 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// The proxy would not open a tunnel to the server.
+    Tunnel(TunnelError),
     /// Reading from or writing to the server failed.
     Io(io::Error),
     /// The server's bytes broke HTTP/1.1 or one of klient's limits.
@@ -92,6 +94,7 @@ impl fmt::Display for Error {
             Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Connect { server, source } => write!(f, "connecting to {server}: {source}"),
+            Error::Tunnel(e) => write!(f, "proxy: {e}"),
             Error::Io(e) => write!(f, "connection: {e}"),
             Error::Http(e) => write!(f, "HTTP: {e}"),
             Error::Encode(e) => write!(f, "encoding the request: {e}"),
@@ -116,6 +119,7 @@ impl std::error::Error for Error {
             Error::ReadFile { source, .. } | Error::Connect { source, .. } | Error::Io(source) => {
                 Some(source)
             }
+            Error::Tunnel(e) => Some(e),
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
             Error::Call(e) => Some(e),

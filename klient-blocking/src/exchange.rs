@@ -1,13 +1,14 @@
-//! One request and its response on a connection: the bytes go through klient-proto's HTTP/1.1
-//! encoder and decoder; this file only moves them.
+//! One request and its response on a connection: klient-proto's [`Exchange`] decides what the
+//! bytes mean (a failure before any answer, the end of the response, whether the connection can
+//! serve again, the hand-over after a 101); this file only moves them.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
 use bytes::Bytes;
-use http::Method;
-use klient_proto::client::{AttemptFailure, Written};
-use klient_proto::http::{Event, HttpError, Limits, ResponseDecoder, ResponseHead};
+use klient_proto::client::AttemptFailure;
+use klient_proto::http::{
+    Event, Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, Progress, ResponseHead,
+};
 
 use crate::stream::Stream;
 
@@ -17,8 +18,8 @@ const READ_SIZE: usize = 64 * 1024;
 /// What went wrong on the wire.
 #[derive(Debug)]
 pub(crate) enum ExchangeError {
-    /// The connection failed before a response head arrived; the call decides whether the
-    /// request may go out again ([`AttemptFailure`] says how much of it was written).
+    /// The connection failed before a response began; the call decides whether the request may
+    /// go out again ([`AttemptFailure`] says how much of it was written).
     Attempt(AttemptFailure, io::Error),
     /// Reading or writing failed once the response had begun.
     Io(io::Error),
@@ -46,121 +47,113 @@ impl Answer {
     /// when it can serve again.
     pub(crate) fn drain(self) -> Option<Stream> {
         match self {
-            Answer::Response(_, exchange) => exchange.drain(),
+            Answer::Response(_, mut exchange) => {
+                exchange.read_body().ok()?;
+                exchange.finish()
+            }
             Answer::Upgraded(..) => None,
         }
     }
 }
 
 /// A response being read. Dropping it mid-body closes the connection (its remaining bytes are
-/// unknown); reading it to the end hands a keep-alive connection back through `finish`.
+/// unknown); reading it to the end hands a reusable connection back through `finish`.
 pub(crate) struct Exchange {
     stream: Stream,
-    decoder: ResponseDecoder,
-    pending: VecDeque<Bytes>,
-    /// `Some(keep_alive)` once the response ended.
-    ended: Option<bool>,
+    machine: ExchangeMachine,
+    buf: Vec<u8>,
+    ended: bool,
 }
 
 impl Exchange {
-    /// Writes the encoded request and reads until the response head (skipping 1xx heads).
-    pub(crate) fn start(
-        mut stream: Stream,
-        method: &Method,
-        request: &[u8],
-        limits: Limits,
-        reused: bool,
-    ) -> Result<Answer, ExchangeError> {
-        let failed = |written, e| ExchangeError::Attempt(AttemptFailure { reused, written }, e);
-        let mut written = 0;
-        while written < request.len() {
-            match stream.write(&request[written..]) {
-                Ok(0) => return Err(failed(progress(written), io::ErrorKind::WriteZero.into())),
-                Ok(n) => written += n,
+    /// Writes the encoded request and reads until the response head.
+    pub(crate) fn start(mut stream: Stream, mut machine: ExchangeMachine) -> Result<Answer, ExchangeError> {
+        let failed = |machine: &ExchangeMachine, e: io::Error| match machine.handle_transport_error() {
+            MachineError::Attempt(failure) => ExchangeError::Attempt(failure, e),
+            _ => ExchangeError::Io(e),
+        };
+        while !machine.poll_transmit().is_empty() {
+            match stream.write(machine.poll_transmit()) {
+                Ok(0) => return Err(failed(&machine, io::ErrorKind::WriteZero.into())),
+                Ok(n) => machine.handle_written(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(failed(progress(written), e)),
+                Err(e) => return Err(failed(&machine, e)),
             }
         }
-        stream.flush().map_err(|e| failed(Written::Some, e))?;
-        let mut decoder = ResponseDecoder::new(method, limits);
-        let mut buf = vec![0u8; READ_SIZE];
+        if let Err(e) = stream.flush() {
+            return Err(failed(&machine, e));
+        }
+        let mut exchange = Exchange {
+            stream,
+            machine,
+            buf: vec![0; READ_SIZE],
+            ended: false,
+        };
         loop {
-            match decoder.poll_event() {
-                Ok(Some(Event::Informational(_))) => continue,
-                Ok(Some(Event::Head(head))) => {
-                    let exchange = Exchange {
-                        stream,
-                        decoder,
-                        pending: VecDeque::new(),
-                        ended: None,
-                    };
+            match exchange.machine.poll_event() {
+                Ok(Progress::Event(Event::Head(head))) => {
                     return Ok(Answer::Response(head, Box::new(exchange)));
                 }
-                Ok(Some(Event::Upgraded { head, leftover })) => {
-                    return Ok(Answer::Upgraded(head, stream, leftover));
+                Ok(Progress::Event(Event::Upgraded { head, leftover })) => {
+                    return Ok(Answer::Upgraded(head, exchange.stream, leftover));
                 }
-                Ok(Some(other)) => {
-                    // The decoder hands out a head before any body event; anything else is a bug
-                    // in the decoder, reported rather than unwrapped.
-                    let reason = match other {
-                        Event::Data(_) => "body before head",
-                        _ => "end before head",
-                    };
-                    return Err(ExchangeError::Http(HttpError::MalformedHead { reason }));
+                Ok(Progress::NeedData) => {}
+                // The machine hands out a head (or an upgrade) before anything else.
+                Ok(Progress::Event(_) | Progress::Finished) => {
+                    return Err(ExchangeError::Http(HttpError::MalformedHead {
+                        reason: "body before head",
+                    }));
                 }
-                Ok(None) => {}
-                // The connection ended before any response: the call decides what that means.
-                Err(HttpError::ClosedBeforeResponse) => {
-                    return Err(failed(Written::Some, io::ErrorKind::ConnectionReset.into()));
+                Err(MachineError::Attempt(failure)) => {
+                    return Err(ExchangeError::Attempt(
+                        failure,
+                        io::ErrorKind::UnexpectedEof.into(),
+                    ));
                 }
-                Err(e) => return Err(ExchangeError::Http(e)),
+                Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
+                Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
             }
-            match stream.read(&mut buf) {
-                Ok(0) => decoder.handle_eof(),
-                Ok(n) => decoder.handle_bytes(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if decoder.buffered_len() == 0 => return Err(failed(Written::Some, e)),
-                Err(e) => return Err(ExchangeError::Io(e)),
+            if let Err(e) = exchange.fill() {
+                return Err(failed(&exchange.machine, e));
             }
         }
     }
 
-    /// Reads off the body of a response that is not the answer, handing back the connection when
-    /// it can serve again.
-    fn drain(mut self) -> Option<Stream> {
-        self.read_body().ok()?;
-        self.finish()
+    /// Reads once from the socket into the machine.
+    fn fill(&mut self) -> io::Result<()> {
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => {
+                    self.machine.handle_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.machine.handle_bytes(&self.buf[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The next piece of the body, `None` at its end. Blocks on the socket as needed.
     pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>, ExchangeError> {
-        let mut buf = Vec::new();
         loop {
-            if let Some(chunk) = self.pending.pop_front() {
-                return Ok(Some(chunk));
-            }
-            if self.ended.is_some() {
-                return Ok(None);
-            }
-            match self.decoder.poll_event().map_err(ExchangeError::Http)? {
-                Some(Event::Data(bytes)) => self.pending.push_back(bytes),
-                Some(Event::End { keep_alive }) => self.ended = Some(keep_alive),
-                Some(_) => {
+            match self.machine.poll_event() {
+                Ok(Progress::Event(Event::Data(bytes))) => return Ok(Some(bytes)),
+                Ok(Progress::Event(Event::End { .. }) | Progress::Finished) => {
+                    self.ended = true;
+                    return Ok(None);
+                }
+                Ok(Progress::Event(_)) => {
                     return Err(ExchangeError::Http(HttpError::MalformedHead {
                         reason: "second head",
                     }));
                 }
-                None => {
-                    if buf.is_empty() {
-                        buf = vec![0u8; READ_SIZE];
-                    }
-                    match self.stream.read(&mut buf) {
-                        Ok(0) => self.decoder.handle_eof(),
-                        Ok(n) => self.decoder.handle_bytes(&buf[..n]),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(ExchangeError::Io(e)),
-                    }
-                }
+                Ok(Progress::NeedData) => self.fill().map_err(ExchangeError::Io)?,
+                Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
+                Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
             }
         }
     }
@@ -174,21 +167,13 @@ impl Exchange {
         Ok(body)
     }
 
-    /// The connection, when the response ended and the server keeps it open for another request.
+    /// The connection, when the response ended and it can carry another request.
     pub(crate) fn finish(self) -> Option<Stream> {
-        (self.ended == Some(true) && self.decoder.buffered_len() == 0).then_some(self.stream)
+        (self.ended && self.machine.is_reusable()).then_some(self.stream)
     }
 
-    /// The underlying stream, e.g. to set a read timeout for a long-lived body.
+    /// The underlying stream, e.g. to close it from another thread.
     pub(crate) fn stream(&self) -> &Stream {
         &self.stream
-    }
-}
-
-fn progress(written: usize) -> Written {
-    if written == 0 {
-        Written::Nothing
-    } else {
-        Written::Some
     }
 }

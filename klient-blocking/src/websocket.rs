@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
 use klient_proto::http::{
-    EncodeError, Event as HttpEvent, HttpError, Limits, ResponseDecoder, encode_request,
+    EncodeError, Event as HttpEvent, HttpError, Limits, Progress, ResponseDecoder, encode_request,
 };
 use klient_proto::ws::{ClientHandshake, CloseCode, Connection, Event, HandshakeError, SendError};
 
@@ -444,16 +444,18 @@ impl<S: Transport> WebSocket<S> {
 
 /// Reads the answer to the upgrade request up to the end of its head.
 fn read_upgrade<S: Read>(stream: &mut S) -> Result<(klient_proto::http::ResponseHead, Vec<u8>), Error> {
-    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
+    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default()).with_upgrade();
     let mut buf = [0; 4096];
     loop {
         match decoder.poll_event().map_err(Error::Http)? {
-            Some(HttpEvent::Upgraded { head, leftover }) => return Ok((head, leftover.to_vec())),
-            Some(HttpEvent::Head(head)) => {
+            Progress::Event(HttpEvent::Upgraded { head, leftover }) => return Ok((head, leftover.to_vec())),
+            Progress::Event(HttpEvent::Head(head)) => {
                 return Err(Error::Handshake(HandshakeError::BadStatus(head.status)));
             }
-            Some(_) => continue,
-            None => {}
+            Progress::Event(_) => continue,
+            Progress::NeedData => {}
+            // Upgraded or Head ends the head, and both return above.
+            Progress::Finished => return Err(Error::HandshakeEof),
         }
         match stream.read(&mut buf) {
             Ok(0) => return Err(Error::HandshakeEof),

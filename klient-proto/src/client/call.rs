@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 use super::identity::{IdentityError, RequestIdentity};
 use super::replay::{AttemptFailure, may_replay};
 use super::retry::RetryPolicy;
-use crate::http::{EncodeError, Limits, ResponseHead, encode_request};
+use crate::http::{EncodeError, Exchange, Limits, ResponseHead, encode_request};
 
 /// How many times one call may meet a pooled connection the server had closed. Each such
 /// attempt takes another pooled connection or a new one; this bounds a pool full of dead ones.
@@ -303,6 +303,27 @@ impl Call {
         })?;
         self.state = State::InFlight;
         Ok(())
+    }
+
+    /// Writes the next attempt with `authorization` (the credential of the moment) and returns the
+    /// exchange that carries it on a connection that is `reused` (from the pool) or new: set up
+    /// for this kind of call (a stream's response limits, an upgrade's protocol switch).
+    pub fn start_attempt(
+        &mut self,
+        authorization: Option<&HeaderValue>,
+        limits: Limits,
+        reused: bool,
+    ) -> Result<Exchange, CallError> {
+        let mut request = Vec::new();
+        self.encode_attempt(authorization, &mut request)?;
+        let upgrade = self.kind == CallKind::Upgrade;
+        Ok(Exchange::new(
+            request,
+            self.request.method(),
+            self.kind.response_limits(limits),
+            reused,
+            upgrade,
+        ))
     }
 
     /// The head of the attempt's response arrived (1xx interim heads are not reported): what to

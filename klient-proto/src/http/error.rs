@@ -92,6 +92,8 @@ pub enum HttpError {
     /// [`ResponseDecoder::next_response`](super::ResponseDecoder::next_response) was called while
     /// the current response is unfinished or its connection cannot be reused.
     NotReusable,
+    /// `101 Switching Protocols` answered a request that did not ask to switch.
+    UnexpectedUpgrade,
 }
 
 impl fmt::Display for HttpError {
@@ -130,6 +132,9 @@ impl fmt::Display for HttpError {
             Self::UnexpectedEof => f.write_str("connection closed in the middle of a response"),
             Self::ClosedBeforeResponse => f.write_str("connection closed before any response"),
             Self::NotReusable => f.write_str("the connection cannot take another response"),
+            Self::UnexpectedUpgrade => {
+                f.write_str("the server switched protocols (101) for a request that did not ask to")
+            }
         }
     }
 }

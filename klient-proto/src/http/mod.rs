@@ -13,7 +13,7 @@
 //! [`Limits`]: crate::http::Limits
 //!
 //! ```
-//! use klient_proto::http::{Event, Limits, ResponseDecoder, accept_gzip, encode_request};
+//! use klient_proto::http::{Event, Limits, Progress, ResponseDecoder, accept_gzip, encode_request};
 //!
 //! let mut request = http::Request::get("/api/v1/namespaces?limit=5").body(Vec::new()).unwrap();
 //! accept_gzip(request.headers_mut());
@@ -25,7 +25,7 @@
 //! let mut decoder = ResponseDecoder::new(request.method(), Limits::default());
 //! decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
 //! let mut events = Vec::new();
-//! while let Some(event) = decoder.poll_event()? {
+//! while let Progress::Event(event) = decoder.poll_event()? {
 //!     events.push(event);
 //! }
 //! assert!(matches!(events.last(), Some(Event::End { keep_alive: true })));
@@ -34,6 +34,7 @@
 
 mod chunked;
 mod error;
+mod exchange;
 mod framing;
 mod gzip;
 mod head;
@@ -42,10 +43,13 @@ mod request;
 mod response;
 #[cfg(test)]
 mod tests;
+mod tunnel;
 
 pub use error::{HttpError, LineKind};
+pub use exchange::{Exchange, ExchangeError};
 pub use gzip::GzipError;
 pub use head::ResponseHead;
 pub use limits::Limits;
 pub use request::{EncodeError, accept_gzip, encode_connect, encode_request};
-pub use response::{Event, ResponseDecoder};
+pub use response::{Event, Progress, ResponseDecoder};
+pub use tunnel::{Tunnel, TunnelError};

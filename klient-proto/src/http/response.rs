@@ -35,6 +35,19 @@ pub enum Event {
     },
 }
 
+/// What [`ResponseDecoder::poll_event`] found: an event, a need for more input, or the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Progress {
+    /// The next event.
+    Event(Event),
+    /// Nothing more until more bytes (or the end of the stream) are fed.
+    NeedData,
+    /// The response is over (its `End` or `Upgraded` was handed out): nothing more comes until
+    /// [`ResponseDecoder::next_response`] starts the next one.
+    Finished,
+}
+
 #[derive(Debug)]
 enum State {
     /// Waiting for a head; `scanned` is how far the search for its end got.
@@ -62,9 +75,11 @@ struct Body {
 ///
 /// Feed what the connection delivers with [`handle_bytes`](Self::handle_bytes) (any split works,
 /// down to one byte at a time) and [`handle_eof`](Self::handle_eof) when the peer closes; after
-/// each call, drain [`poll_event`](Self::poll_event) until it returns `Ok(None)`, which means
-/// "need more data". Events come in this order: any number of `Informational`, then either
-/// `Upgraded`, or `Head`, zero or more `Data` and `End`.
+/// each call, drain [`poll_event`](Self::poll_event) until it returns [`Progress::NeedData`] (feed
+/// more) or [`Progress::Finished`] (the response is over). Events come in this order: any number
+/// of `Informational`, then either `Upgraded` (only for a request that asked to switch protocols,
+/// see [`with_upgrade`](Self::with_upgrade), or a `CONNECT`), or `Head`, zero or more `Data` and
+/// `End`.
 ///
 /// **Buffers.** `handle_bytes` copies the slice into the decoder's buffer: that is the only copy
 /// of plain body bytes, since `Data` events are [`Bytes`] split off that buffer. Gzip output is
@@ -77,12 +92,12 @@ struct Body {
 /// An error is final: every later `poll_event` returns it again.
 ///
 /// ```
-/// use klient_proto::http::{Event, Limits, ResponseDecoder};
+/// use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
 ///
 /// let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
 /// decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
 /// let mut body = Vec::new();
-/// while let Some(event) = decoder.poll_event()? {
+/// while let Progress::Event(event) = decoder.poll_event()? {
 ///     match event {
 ///         Event::Head(head) => assert_eq!(head.status, 200),
 ///         Event::Data(bytes) => body.extend_from_slice(&bytes),
@@ -102,6 +117,8 @@ pub struct ResponseDecoder {
     request_was_connect: bool,
     /// Whether any part of this response (even a 1xx) has arrived, to tell an idle close apart.
     started: bool,
+    /// Whether the request asked to switch protocols: only then does a 101 hand the connection over.
+    upgrade_requested: bool,
     state: State,
 }
 
@@ -116,8 +133,18 @@ impl ResponseDecoder {
             request_was_head: method == Method::HEAD,
             request_was_connect: method == Method::CONNECT,
             started: false,
+            upgrade_requested: false,
             state: State::Head { scanned: 0 },
         }
+    }
+
+    /// The request asked to switch protocols (it carries `Upgrade`, as a WebSocket handshake does):
+    /// a `101 Switching Protocols` then ends the response with [`Event::Upgraded`]. Without this, a
+    /// 101 is [`HttpError::UnexpectedUpgrade`]: a connection must not change protocols under a
+    /// request that did not ask for it.
+    pub fn with_upgrade(mut self) -> Self {
+        self.upgrade_requested = true;
+        self
     }
 
     /// The limits in force.
@@ -129,6 +156,12 @@ impl ResponseDecoder {
     /// may be called.
     pub fn is_reusable(&self) -> bool {
         matches!(self.state, State::Done { keep_alive: true })
+    }
+
+    /// Whether any byte of the response (even of a 1xx head) has arrived: a connection that ends
+    /// before that was closed without answering.
+    pub fn has_started(&self) -> bool {
+        self.started || !self.buf.is_empty()
     }
 
     /// Bytes received and not yet handed out.
@@ -169,8 +202,9 @@ impl ResponseDecoder {
         Ok(())
     }
 
-    /// The next event, or `Ok(None)` when more bytes (or the EOF) are needed.
-    pub fn poll_event(&mut self) -> Result<Option<Event>, HttpError> {
+    /// The next event, [`Progress::NeedData`] when more bytes (or the EOF) are needed, or
+    /// [`Progress::Finished`] once the response is over.
+    pub fn poll_event(&mut self) -> Result<Progress, HttpError> {
         if let State::Failed(e) = &self.state {
             return Err(e.clone());
         }
@@ -181,35 +215,40 @@ impl ResponseDecoder {
         result
     }
 
-    fn step(&mut self) -> Result<Option<Event>, HttpError> {
+    fn step(&mut self) -> Result<Progress, HttpError> {
         match &mut self.state {
             State::Head { scanned } => {
                 self.started |= !self.buf.is_empty();
                 let Some((head, len)) = head::parse(&self.buf, scanned, &self.limits)? else {
                     return match (self.eof, self.started) {
-                        (false, _) => Ok(None),
+                        (false, _) => Ok(Progress::NeedData),
                         (true, false) => Err(HttpError::ClosedBeforeResponse),
                         (true, true) => Err(HttpError::UnexpectedEof),
                     };
                 };
                 self.buf.advance(len);
-                self.on_head(head).map(Some)
+                self.on_head(head).map(Progress::Event)
             }
             State::Body(body) => match body.next(&mut self.buf, self.eof, &self.limits)? {
-                Piece::Data(data) => Ok(Some(Event::Data(data))),
-                Piece::NeedData => Ok(None),
+                Piece::Data(data) => Ok(Progress::Event(Event::Data(data))),
+                Piece::NeedData => Ok(Progress::NeedData),
                 Piece::End => {
                     let keep_alive = body.keep_alive;
                     self.state = State::Done { keep_alive };
-                    Ok(Some(Event::End { keep_alive }))
+                    Ok(Progress::Event(Event::End { keep_alive }))
                 }
             },
-            State::Done { .. } | State::Upgraded | State::Failed(_) => Ok(None),
+            State::Done { .. } | State::Upgraded => Ok(Progress::Finished),
+            // poll_event answers a failed decoder before stepping it.
+            State::Failed(e) => Err(e.clone()),
         }
     }
 
     fn on_head(&mut self, mut head: ResponseHead) -> Result<Event, HttpError> {
         let status = head.status;
+        if status == StatusCode::SWITCHING_PROTOCOLS && !self.upgrade_requested {
+            return Err(HttpError::UnexpectedUpgrade);
+        }
         if status == StatusCode::SWITCHING_PROTOCOLS || (self.request_was_connect && status.is_success()) {
             self.state = State::Upgraded;
             return Ok(Event::Upgraded {

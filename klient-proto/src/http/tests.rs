@@ -20,7 +20,8 @@ enum Seen {
 }
 
 fn run(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool) -> Vec<Seen> {
-    let mut decoder = ResponseDecoder::new(method, limits);
+    // Every case may switch protocols; a 101 nobody asked for is tested on its own.
+    let mut decoder = ResponseDecoder::new(method, limits).with_upgrade();
     let mut seen = Vec::new();
     for piece in input.chunks(step) {
         decoder.handle_bytes(piece);
@@ -40,13 +41,17 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>) -> bool {
     // Bytes fed after an upgrade are the new protocol's: collect them like leftover.
     if let Some(Seen::Upgraded { after, .. }) = seen.last_mut() {
         after.extend_from_slice(&decoder.take_buffered());
-        assert_eq!(decoder.poll_event(), Ok(None), "events after Upgraded");
+        assert_eq!(
+            decoder.poll_event(),
+            Ok(Progress::Finished),
+            "events after Upgraded"
+        );
         return true;
     }
     loop {
         let event = match decoder.poll_event() {
-            Ok(None) => return false,
-            Ok(Some(event)) => event,
+            Ok(Progress::NeedData | Progress::Finished) => return false,
+            Ok(Progress::Event(event)) => event,
             Err(e) => {
                 assert_eq!(decoder.poll_event(), Err(e.clone()), "errors are sticky");
                 seen.push(Seen::Error(e));
@@ -264,13 +269,36 @@ fn switching_protocols_hands_over_leftover() {
         );
     }
     // Leftover is exactly what followed the head, even when it arrived in the same read.
-    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
+    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default()).with_upgrade();
     decoder.handle_bytes(input);
-    let Ok(Some(Event::Upgraded { leftover, .. })) = decoder.poll_event() else {
+    let Ok(Progress::Event(Event::Upgraded { leftover, .. })) = decoder.poll_event() else {
         panic!()
     };
     assert_eq!(&leftover[..], b"\x82\x02\x01x");
     assert_eq!(decoder.next_response(&Method::GET), Err(HttpError::NotReusable));
+
+    // A request that did not ask to switch protocols does not get switched.
+    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
+    decoder.handle_bytes(input);
+    assert_eq!(decoder.poll_event(), Err(HttpError::UnexpectedUpgrade));
+}
+
+#[test]
+fn need_data_and_finished_are_told_apart() {
+    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
+    assert_eq!(decoder.poll_event(), Ok(Progress::NeedData));
+    decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(
+        decoder.poll_event(),
+        Ok(Progress::Event(Event::Head(_)))
+    ));
+    assert_eq!(
+        decoder.poll_event(),
+        Ok(Progress::Event(Event::End { keep_alive: true }))
+    );
+    assert_eq!(decoder.poll_event(), Ok(Progress::Finished));
+    decoder.next_response(&Method::GET).unwrap();
+    assert_eq!(decoder.poll_event(), Ok(Progress::NeedData));
 }
 
 #[test]

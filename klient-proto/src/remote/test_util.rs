@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use http::Method;
 
-use crate::http::{Event as HttpEvent, Limits, ResponseDecoder};
+use crate::http::{Event as HttpEvent, Limits, Progress, ResponseDecoder};
 use crate::ws::frame::{FrameHeader, OpCode};
 use crate::ws::mask::apply_mask;
 use crate::ws::{ClientHandshake, Config, Connection};
@@ -59,12 +59,12 @@ pub(crate) fn upgrade(
     let mut wire = response.into_bytes();
     wire.extend_from_slice(after);
 
-    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
+    let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default()).with_upgrade();
     // Byte at a time, as a slow network would deliver it.
     let mut upgraded = None;
     for (i, byte) in wire.iter().enumerate() {
         decoder.handle_bytes(std::slice::from_ref(byte));
-        if let Some(HttpEvent::Upgraded { head, leftover }) = decoder.poll_event().unwrap() {
+        if let Progress::Event(HttpEvent::Upgraded { head, leftover }) = decoder.poll_event().unwrap() {
             // The decoder's leftover, then what it was never fed.
             let mut rest = leftover.to_vec();
             rest.extend_from_slice(&wire[i + 1..]);

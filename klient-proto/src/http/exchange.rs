@@ -1,0 +1,230 @@
+//! One request and its response on one connection: the request's bytes out, the response's
+//! events in, and the verdicts an adapter needs about the connection: whether a failure came
+//! before any answer (so the call may send the request again, see
+//! [`may_replay`](crate::client::may_replay)), whether the connection can carry another request,
+//! and which bytes belong to the protocol a `101` switched to.
+
+use std::fmt;
+
+use http::Method;
+
+use super::{Event, HttpError, Limits, Progress, ResponseDecoder};
+use crate::client::{AttemptFailure, Written};
+
+/// Why an exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    /// The connection ended or failed before any byte of a response: the attempt failed, and the
+    /// call decides whether the request may go out again.
+    Attempt(AttemptFailure),
+    /// The response broke HTTP/1.1 or one of the limits, or the connection ended in its middle.
+    Http(HttpError),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExchangeError::Attempt(_) => f.write_str("the connection closed before any response"),
+            ExchangeError::Http(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {}
+
+/// One request/response on a connection. Drive it like the decoder inside it: write
+/// [`poll_transmit`](Self::poll_transmit) and report [`handle_written`](Self::handle_written); feed
+/// what the connection delivers; drain [`poll_event`](Self::poll_event) (interim 1xx heads are
+/// skipped). A read or write error is reported with [`handle_transport_error`](Self::handle_transport_error),
+/// which says what it means.
+#[derive(Debug)]
+pub struct Exchange {
+    request: Vec<u8>,
+    written: usize,
+    decoder: ResponseDecoder,
+    reused: bool,
+}
+
+impl Exchange {
+    /// `request` (already encoded) with `method`, on a connection that is `reused` (it served an
+    /// earlier request) or new. `upgrade`: the request asks to switch protocols.
+    pub fn new(request: Vec<u8>, method: &Method, limits: Limits, reused: bool, upgrade: bool) -> Self {
+        let decoder = ResponseDecoder::new(method, limits);
+        Exchange {
+            request,
+            written: 0,
+            decoder: if upgrade { decoder.with_upgrade() } else { decoder },
+            reused,
+        }
+    }
+
+    /// The request bytes not written yet; empty once all are.
+    pub fn poll_transmit(&self) -> &[u8] {
+        &self.request[self.written..]
+    }
+
+    /// `n` bytes of [`poll_transmit`](Self::poll_transmit) were written.
+    pub fn handle_written(&mut self, n: usize) {
+        self.written = (self.written + n).min(self.request.len());
+    }
+
+    /// Bytes the connection delivered.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+        self.decoder.handle_bytes(bytes);
+    }
+
+    /// The peer closed the connection.
+    pub fn handle_eof(&mut self) {
+        self.decoder.handle_eof();
+    }
+
+    /// A read or write on the connection failed: before any response byte, the attempt failed
+    /// (the call decides on a replay); during a response, the response is cut short.
+    pub fn handle_transport_error(&self) -> ExchangeError {
+        if self.decoder.has_started() {
+            ExchangeError::Http(HttpError::UnexpectedEof)
+        } else {
+            ExchangeError::Attempt(self.attempt_failure())
+        }
+    }
+
+    fn attempt_failure(&self) -> AttemptFailure {
+        AttemptFailure {
+            reused: self.reused,
+            written: if self.written == 0 {
+                Written::Nothing
+            } else {
+                Written::Some
+            },
+        }
+    }
+
+    /// The next event of the response (interim 1xx heads skipped), the need for more bytes, or
+    /// the end.
+    pub fn poll_event(&mut self) -> Result<Progress, ExchangeError> {
+        loop {
+            match self.decoder.poll_event() {
+                Ok(Progress::Event(Event::Informational(_))) => continue,
+                Ok(progress) => return Ok(progress),
+                // Closed without a byte of an answer: whether the request goes out again is the
+                // call's decision, made from how much of it was written.
+                Err(HttpError::ClosedBeforeResponse) => {
+                    return Err(ExchangeError::Attempt(self.attempt_failure()));
+                }
+                Err(e) => return Err(ExchangeError::Http(e)),
+            }
+        }
+    }
+
+    /// After the response's `End`: whether the connection can carry another request (the server
+    /// keeps it open and sent nothing past the response).
+    pub fn is_reusable(&self) -> bool {
+        self.decoder.is_reusable() && self.decoder.buffered_len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ResponseHead;
+    use bytes::Bytes;
+
+    fn exchange(reused: bool) -> Exchange {
+        Exchange::new(
+            b"POST /x HTTP/1.1\r\n\r\n".to_vec(),
+            &Method::POST,
+            Limits::default(),
+            reused,
+            false,
+        )
+    }
+
+    fn head(exchange: &mut Exchange) -> ResponseHead {
+        match exchange.poll_event() {
+            Ok(Progress::Event(Event::Head(head))) => head,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_close_before_any_answer_is_an_attempt_failure_saying_what_was_written() {
+        let mut fresh = exchange(false);
+        assert_eq!(
+            fresh.handle_transport_error(),
+            ExchangeError::Attempt(AttemptFailure {
+                reused: false,
+                written: Written::Nothing
+            })
+        );
+        let mut pooled = exchange(true);
+        let n = pooled.poll_transmit().len();
+        pooled.handle_written(n);
+        assert!(pooled.poll_transmit().is_empty());
+        pooled.handle_eof();
+        assert_eq!(
+            pooled.poll_event(),
+            Err(ExchangeError::Attempt(AttemptFailure {
+                reused: true,
+                written: Written::Some
+            }))
+        );
+        fresh.handle_bytes(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab");
+        assert_eq!(head(&mut fresh).status, 200, "the 100 is skipped");
+        assert_eq!(
+            fresh.handle_transport_error(),
+            ExchangeError::Http(HttpError::UnexpectedEof)
+        );
+    }
+
+    #[test]
+    fn reusable_only_after_a_clean_keep_alive_end() {
+        let mut exchange = exchange(false);
+        exchange.handle_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        head(&mut exchange);
+        assert!(!exchange.is_reusable(), "not before End");
+        assert_eq!(
+            exchange.poll_event(),
+            Ok(Progress::Event(Event::End { keep_alive: true }))
+        );
+        assert!(exchange.is_reusable());
+        exchange.handle_bytes(b"HTTP/1.1 408 Request Timeout\r\n");
+        assert!(!exchange.is_reusable(), "bytes nobody asked for");
+
+        let mut closing = Exchange::new(
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            &Method::GET,
+            Limits::default(),
+            false,
+            false,
+        );
+        closing.handle_bytes(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        head(&mut closing);
+        assert_eq!(
+            closing.poll_event(),
+            Ok(Progress::Event(Event::End { keep_alive: false }))
+        );
+        assert!(!closing.is_reusable());
+        assert_eq!(closing.poll_event(), Ok(Progress::Finished));
+    }
+
+    #[test]
+    fn only_an_upgrade_request_is_switched() {
+        let response =
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x00";
+        let mut plain = Exchange::new(Vec::new(), &Method::GET, Limits::default(), false, false);
+        plain.handle_bytes(response);
+        assert_eq!(
+            plain.poll_event(),
+            Err(ExchangeError::Http(HttpError::UnexpectedUpgrade))
+        );
+        let mut upgrade = Exchange::new(Vec::new(), &Method::GET, Limits::default(), false, true);
+        upgrade.handle_bytes(response);
+        match upgrade.poll_event() {
+            Ok(Progress::Event(Event::Upgraded { leftover, .. })) => {
+                assert_eq!(leftover, Bytes::from_static(b"\x81\x00"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
