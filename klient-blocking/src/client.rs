@@ -256,7 +256,11 @@ impl Client {
                 Err(e) => return Err(exchange_error(e)),
             };
             let head = answer.head().clone();
-            match call.handle_head(&head, Instant::now()).map_err(Error::Call)? {
+            let disposition = call.handle_head(&head, Instant::now()).map_err(Error::Call)?;
+            for warning in call.take_warnings() {
+                self.inner.config.on_warning.handle(&warning);
+            }
+            match disposition {
                 Disposition::ReadBody | Disposition::Stream | Disposition::Upgraded => {
                     return Ok((head, answer));
                 }

@@ -2,9 +2,11 @@
 //! [`klient_proto::config`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use klient_proto::api::Format;
+use klient_proto::client::Warning;
 use klient_proto::config::{
     Auth, InClusterInputs, Kubeconfig, Overrides, ResolvedConfig, SERVICE_ACCOUNT_CA_FILE,
     SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV,
@@ -33,6 +35,48 @@ pub struct Config {
     /// ([`Api::protobuf`](crate::Api::protobuf), [`Api::json`](crate::Api::json)). Default JSON.
     /// Protobuf applies to the built-in kinds; custom resources stay on JSON.
     pub format: Format,
+    /// What happens to the warnings the server attaches to its answers (a deprecated API
+    /// version, an unknown field it dropped). Default: logged at `warn` level, as kubectl
+    /// prints them.
+    pub on_warning: WarningHandler,
+}
+
+/// Receives the server's [`Warning`]s, once per response that carried them.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use klient_blocking::WarningHandler;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = seen.clone();
+/// let handler = WarningHandler::new(move |warning| sink.lock().unwrap().push(warning.text.clone()));
+/// # let _ = handler;
+/// ```
+#[derive(Clone)]
+pub struct WarningHandler(Arc<dyn Fn(&Warning) + Send + Sync>);
+
+impl WarningHandler {
+    /// Calls `handle` with each warning.
+    pub fn new(handle: impl Fn(&Warning) + Send + Sync + 'static) -> Self {
+        WarningHandler(Arc::new(handle))
+    }
+
+    /// Hands `warning` to the handler.
+    pub fn handle(&self, warning: &Warning) {
+        (self.0)(warning)
+    }
+}
+
+impl Default for WarningHandler {
+    fn default() -> Self {
+        WarningHandler::new(|warning| log::warn!("the API server warns: {warning}"))
+    }
+}
+
+impl std::fmt::Debug for WarningHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WarningHandler")
+    }
 }
 
 impl Config {
@@ -45,6 +89,7 @@ impl Config {
             max_retries: 3,
             limits: Limits::default(),
             format: Format::Json,
+            on_warning: WarningHandler::default(),
         }
     }
 

@@ -31,7 +31,7 @@ pub mod websocket;
 
 pub use api::{Api, Pages};
 pub use client::{BodyStream, Client, Response, StreamCloser};
-pub use config::Config;
+pub use config::{Config, WarningHandler};
 pub use discovery::Discovery;
 pub use error::{Error, Result};
 pub use listener::PortForwardListener;
@@ -40,6 +40,7 @@ pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The wire format an [`Api`] prefers: JSON or protobuf.
 pub use klient_proto::api::Format;
+pub use klient_proto::client::Warning;
 /// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
 pub use klient_proto::remote::{AttachParams, ExitStatus};
 pub use klient_proto::{api as core, watch as watch_core};

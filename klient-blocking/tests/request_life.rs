@@ -38,6 +38,8 @@ impl Seen {
 enum Reply {
     /// Answer with this status and JSON body, keeping the connection open.
     Answer(u16, &'static str),
+    /// Answer with a `Warning` field as well.
+    AnswerWarning(u16, &'static str, &'static str),
     /// Answer, then close the connection at once (as a server closing an idle connection).
     AnswerAndClose(u16, &'static str),
     /// Read the request, then close without answering.
@@ -101,13 +103,19 @@ fn serve_connection(
             log.push(seen.clone());
             log.len() - 1
         };
-        let (status, body, close) = match script(n, &seen) {
-            Reply::Answer(status, body) => (status, body, false),
-            Reply::AnswerAndClose(status, body) => (status, body, true),
+        let (status, body, close, warning) = match script(n, &seen) {
+            Reply::Answer(status, body) => (status, body, false, ""),
+            Reply::AnswerWarning(status, body, warning) => (status, body, false, warning),
+            Reply::AnswerAndClose(status, body) => (status, body, true, ""),
             Reply::Close => return,
         };
+        let warning = if warning.is_empty() {
+            String::new()
+        } else {
+            format!("Warning: {warning}\r\n")
+        };
         let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{warning}Content-Length: {}\r\n\r\n",
             body.len()
         );
         writer.write_all(head.as_bytes()).unwrap();
@@ -119,6 +127,10 @@ fn serve_connection(
 }
 
 fn client(server: &str, user: &str) -> Client {
+    Client::new(config(server, user)).unwrap()
+}
+
+fn config(server: &str, user: &str) -> Config {
     let kubeconfig = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: '{server}'}}\n\
          users:\n- name: u\n  user: {{{user}}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\n\
@@ -128,7 +140,7 @@ fn client(server: &str, user: &str) -> Client {
         .unwrap()
         .resolve(&Default::default())
         .unwrap();
-    Client::new(Config::new(resolved)).unwrap()
+    Config::new(resolved)
 }
 
 fn get(path: &str) -> http::Request<Vec<u8>> {
@@ -235,4 +247,25 @@ fn a_connection_the_server_closed_while_idle_is_not_used_for_a_post() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].connection, 1, "the POST went on a new connection");
+}
+
+#[test]
+fn the_servers_warnings_reach_the_application_once_per_response() {
+    let (address, _) = serve(|n, _| match n {
+        0 => Reply::AnswerWarning(429, UNAUTHORIZED, r#"299 - "slow down", 299 - "really""#),
+        _ => Reply::AnswerWarning(200, NAMESPACE, r#"299 - "v1beta1 is deprecated""#),
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut config = config(&format!("http://{address}"), "token: t");
+    config.on_warning =
+        klient_blocking::WarningHandler::new(move |warning| sink.lock().unwrap().push(warning.text.clone()));
+    let client = Client::new(config).unwrap();
+    // The 429 has no Retry-After, so it is the answer; the next request's warning follows.
+    assert_eq!(client.send(get("/api/v1/namespaces/x")).unwrap().status, 429);
+    assert_eq!(client.send(get("/api/v1/namespaces/x")).unwrap().status, 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["slow down", "really", "v1beta1 is deprecated"]
+    );
 }

@@ -25,6 +25,7 @@ use http::{Method, StatusCode};
 use super::identity::{IdentityError, RequestIdentity};
 use super::replay::{AttemptFailure, may_replay};
 use super::retry::RetryPolicy;
+use super::warning::{Warning, warnings};
 use crate::http::{EncodeError, Exchange, Limits, ResponseHead, encode_request};
 
 /// How many times one call may meet a pooled connection the server had closed. Each such
@@ -186,6 +187,7 @@ pub struct Call {
     renewed: bool,
     replays: u32,
     deadline: Option<(Instant, Duration)>,
+    warnings: Vec<Warning>,
 }
 
 impl Call {
@@ -217,6 +219,7 @@ impl Call {
             renewed: false,
             replays: 0,
             deadline: timeout.map(|after| (now + after, after)),
+            warnings: Vec::new(),
         })
     }
 
@@ -332,6 +335,7 @@ impl Call {
         if self.state != State::InFlight {
             return Err(CallError::Misuse("a response head without an attempt in flight"));
         }
+        self.warnings.extend(warnings(&head.headers));
         let status = head.status;
         if status == StatusCode::SWITCHING_PROTOCOLS {
             self.state = State::Done;
@@ -384,6 +388,12 @@ impl Call {
             new_connection: self.kind == CallKind::Upgrade,
         };
         Ok(())
+    }
+
+    /// The server's warnings from every response this call received so far (retried ones
+    /// included), for the application to see; each is handed out once.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The method of the call.

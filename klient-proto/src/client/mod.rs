@@ -9,6 +9,8 @@
 //! - [`RequestIdentity`]: what every request to a server carries (base path, User-Agent,
 //!   impersonation, gzip), applied once per call.
 //! - [`Pool`]: which idle connection to reuse, and when one is too old to trust.
+//! - [`warnings`]: the server's `Warning` headers, which [`Call::take_warnings`] hands out for
+//!   every response the call received, so that the application sees them (kubectl prints them).
 //!
 //! An adapter keeps the sockets, the clock and the threads or tasks; it asks these machines what
 //! to do, does it, and reports what happened.
@@ -20,9 +22,11 @@ mod replay;
 mod retry;
 #[cfg(test)]
 mod tests;
+mod warning;
 
 pub use call::{Call, CallAction, CallError, CallKind, CallSettings, Disposition};
 pub use identity::{IdentityError, RequestIdentity, USER_AGENT};
 pub use pool::{Pool, PoolSettings};
 pub use replay::{AttemptFailure, Written, is_replayable, may_replay};
 pub use retry::{RetryPolicy, retry_after};
+pub use warning::{Warning, warnings};
