@@ -81,7 +81,7 @@ impl<K: DeserializeOwned> Iterator for WatchStream<K> {
 }
 
 impl<K: Resource + DeserializeOwned> Api<K> {
-    /// Starts one watch request. Prefer [`watcher`] unless you track resourceVersions yourself.
+    /// Starts one watch request. Prefer [`watcher()`] unless you track resourceVersions yourself.
     pub fn watch(&self, params: &WatchParams) -> Result<WatchStream<K>> {
         let body = self
             .client()
@@ -128,7 +128,7 @@ where
     }
 }
 
-/// The iterator [`watcher`] returns.
+/// The iterator [`watcher()`] returns.
 pub struct Watcher<K> {
     api: Api<K>,
     driver: WatchDriver<K>,
