@@ -32,6 +32,8 @@ pub mod api;
 pub mod protobuf;
 /// Kubernetes channel protocols on WebSocket: exec, attach and port-forward sessions.
 pub mod remote;
+/// TLS as a sans-IO session over rustls (ring): configuration from the kubeconfig, handshake, records, close.
+pub mod tls;
 /// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.
 pub mod watch;
 /// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
