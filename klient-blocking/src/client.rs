@@ -7,20 +7,19 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use klient_proto::auth::ClientIdentity;
 use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, Disposition, Pool, PoolSettings, RequestIdentity,
     RetryPolicy,
 };
 use klient_proto::config::{Proxy, ProxyEnv, Scheme, SecretBytes, Source, select_proxy};
 use klient_proto::http::{ResponseHead, Tunnel};
-use rustls::ClientConfig;
-use rustls::pki_types::ServerName;
+use klient_proto::tls::{ConfigError, ServerName, TlsConfig, TlsError, TlsSettings};
 
 use crate::auth::Authorizer;
 use crate::config::{Config, read_source};
 use crate::exchange::{Answer, Exchange, ExchangeError};
-use crate::stream::Stream;
-use crate::tls::{self, TlsInputs};
+use crate::stream::{HandshakeError, Stream};
 use crate::{Error, Result};
 
 /// A Kubernetes API client. Cheap to clone: clones share the connection pool and credentials.
@@ -105,22 +104,28 @@ impl Client {
             Scheme::Http => None,
             Scheme::Https => {
                 let identity = match &credentials.client_certificate {
-                    Some(pair) => Some((read_source(&pair.certificate)?, read_secret(&pair.key)?)),
+                    Some(pair) => Some(ClientIdentity {
+                        certificate: read_source(&pair.certificate)?,
+                        key: SecretBytes::new(read_secret(&pair.key)?),
+                    }),
                     None => None,
                 };
-                let inputs = TlsInputs {
+                let settings = TlsSettings {
                     ca_pem: ca_pem.clone(),
                     identity,
-                    insecure: cluster.insecure_skip_tls_verify,
+                    insecure_skip_verify: cluster.insecure_skip_tls_verify,
+                    // "How long connecting (TCP and TLS) may take": the session keeps the deadline.
+                    handshake_timeout: config.connect_timeout,
+                    ..TlsSettings::default()
                 };
-                let name = cluster
-                    .tls_server_name
-                    .clone()
-                    .unwrap_or_else(|| cluster.server.host.to_string());
+                let name = match &cluster.tls_server_name {
+                    Some(name) => ServerName::parse(name),
+                    None => ServerName::parse(&cluster.server.host.to_string()),
+                };
                 Some(TlsSetup {
-                    base: tls::client_config(&inputs)?,
-                    name: tls::server_name(&name)?,
-                    inputs,
+                    base: TlsConfig::new(&settings).map_err(tls_config_error)?,
+                    name: name.map_err(tls_config_error)?,
+                    settings,
                     exec_identity: Mutex::new(None),
                 })
             }
@@ -329,22 +334,26 @@ impl Client {
             })?,
             Some(proxy) => self.tunnel(proxy)?,
         };
-        match &self.inner.tls {
-            None => Ok(Stream::Plain(tcp)),
-            Some(setup) => {
-                let config = setup.config_for(&self.inner.authorizer)?;
-                tcp.set_read_timeout(Some(timeout)).map_err(Error::Io)?;
-                Stream::tls(tcp, config, setup.name.clone()).map_err(|e| match e.kind() {
-                    io::ErrorKind::InvalidData => {
-                        Error::Tls(format!("handshake with {}: {e}", server.authority()))
-                    }
-                    _ => Error::Connect {
-                        server: server.authority(),
-                        source: e,
-                    },
-                })
+        let Some(setup) = &self.inner.tls else {
+            return Ok(Stream::plain(tcp));
+        };
+        // The same TLS session whether `tcp` goes to the server or through a proxy's tunnel.
+        let config = setup.config_for(&self.inner.authorizer)?;
+        let connect_error = |source| Error::Connect {
+            server: server.authority(),
+            source,
+        };
+        Stream::tls(tcp, &config, &setup.name).map_err(|e| match e {
+            HandshakeError::Tls(e @ TlsError::HandshakeTimeout) => {
+                connect_error(io::Error::new(io::ErrorKind::TimedOut, e))
             }
-        }
+            HandshakeError::Tls(e @ TlsError::ClosedDuringHandshake) => {
+                connect_error(io::Error::new(io::ErrorKind::UnexpectedEof, e))
+            }
+            HandshakeError::Tls(e) => Error::Tls(format!("handshake with {}: {e}", server.authority())),
+            HandshakeError::Config(e) => tls_config_error(e),
+            HandshakeError::Io(source) => connect_error(source),
+        })
     }
 
     /// Opens a TCP connection to the proxy and asks it, with `CONNECT`, for a tunnel to the server.
@@ -389,14 +398,14 @@ impl Client {
 
 /// The TLS configuration of a cluster, and the one built for an exec plugin's client certificate.
 struct TlsSetup {
-    inputs: TlsInputs,
-    name: ServerName<'static>,
-    base: Arc<ClientConfig>,
-    exec_identity: Mutex<Option<(Vec<u8>, Arc<ClientConfig>)>>,
+    settings: TlsSettings,
+    name: ServerName,
+    base: TlsConfig,
+    exec_identity: Mutex<Option<(Vec<u8>, TlsConfig)>>,
 }
 
 impl TlsSetup {
-    fn config_for(&self, authorizer: &Authorizer) -> Result<Arc<ClientConfig>> {
+    fn config_for(&self, authorizer: &Authorizer) -> Result<TlsConfig> {
         let Some((certificate, key)) = authorizer.identity()? else {
             return Ok(self.base.clone());
         };
@@ -406,14 +415,21 @@ impl TlsSetup {
         {
             return Ok(config.clone());
         }
-        let inputs = TlsInputs {
-            identity: Some((certificate.clone(), key.expose().to_vec())),
-            ..self.inputs.clone()
+        let settings = TlsSettings {
+            identity: Some(ClientIdentity {
+                certificate: certificate.clone(),
+                key,
+            }),
+            ..self.settings.clone()
         };
-        let config = tls::client_config(&inputs)?;
+        let config = TlsConfig::new(&settings).map_err(tls_config_error)?;
         *cached = Some((certificate, config.clone()));
         Ok(config)
     }
+}
+
+fn tls_config_error(e: ConfigError) -> Error {
+    Error::Tls(e.to_string())
 }
 
 fn read_secret(source: &Source<SecretBytes>) -> Result<Vec<u8>> {

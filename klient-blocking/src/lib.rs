@@ -25,7 +25,6 @@ mod listener;
 mod random;
 mod remote;
 mod stream;
-mod tls;
 mod watch;
 pub mod websocket;
 
