@@ -280,3 +280,66 @@ impl Write for Stream {
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use klient_proto::tls::TlsSettings;
+
+    use super::*;
+
+    fn config(handshake_timeout: Duration) -> TlsConfig {
+        TlsConfig::new(&TlsSettings {
+            handshake_timeout,
+            ..TlsSettings::default()
+        })
+        .unwrap()
+    }
+
+    /// A connected socket pair on loopback: (client, server).
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn a_silent_server_fails_the_handshake_at_the_sessions_deadline() {
+        let (client, _server) = pair();
+        let name = ServerName::parse("localhost").unwrap();
+        let start = Instant::now();
+        let error = Stream::tls(client, &config(Duration::from_millis(300)), &name)
+            .err()
+            .expect("no handshake");
+        let took = start.elapsed();
+        assert!(
+            matches!(error, HandshakeError::Tls(TlsError::HandshakeTimeout)),
+            "{error:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn a_server_that_closes_fails_the_handshake() {
+        let (client, mut server) = pair();
+        let closer = std::thread::spawn(move || {
+            // Read the ClientHello, so that closing sends a FIN rather than a reset.
+            let mut hello = [0u8; 16 * 1024];
+            let _ = server.read(&mut hello);
+        });
+        let name = ServerName::parse("127.0.0.1").unwrap();
+        let error = Stream::tls(client, &config(Duration::from_secs(10)), &name)
+            .err()
+            .expect("no handshake");
+        closer.join().unwrap();
+        assert!(
+            matches!(error, HandshakeError::Tls(TlsError::ClosedDuringHandshake)),
+            "{error:?}"
+        );
+    }
+}
