@@ -1,5 +1,5 @@
-//! Tells the harness which Kubernetes release k8s-openapi was built for (chosen with
-//! `K8S_OPENAPI_ENABLED_VERSION`), so it reads the fixtures of that release.
+//! Tells the harness which Kubernetes release k8s-openapi was built for (chosen with one of the
+//! crate's `v1_*` features), so it reads the fixtures of that release.
 //!
 //! k8s-openapi publishes the selected version as links metadata (`0x00_01_MM_00` for 1.MM), which
 //! cargo hands to the build scripts of its direct dependents as `DEP_K8S_OPENAPI_<v>_VERSION`.
@@ -9,7 +9,7 @@ fn main() {
         (key.starts_with("DEP_K8S_OPENAPI_") && key.ends_with("_VERSION")).then_some(value)
     });
     let Some(value) = selected else {
-        panic!("k8s-openapi published no version: build with K8S_OPENAPI_ENABLED_VERSION=1.MM");
+        panic!("k8s-openapi published no version: build with one of the features v1_33 ... v1_37");
     };
     let Ok(encoded) = value.parse::<u32>() else {
         panic!("k8s-openapi published an unreadable version {value:?}");

@@ -1,5 +1,5 @@
 //! klient's codecs on k8s-openapi's types against the upstream k8s.io/api round-trip fixtures of
-//! the release selected with `K8S_OPENAPI_ENABLED_VERSION`: `testdata/HEAD` (written by that
+//! the release selected with a `v1_*` feature: `testdata/HEAD` (written by that
 //! release) and every older release's folder in the same module (read forward by that release's
 //! types). For each kind with a type, the checks of `klient_conformance::check`; kinds without a
 //! type are counted and listed, never skipped silently. Run every release with `./dev conformance`.
