@@ -1,4 +1,4 @@
-//! A blocking Kubernetes client: `std::net` sockets and rustls carry the bytes that the
+//! A blocking Kubernetes client: `std::net` sockets carry the bytes (TLS included) that the
 //! [`klient_proto`] state machines produce and consume. Every protocol rule lives in
 //! `klient-proto`; this crate connects, reads files, keeps time and exposes `Iterator`/`Read`.
 //!
