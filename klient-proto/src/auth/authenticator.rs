@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderValue;
 
-use crate::config::{Auth, ClusterConfig, ExecConfig, ExecError, token_from_file};
+use crate::config::{Auth, ClusterConfig, ExecConfig, ExecPluginError, token_from_file};
 
 use super::config::AuthConfig;
 use super::credential::{ClientIdentity, Credential, Generation, Refresh, basic, bearer};
@@ -92,7 +92,7 @@ enum Source {
     /// An exec plugin, and the run it asks for (or why it cannot run at all).
     Plugin {
         exec: Box<ExecConfig>,
-        run: Result<PluginRun, ExecError>,
+        run: Result<PluginRun, ExecPluginError>,
     },
 }
 

@@ -6,7 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{ExecError, TokenFileError};
+use crate::config::{ExecPluginError, TokenFileError};
 
 use super::plugin::PluginExit;
 
@@ -39,7 +39,7 @@ pub enum AuthError {
     /// The exec plugin's configuration or output breaks the `client.authentication.k8s.io`
     /// protocol (an unsupported `apiVersion`, `interactiveMode: Always` without a terminal,
     /// output that is not an `ExecCredential`, ...).
-    Exec(ExecError),
+    Exec(ExecPluginError),
     /// The exec plugin did not run to a usable credential.
     Plugin {
         /// The plugin's `command`.

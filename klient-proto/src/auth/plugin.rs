@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{
-    ClusterConfig, EXEC_INFO_ENV, ExecConfig, ExecEnvVar, ExecError, MAX_EXEC_OUTPUT_LEN, SecretString,
+    ClusterConfig, EXEC_INFO_ENV, ExecConfig, ExecEnvVar, ExecPluginError, MAX_EXEC_OUTPUT_LEN, SecretString,
     exec_info_json, exec_interactive, parse_exec_output,
 };
 
@@ -129,7 +129,7 @@ pub(super) fn plan_run(
     cluster: &ClusterConfig,
     ca_pem: &[u8],
     config: &AuthConfig,
-) -> Result<PluginRun, ExecError> {
+) -> Result<PluginRun, ExecPluginError> {
     let interactive = exec_interactive(exec, config.stdin_is_terminal)?;
     let info = exec_info_json(exec, cluster, Some(ca_pem), interactive)?;
     let mut env = exec.env.clone();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{
-    Auth, AuthProviderConfig, ClusterConfig, EXEC_INFO_ENV, ExecConfig, ExecErrorKind, InteractiveMode,
+    Auth, AuthProviderConfig, ClusterConfig, EXEC_INFO_ENV, ExecConfig, ExecPluginErrorKind, InteractiveMode,
     MAX_EXEC_OUTPUT_LEN, SecretString, ServerUrl, TokenFileError,
 };
 
@@ -562,7 +562,7 @@ fn bad_output_missing_command_and_bad_tokens_are_typed() {
     };
     auth.handle_plugin_outcome(id, garbage, t0, expiry()).unwrap();
     let error = expect_failed(&mut auth, t0);
-    assert!(matches!(&error, AuthError::Exec(e) if matches!(e.kind, ExecErrorKind::InvalidOutput(_))));
+    assert!(matches!(&error, AuthError::Exec(e) if matches!(e.kind, ExecPluginErrorKind::InvalidOutput(_))));
     assert!(!format!("{error} {error:?}").contains("s3cret"));
 
     let (id, _) = expect_run(&mut auth, t0 + SECOND);
@@ -641,7 +641,7 @@ fn interactive_plugins_get_the_terminal_and_no_timeout() {
     // A plugin that insists on a terminal fails without running when there is none.
     let mut always = machine(Auth::Exec(exec_config(InteractiveMode::Always)));
     let error = expect_failed(&mut always, t0);
-    assert!(matches!(&error, AuthError::Exec(e) if e.kind == ExecErrorKind::InteractiveRequired));
+    assert!(matches!(&error, AuthError::Exec(e) if e.kind == ExecPluginErrorKind::InteractiveRequired));
     assert_eq!(always.fetch_in_flight(), None);
 
     // `Never` never gets the terminal, even when there is one.

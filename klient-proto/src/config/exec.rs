@@ -27,17 +27,17 @@ pub const MAX_EXEC_OUTPUT_LEN: usize = 1024 * 1024;
 
 /// A plugin could not be used. Errors name the plugin's command, never its output.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecError {
+pub struct ExecPluginError {
     /// The plugin's `command`.
     pub command: String,
     /// What went wrong.
-    pub kind: ExecErrorKind,
+    pub kind: ExecPluginErrorKind,
 }
 
 /// What went wrong with an exec plugin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ExecErrorKind {
+pub enum ExecPluginErrorKind {
     /// The kubeconfig asks for an API version klient does not speak.
     UnsupportedApiVersion {
         /// The configured version.
@@ -73,38 +73,40 @@ pub enum ExecErrorKind {
     InvalidExpiration,
 }
 
-impl fmt::Display for ExecError {
+impl fmt::Display for ExecPluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "exec plugin {:?}: ", self.command)?;
         match &self.kind {
-            ExecErrorKind::UnsupportedApiVersion { api_version } => write!(
+            ExecPluginErrorKind::UnsupportedApiVersion { api_version } => write!(
                 f,
                 "apiVersion {api_version:?} is not supported (use {EXEC_API_V1} or {EXEC_API_V1BETA1})"
             ),
-            ExecErrorKind::InteractiveRequired => {
+            ExecPluginErrorKind::InteractiveRequired => {
                 f.write_str("interactiveMode is Always but there is no terminal to interact with")
             }
-            ExecErrorKind::OutputTooLarge { len, max } => write!(f, "output is {len} bytes, more than {max}"),
-            ExecErrorKind::InvalidOutput(kind) => write!(f, "invalid output: {kind}"),
-            ExecErrorKind::ApiVersionMismatch { expected, found } => {
+            ExecPluginErrorKind::OutputTooLarge { len, max } => {
+                write!(f, "output is {len} bytes, more than {max}")
+            }
+            ExecPluginErrorKind::InvalidOutput(kind) => write!(f, "invalid output: {kind}"),
+            ExecPluginErrorKind::ApiVersionMismatch { expected, found } => {
                 write!(f, "configured for {expected} but printed apiVersion {found:?}")
             }
-            ExecErrorKind::WrongKind => f.write_str("output kind is not ExecCredential"),
-            ExecErrorKind::MissingStatus => f.write_str("output has no status"),
-            ExecErrorKind::NoCredential => {
+            ExecPluginErrorKind::WrongKind => f.write_str("output kind is not ExecCredential"),
+            ExecPluginErrorKind::MissingStatus => f.write_str("output has no status"),
+            ExecPluginErrorKind::NoCredential => {
                 f.write_str("output has neither status.token nor clientCertificateData and clientKeyData")
             }
-            ExecErrorKind::IncompleteCertificate => {
+            ExecPluginErrorKind::IncompleteCertificate => {
                 f.write_str("output has only one of clientCertificateData and clientKeyData")
             }
-            ExecErrorKind::InvalidExpiration => {
+            ExecPluginErrorKind::InvalidExpiration => {
                 f.write_str("status.expirationTimestamp is not an RFC 3339 time")
             }
         }
     }
 }
 
-impl std::error::Error for ExecError {}
+impl std::error::Error for ExecPluginError {}
 
 /// What a plugin returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,8 +129,8 @@ impl ExecCredential {
     }
 }
 
-fn error(exec: &ExecConfig, kind: ExecErrorKind) -> ExecError {
-    ExecError {
+fn error(exec: &ExecConfig, kind: ExecPluginErrorKind) -> ExecPluginError {
+    ExecPluginError {
         command: exec.command.clone(),
         kind,
     }
@@ -136,22 +138,22 @@ fn error(exec: &ExecConfig, kind: ExecErrorKind) -> ExecError {
 
 /// Whether to give the plugin the terminal, from its `interactiveMode` and whether stdin is a
 /// terminal. `interactiveMode: Always` without a terminal is an error.
-pub fn exec_interactive(exec: &ExecConfig, stdin_is_terminal: bool) -> Result<bool, ExecError> {
+pub fn exec_interactive(exec: &ExecConfig, stdin_is_terminal: bool) -> Result<bool, ExecPluginError> {
     match exec.interactive_mode.unwrap_or(InteractiveMode::IfAvailable) {
         InteractiveMode::Never => Ok(false),
         InteractiveMode::IfAvailable => Ok(stdin_is_terminal),
         InteractiveMode::Always if stdin_is_terminal => Ok(true),
-        InteractiveMode::Always => Err(error(exec, ExecErrorKind::InteractiveRequired)),
+        InteractiveMode::Always => Err(error(exec, ExecPluginErrorKind::InteractiveRequired)),
     }
 }
 
-fn checked_api_version(exec: &ExecConfig) -> Result<&'static str, ExecError> {
+fn checked_api_version(exec: &ExecConfig) -> Result<&'static str, ExecPluginError> {
     match exec.api_version.as_deref() {
         Some(EXEC_API_V1) => Ok(EXEC_API_V1),
         Some(EXEC_API_V1BETA1) => Ok(EXEC_API_V1BETA1),
         other => Err(error(
             exec,
-            ExecErrorKind::UnsupportedApiVersion {
+            ExecPluginErrorKind::UnsupportedApiVersion {
                 api_version: other.unwrap_or("").chars().take(64).collect(),
             },
         )),
@@ -191,7 +193,7 @@ pub fn exec_info_json(
     cluster: &ClusterConfig,
     ca_data: Option<&[u8]>,
     interactive: bool,
-) -> Result<String, ExecError> {
+) -> Result<String, ExecPluginError> {
     let api_version = checked_api_version(exec)?;
     let mut spec = Map::new();
     spec.insert("interactive".into(), Value::Bool(interactive));
@@ -224,53 +226,53 @@ pub fn exec_info_json(
 }
 
 /// Parses a plugin's stdout into a credential, checking it against the configured plugin.
-pub fn parse_exec_output(exec: &ExecConfig, stdout: &[u8]) -> Result<ExecCredential, ExecError> {
+pub fn parse_exec_output(exec: &ExecConfig, stdout: &[u8]) -> Result<ExecCredential, ExecPluginError> {
     let expected = checked_api_version(exec)?;
     if stdout.len() > MAX_EXEC_OUTPUT_LEN {
-        let kind = ExecErrorKind::OutputTooLarge {
+        let kind = ExecPluginErrorKind::OutputTooLarge {
             len: stdout.len(),
             max: MAX_EXEC_OUTPUT_LEN,
         };
         return Err(error(exec, kind));
     }
-    let invalid = |kind| error(exec, ExecErrorKind::InvalidOutput(kind));
+    let invalid = |kind| error(exec, ExecPluginErrorKind::InvalidOutput(kind));
     let doc = parse_document(stdout, MAX_EXEC_OUTPUT_LEN).map_err(invalid)?;
     let root = Object::new(&doc, String::new())
         .map_err(invalid)?
-        .ok_or_else(|| error(exec, ExecErrorKind::MissingStatus))?;
+        .ok_or_else(|| error(exec, ExecPluginErrorKind::MissingStatus))?;
     let found = root.string("apiVersion").map_err(invalid)?.unwrap_or_default();
     if found != expected {
         let found = found.chars().take(64).collect();
         return Err(error(
             exec,
-            ExecErrorKind::ApiVersionMismatch {
+            ExecPluginErrorKind::ApiVersionMismatch {
                 expected: expected.to_owned(),
                 found,
             },
         ));
     }
     if root.string("kind").map_err(invalid)?.as_deref() != Some("ExecCredential") {
-        return Err(error(exec, ExecErrorKind::WrongKind));
+        return Err(error(exec, ExecPluginErrorKind::WrongKind));
     }
     let status = root
         .object("status")
         .map_err(invalid)?
-        .ok_or_else(|| error(exec, ExecErrorKind::MissingStatus))?;
+        .ok_or_else(|| error(exec, ExecPluginErrorKind::MissingStatus))?;
     let token = status.string("token").map_err(invalid)?.map(SecretString::from);
     let certificate = status.string("clientCertificateData").map_err(invalid)?;
     let key = status.string("clientKeyData").map_err(invalid)?;
     let (client_certificate, client_key) = match (certificate, key) {
         (Some(cert), Some(key)) => (Some(cert.into_bytes()), Some(SecretBytes::from(key.into_bytes()))),
         (None, None) => (None, None),
-        _ => return Err(error(exec, ExecErrorKind::IncompleteCertificate)),
+        _ => return Err(error(exec, ExecPluginErrorKind::IncompleteCertificate)),
     };
     if token.is_none() && client_certificate.is_none() {
-        return Err(error(exec, ExecErrorKind::NoCredential));
+        return Err(error(exec, ExecPluginErrorKind::NoCredential));
     }
     let expiration = match status.string("expirationTimestamp").map_err(invalid)? {
         None => None,
         Some(text) => {
-            Some(parse_rfc3339(&text).ok_or_else(|| error(exec, ExecErrorKind::InvalidExpiration))?)
+            Some(parse_rfc3339(&text).ok_or_else(|| error(exec, ExecPluginErrorKind::InvalidExpiration))?)
         }
     };
     Ok(ExecCredential {
@@ -338,7 +340,10 @@ mod tests {
         assert_eq!(info["spec"], json!({"interactive": false}));
         let old = plugin("client.authentication.k8s.io/v1alpha1");
         let err = exec_info_json(&old, &cluster(), None, false).unwrap_err();
-        assert!(matches!(err.kind, ExecErrorKind::UnsupportedApiVersion { .. }));
+        assert!(matches!(
+            err.kind,
+            ExecPluginErrorKind::UnsupportedApiVersion { .. }
+        ));
         assert!(err.to_string().contains("/usr/bin/cred-helper"));
     }
 
@@ -353,7 +358,7 @@ mod tests {
         assert!(!exec_interactive(&mode(InteractiveMode::IfAvailable), false).unwrap());
         assert!(exec_interactive(&mode(InteractiveMode::Always), true).unwrap());
         let err = exec_interactive(&mode(InteractiveMode::Always), false).unwrap_err();
-        assert_eq!(err.kind, ExecErrorKind::InteractiveRequired);
+        assert_eq!(err.kind, ExecPluginErrorKind::InteractiveRequired);
     }
 
     #[test]
@@ -389,22 +394,22 @@ mod tests {
     #[test]
     fn bad_outputs_name_the_plugin_and_hide_the_secrets() {
         let v1 = plugin(EXEC_API_V1);
-        let cases: &[(&[u8], ExecErrorKind)] = &[
-            (b"", ExecErrorKind::MissingStatus),
-            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\"}", ExecErrorKind::MissingStatus),
+        let cases: &[(&[u8], ExecPluginErrorKind)] = &[
+            (b"", ExecPluginErrorKind::MissingStatus),
+            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\"}", ExecPluginErrorKind::MissingStatus),
             (
                 b"{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"s3cret\"}}",
-                ExecErrorKind::ApiVersionMismatch { expected: EXEC_API_V1.into(), found: EXEC_API_V1BETA1.into() },
+                ExecPluginErrorKind::ApiVersionMismatch { expected: EXEC_API_V1.into(), found: EXEC_API_V1BETA1.into() },
             ),
-            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"Secret\",\"status\":{\"token\":\"s3cret\"}}", ExecErrorKind::WrongKind),
-            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{}}", ExecErrorKind::NoCredential),
+            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"Secret\",\"status\":{\"token\":\"s3cret\"}}", ExecPluginErrorKind::WrongKind),
+            (b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{}}", ExecPluginErrorKind::NoCredential),
             (
                 b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"clientKeyData\":\"s3cret\"}}",
-                ExecErrorKind::IncompleteCertificate,
+                ExecPluginErrorKind::IncompleteCertificate,
             ),
             (
                 b"{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"s3cret\",\"expirationTimestamp\":\"soon\"}}",
-                ExecErrorKind::InvalidExpiration,
+                ExecPluginErrorKind::InvalidExpiration,
             ),
         ];
         for (out, kind) in cases {
@@ -422,14 +427,14 @@ mod tests {
             b"s3cret: [\n",
         ] {
             let err = parse_exec_output(&v1, out).unwrap_err();
-            assert!(matches!(err.kind, ExecErrorKind::InvalidOutput(_)), "{err}");
+            assert!(matches!(err.kind, ExecPluginErrorKind::InvalidOutput(_)), "{err}");
             assert!(!format!("{err} {err:?}").contains("s3cret"));
         }
         let big = vec![b' '; MAX_EXEC_OUTPUT_LEN + 1];
         let err = parse_exec_output(&v1, &big).unwrap_err();
         assert_eq!(
             err.kind,
-            ExecErrorKind::OutputTooLarge {
+            ExecPluginErrorKind::OutputTooLarge {
                 len: MAX_EXEC_OUTPUT_LEN + 1,
                 max: MAX_EXEC_OUTPUT_LEN
             }

@@ -41,7 +41,7 @@ mod tests;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use exec::{
-    EXEC_API_V1, EXEC_API_V1BETA1, EXEC_INFO_ENV, ExecCredential, ExecError, ExecErrorKind,
+    EXEC_API_V1, EXEC_API_V1BETA1, EXEC_INFO_ENV, ExecCredential, ExecPluginError, ExecPluginErrorKind,
     MAX_EXEC_OUTPUT_LEN, exec_info_json, exec_interactive, parse_exec_output,
 };
 pub use in_cluster::{
