@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use klient_proto::ws::encoder::encode_frame;
 use klient_proto::ws::frame::{FrameHeader, OpCode};
 use klient_proto::ws::mask::apply_mask;
-use klient_proto::ws::{Config, Connection, Event};
+use klient_proto::ws::{Config, Connection, Progress, WsEvent};
 use tungstenite::protocol::frame::coding::{Data, OpCode as TOpCode};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -118,9 +118,9 @@ fn decode(c: &mut Criterion) {
         let mut conn = Connection::new(Config::default(), || KEY, Instant::now());
         group.bench_with_input(BenchmarkId::new("klient", len), &len, |b, _| {
             b.iter(|| {
-                conn.handle_bytes(black_box(&wire)).unwrap();
+                conn.handle_bytes(black_box(&wire));
                 match conn.poll_event() {
-                    Some(Event::Message(m)) => black_box(m),
+                    Ok(Progress::Event(WsEvent::Message(m))) => black_box(m),
                     other => panic!("unexpected {other:?}"),
                 };
             })

@@ -1,12 +1,13 @@
 //! Arbitrary server bytes into an exec session after the handshake, under v5 or v4, with user
 //! verbs and timers in between. Half the inputs are read as a script of well-formed frames so
 //! the channel demultiplexer and the Status decoder are reached often; the other half go in raw.
-//! It must never panic, a failed session must stay closed, and output events are never empty.
+//! It must never panic, output events are never empty, and the end comes last: nothing follows
+//! `Closed`, and a failure, handed out after the events before it, stays closed and repeats.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
-use klient_proto::remote::{ExecConfig, ExecEvent, ExecSession};
+use klient_proto::remote::{ExecConfig, ExecEvent, ExecSession, Progress};
 use klient_proto::ws::frame::{FrameHeader, OpCode};
 use klient_proto::ws::{Config, Connection, Keepalive};
 use libfuzzer_sys::fuzz_target;
@@ -75,14 +76,17 @@ fuzz_target!(|data: &[u8]| {
     let piece = usize::from(control >> 3) + 1;
     let mut now = start;
     let mut closed_seen = false;
+    let mut failure = None;
     for head in wire.chunks(piece) {
-        if exec.handle_bytes(head).is_err() {
+        exec.handle_bytes(head);
+        if exec.failure().is_some() {
             assert!(exec.is_closed());
         }
         match head.first().copied().unwrap_or(0) % 16 {
             0 => {
                 now += Duration::from_secs(1);
-                if exec.handle_timeout(now).is_err() {
+                exec.handle_timeout(now);
+                if exec.failure().is_some() {
                     assert!(exec.is_closed());
                 }
             }
@@ -101,17 +105,36 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
         while exec.poll_transmit().is_some() {}
-        while let Some(event) = exec.poll_event() {
-            assert!(!closed_seen, "nothing follows Closed");
-            match event {
-                ExecEvent::Stdout(b) | ExecEvent::Stderr(b) => assert!(!b.is_empty()),
-                ExecEvent::Exit(_) => assert!(exec.exit_status().is_some()),
-                ExecEvent::Closed => closed_seen = true,
+        loop {
+            match exec.poll_event() {
+                Ok(Progress::Event(event)) => {
+                    assert!(!closed_seen && failure.is_none(), "nothing follows the end");
+                    match event {
+                        ExecEvent::Stdout(b) | ExecEvent::Stderr(b) => assert!(!b.is_empty()),
+                        ExecEvent::Exit(_) => assert!(exec.exit_status().is_some()),
+                        ExecEvent::Closed => closed_seen = true,
+                        _ => {}
+                    }
+                }
+                Ok(Progress::NeedData) => {
+                    assert!(!closed_seen && failure.is_none(), "the end stays");
+                    break;
+                }
+                Ok(Progress::Finished) => {
+                    assert!(closed_seen && exec.is_closed());
+                    break;
+                }
+                Err(e) => {
+                    assert!(exec.is_closed() && !closed_seen);
+                    assert!(failure.as_ref().is_none_or(|f| *f == e), "a failure repeats");
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         let _ = exec.poll_timeout();
     }
-    let _ = exec.handle_eof();
+    exec.handle_eof();
     assert!(exec.is_closed());
     assert_eq!(exec.poll_timeout(), None);
 });

@@ -1,12 +1,13 @@
 //! Arbitrary server bytes into a port-forward session after the handshake, with sends and timers
 //! in between. Half the inputs are read as a script of well-formed binary frames so the port
 //! checks and the per-port channels are reached often; the other half go in raw. It must never
-//! panic, a failed session must stay closed, and events name only requested ports.
+//! panic, a failed session must stay closed (its failure after its events, then repeated), and
+//! events name only requested ports.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
-use klient_proto::remote::{PortForward, PortForwardConfig, PortForwardEvent};
+use klient_proto::remote::{PortForward, PortForwardConfig, PortForwardEvent, Ports, Progress};
 use klient_proto::ws::frame::{FrameHeader, OpCode};
 use klient_proto::ws::{Config, Connection};
 use libfuzzer_sys::fuzz_target;
@@ -56,7 +57,10 @@ fuzz_target!(|data: &[u8]| {
     let conn = Connection::new(config, || [1, 2, 3, 4], start);
     let ports = &PORTS[..usize::from(control % 3) + 1];
     let pf_config = PortForwardConfig { max_send_message: 3 };
-    let Ok(mut pf) = PortForward::new(conn, Some("v4.channel.k8s.io"), ports, pf_config) else {
+    let Ok(list) = Ports::new(ports) else {
+        panic!("valid ports");
+    };
+    let Ok(mut pf) = PortForward::new(conn, Some("v4.channel.k8s.io"), &list, pf_config) else {
         panic!("valid ports and protocol");
     };
     let wire = if control & 4 == 0 {
@@ -67,15 +71,17 @@ fuzz_target!(|data: &[u8]| {
     let piece = usize::from(control >> 3) + 1;
     let mut now = start;
     let mut closed_seen = false;
+    let mut failure = None;
     for head in wire.chunks(piece) {
-        if pf.handle_bytes(head).is_err() {
+        pf.handle_bytes(head);
+        if pf.failure().is_some() {
             assert!(pf.is_closed());
         }
         let verb = head.first().copied().unwrap_or(0);
         match verb % 16 {
             0 => {
                 now += Duration::from_secs(1);
-                let _ = pf.handle_timeout(now);
+                pf.handle_timeout(now);
             }
             1 => {
                 let _ = pf.send(usize::from(verb >> 4), b"fuzzed data");
@@ -86,20 +92,37 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
         while pf.poll_transmit().is_some() {}
-        while let Some(event) = pf.poll_event() {
-            assert!(!closed_seen, "nothing follows Closed");
-            match event {
-                PortForwardEvent::Data { port_index, bytes } => {
-                    assert!(port_index < ports.len() && !bytes.is_empty());
-                    assert!(pf.ports().len() == ports.len());
+        loop {
+            match pf.poll_event() {
+                Ok(Progress::Event(event)) => {
+                    assert!(!closed_seen && failure.is_none(), "nothing follows the end");
+                    match event {
+                        PortForwardEvent::Data { port_index, bytes } => {
+                            assert!(port_index < ports.len() && !bytes.is_empty());
+                            assert!(pf.ports().len() == ports.len());
+                        }
+                        PortForwardEvent::PortError { port_index, error } => {
+                            assert!(port_index < ports.len() && !error.message.is_empty());
+                            assert_eq!(error.port, ports[port_index]);
+                        }
+                        PortForwardEvent::Closed => closed_seen = true,
+                        _ => {}
+                    }
                 }
-                PortForwardEvent::PortError { port_index, message } => {
-                    assert!(port_index < ports.len() && !message.is_empty());
+                Ok(Progress::NeedData) => break,
+                Ok(Progress::Finished) => {
+                    assert!(closed_seen && pf.is_closed());
+                    break;
                 }
-                PortForwardEvent::Closed => closed_seen = true,
+                Err(e) => {
+                    assert!(pf.is_closed() && !closed_seen);
+                    assert!(failure.as_ref().is_none_or(|f| *f == e), "a failure repeats");
+                    failure = Some(e);
+                    break;
+                }
             }
         }
     }
-    let _ = pf.handle_eof();
+    pf.handle_eof();
     assert!(pf.is_closed());
 });

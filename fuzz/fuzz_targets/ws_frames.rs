@@ -1,11 +1,11 @@
 //! Arbitrary server bytes into the WebSocket connection machine, in pieces of varying size, with
 //! timers and user verbs in between, with and without permessage-deflate. It must never panic,
-//! and a failed connection must stay closed.
+//! a failed connection must stay closed, and its failure comes after its events, then repeats.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
-use klient_proto::ws::{CloseCode, Config, Connection, DeflateParams, Keepalive};
+use klient_proto::ws::{CloseCode, Config, Connection, DeflateParams, Keepalive, Progress};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -37,15 +37,15 @@ fuzz_target!(|data: &[u8]| {
     while !rest.is_empty() {
         let (head, tail) = rest.split_at(piece.min(rest.len()));
         rest = tail;
-        let result = conn.handle_bytes(head);
-        if result.is_err() {
+        conn.handle_bytes(head);
+        if conn.failure().is_some() {
             assert!(conn.is_closed());
         }
         // Let time and the user act now and then, driven by the data itself.
         match head.first().copied().unwrap_or(0) % 8 {
             0 => {
                 now += Duration::from_secs(1);
-                let _ = conn.handle_timeout(now);
+                conn.handle_timeout(now);
             }
             1 => {
                 let _ = conn.send_text("fuzz text message");
@@ -56,9 +56,13 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
         while conn.poll_transmit().is_some() {}
-        while conn.poll_event().is_some() {}
+        while let Ok(Progress::Event(_)) = conn.poll_event() {}
+        if let Err(e) = conn.poll_event() {
+            assert!(conn.is_closed());
+            assert_eq!(conn.poll_event(), Err(e), "a failure repeats");
+        }
         let _ = conn.poll_timeout();
     }
-    let _ = conn.handle_eof();
+    conn.handle_eof();
     assert!(conn.is_closed());
 });

@@ -9,6 +9,8 @@ use klient_proto::auth::AuthError;
 use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError, TunnelError};
+use klient_proto::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
+use klient_proto::ws::{HandshakeError, WsError};
 
 /// What went wrong. API errors from the server are [`Error::Api`]; the rest describe the local
 /// configuration or the connection.
@@ -60,6 +62,25 @@ pub enum Error {
     Auth(String),
     /// A watch stream or log stream broke mid-way.
     Stream(String),
+    /// The server answered an exec, attach or port-forward upgrade with a 101 that does not
+    /// complete a WebSocket handshake. (A refusal, such as a 403 on `pods/exec`, is
+    /// [`Error::Api`].)
+    Handshake(HandshakeError),
+    /// The server chose no channel protocol klient speaks for an exec, attach or port-forward.
+    UnsupportedProtocol(UnsupportedProtocol),
+    /// The WebSocket under an exec, attach or port-forward failed: the server broke RFC 6455, a
+    /// limit was exceeded ([`WsError::LimitExceeded`]), keepalive pongs stopped coming
+    /// ([`WsError::Timeout`]), or the connection ended before the close handshake.
+    WebSocket(WsError),
+    /// An exec or attach session failed: the server broke the channel protocol, its error
+    /// channel held no usable Status, or it closed without an exit status
+    /// ([`ExecError::NoExitStatus`], with its close code and reason).
+    Exec(ExecError),
+    /// A port-forward session failed: the server broke the channel protocol (a port it did not
+    /// ask for, a wrong port number).
+    PortForward(PortForwardError),
+    /// The ports given to a port-forward cannot be asked for (none, a 0, too many).
+    InvalidPorts(InvalidPorts),
     /// The call could not go on: a request not safe to send again, a deadline, a request that
     /// cannot be prepared for this server.
     Call(CallError),
@@ -101,6 +122,12 @@ impl fmt::Display for Error {
             Error::Credentials(e) => write!(f, "credentials: {e}"),
             Error::Auth(e) => write!(f, "credentials: {e}"),
             Error::Stream(e) => write!(f, "stream: {e}"),
+            Error::Handshake(e) => write!(f, "WebSocket handshake: {e}"),
+            Error::UnsupportedProtocol(e) => e.fmt(f),
+            Error::WebSocket(e) => write!(f, "WebSocket: {e}"),
+            Error::Exec(e) => write!(f, "exec: {e}"),
+            Error::PortForward(e) => write!(f, "port-forward: {e}"),
+            Error::InvalidPorts(e) => write!(f, "port-forward: {e}"),
             Error::Call(e) => write!(f, "{e}"),
             Error::Discovery(e) => write!(f, "{e}"),
             Error::Lookup(e) => write!(f, "{e}"),
@@ -126,6 +153,12 @@ impl std::error::Error for Error {
             Error::Credentials(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Lookup(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::UnsupportedProtocol(e) => Some(e),
+            Error::WebSocket(e) => Some(e),
+            Error::Exec(e) => Some(e),
+            Error::PortForward(e) => Some(e),
+            Error::InvalidPorts(e) => Some(e),
             _ => None,
         }
     }
@@ -175,6 +208,32 @@ impl From<DiscoveryError> for Error {
 impl From<LookupError> for Error {
     fn from(e: LookupError) -> Self {
         Error::Lookup(e)
+    }
+}
+
+impl From<WsError> for Error {
+    fn from(e: WsError) -> Self {
+        Error::WebSocket(e)
+    }
+}
+
+/// A WebSocket failure under the session is [`Error::WebSocket`], whichever session it was.
+impl From<ExecError> for Error {
+    fn from(e: ExecError) -> Self {
+        match e {
+            ExecError::Ws(ws) => Error::WebSocket(ws),
+            other => Error::Exec(other),
+        }
+    }
+}
+
+/// A WebSocket failure under the session is [`Error::WebSocket`], whichever session it was.
+impl From<PortForwardError> for Error {
+    fn from(e: PortForwardError) -> Self {
+        match e {
+            PortForwardError::Ws(ws) => Error::WebSocket(ws),
+            other => Error::PortForward(other),
+        }
     }
 }
 

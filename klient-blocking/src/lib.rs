@@ -42,4 +42,8 @@ pub use klient_proto::api::Format;
 pub use klient_proto::client::Warning;
 /// The protocol core's vocabulary (params, patches, events, errors), re-exported for convenience.
 pub use klient_proto::remote::{AttachParams, ExitStatus};
+/// What exec, attach and port-forward sessions, and the WebSocket under them, fail with (inside
+/// [`Error::Exec`], [`Error::PortForward`], [`Error::WebSocket`] and their neighbours).
+pub use klient_proto::remote::{ExecError, InvalidPorts, PortError, PortForwardError, UnsupportedProtocol};
+pub use klient_proto::ws::{HandshakeError, WsError};
 pub use klient_proto::{api as core, watch as watch_core};

@@ -79,9 +79,10 @@ impl Drop for PortForwardListener {
 /// Copies between one accepted connection and a new session until either side ends.
 fn forward(client: &Client, namespace: &str, pod: &str, port: u16, local: TcpStream) -> Result<()> {
     let mut forwarder = client.portforward(namespace, pod, &[port])?;
+    // A new session has a stream for each port it was asked for, once.
     let mut remote = forwarder
         .take_stream(port)
-        .ok_or_else(|| crate::Error::Stream("the session has no stream for the port".into()))?;
+        .expect("a new port-forward session has a stream for its port");
     let mut to_remote = remote.writer();
     let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
     let mut to_local = local;

@@ -87,7 +87,7 @@ impl MaskKeys for OsRandom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use klient_proto::ws::{Config, Connection, SendError};
+    use klient_proto::ws::{Config, Connection, WsSendError};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
 
@@ -140,11 +140,11 @@ mod tests {
         };
         // 512 bytes from the generator: 16 for the handshake key, 124 mask keys.
         assert_eq!(sent, (2 * BLOCK - 16) / 4);
-        let SendError::MaskKey(e) = &err else {
+        let WsSendError::MaskKey(e) = &err else {
             panic!("not a key failure: {err:?}");
         };
         assert!(e.reason().contains("OS random generator"), "{e}");
         assert!(connection.is_closed(), "the session has failed");
-        assert_eq!(connection.send_binary(b"x"), Err(SendError::Closed));
+        assert_eq!(connection.send_binary(b"x"), Err(WsSendError::Closed));
     }
 }

@@ -3,6 +3,7 @@
 //! ([`klient_proto::remote`]) and hands the data to the caller as `Read`/`Write` halves.
 
 use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,12 +11,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
+#[cfg(feature = "k8s-openapi")]
+use klient_proto::api::RequestError;
 use klient_proto::remote::{
-    AttachParams, ExecConfig, ExecEvent, ExecSession, ExitStatus, PortForward, PortForwardConfig,
-    PortForwardEvent, StdinClose, attach_path, exec_handshake, exec_path, portforward_handshake,
-    portforward_path,
+    AttachParams, ExecConfig, ExecError, ExecEvent, ExecSession, ExitStatus, PortForward, PortForwardConfig,
+    PortForwardError, PortForwardEvent, Ports, Progress, StdinClose, attach_path, exec_handshake, exec_path,
+    portforward_handshake, portforward_path,
 };
-use klient_proto::ws::{ClientHandshake, Config as WsConfig, Connection, Keepalive};
+use klient_proto::ws::{ClientHandshake, Config as WsConfig, Connection, Keepalive, WsError};
 
 #[cfg(feature = "k8s-openapi")]
 use crate::Api;
@@ -32,6 +35,9 @@ const QUEUED_WRITES: usize = 64;
 const BUSY_POLL: Duration = Duration::from_millis(1);
 /// Socket reads per turn of the pump before it looks at the caller's writes again.
 const READS_PER_TURN: usize = 16;
+/// How long the pump keeps writing after the session ended (the close frame owed to the
+/// server) before it drops the socket.
+const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
 /// Keepalive like kubectl's: a ping every 5 s, the session fails after 30 s without a pong.
 fn ws_config() -> WsConfig {
@@ -48,82 +54,131 @@ fn ws_config() -> WsConfig {
 /// the bytes that came with the 101 (they belong to the session and must be fed to it first).
 type Opened = (Stream, Connection, Option<String>, Bytes);
 
-/// Upgrades to WebSocket with `handshake`.
+/// Upgrades to WebSocket with `handshake`. A refusal is the server's answer, as for any other
+/// request ([`Error::Api`] with its status: a 403 on `pods/exec`, a 404 for a missing pod).
 fn open(client: &Client, handshake: ClientHandshake, random: OsRandom) -> Result<Opened> {
-    let request = handshake
-        .request()
-        .map_err(|e| Error::Stream(format!("WebSocket handshake: {e}")))?;
+    let request = handshake.request().map_err(Error::Handshake)?;
     let (parts, ()) = request.into_parts();
     let (head, stream, leftover) = client.upgrade(http::Request::from_parts(parts, Vec::new()))?;
     let negotiated = handshake
         .check_response(head.status, &head.headers)
-        .map_err(|e| Error::Stream(format!("WebSocket handshake: {e}")))?;
+        .map_err(Error::Handshake)?;
     let mut config = ws_config();
     config.deflate = negotiated.deflate;
     let connection = Connection::new(config, random, Instant::now());
     Ok((stream, connection, negotiated.protocol, leftover))
 }
 
+/// What the pump needs of a connection: bytes both ways, short timeouts, and a half-close.
+trait Transport: Read + Write {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+    fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+impl Transport for Stream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_write_timeout(self, timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Stream::shutdown_write(self)
+    }
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
 /// The parts of a channel session the pump drives; exec/attach and port-forward both have them.
 trait Session {
     type Event;
     type Command;
-    fn handle_bytes(&mut self, bytes: &[u8]) -> std::result::Result<(), String>;
-    fn handle_eof(&mut self) -> std::result::Result<(), String>;
-    fn handle_timeout(&mut self, now: Instant) -> std::result::Result<(), String>;
+    type Failure;
+    fn handle_bytes(&mut self, bytes: &[u8]);
+    fn handle_eof(&mut self);
+    fn handle_timeout(&mut self, now: Instant);
     fn poll_transmit(&mut self) -> Option<Vec<u8>>;
-    fn poll_event(&mut self) -> Option<Self::Event>;
+    fn poll_event(&mut self) -> std::result::Result<Progress<Self::Event>, Self::Failure>;
     fn poll_timeout(&self) -> Option<Instant>;
-    fn is_closed(&self) -> bool;
-    /// Carries out one caller request; `Ok(true)` asks the pump to half-close the socket.
-    fn command(&mut self, command: Self::Command) -> std::result::Result<bool, String>;
+    /// Carries out one caller request; `true` asks the pump to half-close the socket. A request
+    /// the session refuses is dropped: the session's end, which `poll_event` reports, says why.
+    fn command(&mut self, command: Self::Command) -> bool;
     /// The caller is gone: close the session.
     fn abandon(&mut self, now: Instant);
+}
+
+/// How a pump ended other than cleanly.
+#[derive(Debug)]
+enum PumpError<F> {
+    /// The session failed (what the server sent, a limit, a deadline).
+    Session(F),
+    /// Reading from or writing to the socket failed.
+    Io(io::Error),
 }
 
 /// Bytes queued for the socket above which the pump takes no new writes from the caller: the
 /// back-pressure that keeps a fast writer from outrunning the network.
 const OUTBOX_HIGH_WATER: usize = 1 << 20;
 
-/// Moves bytes until the session closes, handing every event to `deliver`.
+/// Moves bytes until the session ends, handing every event to `deliver`.
 ///
 /// Reading and writing alternate without either blocking for long: the socket has short read and
 /// write timeouts, and writes go out only as fast as the socket takes them. A pump that wrote
 /// everything before reading again would deadlock against an echoing peer once both directions'
 /// buffers fill.
+///
+/// The session's end comes last: every event decoded before a failure is delivered, and what
+/// the session owes the server (its close frame) is written, before the failure is returned. A
+/// socket error is returned only after the events already decoded are delivered.
 fn pump<S: Session>(
-    mut stream: Stream,
+    mut stream: impl Transport,
     mut session: S,
     commands: Receiver<S::Command>,
     mut deliver: impl FnMut(S::Event),
-) -> std::result::Result<(), String> {
-    let io_error = |e: io::Error| e.to_string();
-    stream.set_write_timeout(Some(BUSY_POLL)).map_err(io_error)?;
+) -> std::result::Result<(), PumpError<S::Failure>> {
+    stream.set_write_timeout(Some(BUSY_POLL)).map_err(PumpError::Io)?;
     let mut read_timeout = None;
     let mut buf = vec![0u8; 64 * 1024];
     let mut outbox: Vec<u8> = Vec::new();
     let mut sent = 0;
     let mut caller_gone = false;
     let mut shutdown_pending = false;
+    // The session's verdict once poll_event gave it: Ok for a clean end, or its failure.
+    let mut ended: Option<std::result::Result<(), S::Failure>> = None;
+    let mut io_error: Option<io::Error> = None;
+    let mut final_flush: Option<Instant> = None;
     loop {
-        while !caller_gone && !shutdown_pending && outbox.len() - sent < OUTBOX_HIGH_WATER {
-            match commands.try_recv() {
-                Ok(command) => shutdown_pending = session.command(command)?,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    caller_gone = true;
-                    session.abandon(Instant::now());
+        if ended.is_none() && io_error.is_none() {
+            while !caller_gone && !shutdown_pending && outbox.len() - sent < OUTBOX_HIGH_WATER {
+                match commands.try_recv() {
+                    Ok(command) => shutdown_pending = session.command(command),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        caller_gone = true;
+                        session.abandon(Instant::now());
+                    }
                 }
             }
         }
         while let Some(bytes) = session.poll_transmit() {
             outbox.extend_from_slice(&bytes);
         }
-        if sent < outbox.len() {
+        if io_error.is_none() && sent < outbox.len() {
             match stream.write(&outbox[sent..]) {
                 Ok(n) => sent += n,
                 Err(e) if is_timeout(&e) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => io_error = Some(e),
             }
             if sent == outbox.len() {
                 outbox.clear();
@@ -131,23 +186,40 @@ fn pump<S: Session>(
                 match stream.flush() {
                     Ok(()) => {}
                     Err(e) if is_timeout(&e) => {}
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => io_error = Some(e),
                 }
             }
         }
-        if shutdown_pending && outbox.is_empty() {
-            stream.shutdown_write().map_err(io_error)?;
+        if io_error.is_none() && shutdown_pending && outbox.is_empty() {
+            if let Err(e) = stream.shutdown_write() {
+                io_error = Some(e);
+            }
             shutdown_pending = false;
         }
-        while let Some(event) = session.poll_event() {
-            deliver(event);
+        // Events before the end, then the end itself.
+        while ended.is_none() {
+            match session.poll_event() {
+                Ok(Progress::Event(event)) => deliver(event),
+                Ok(Progress::NeedData) => break,
+                Ok(Progress::Finished) => ended = Some(Ok(())),
+                Err(failure) => ended = Some(Err(failure)),
+            }
         }
-        if session.is_closed() && outbox.is_empty() {
-            return Ok(());
+        if let Some(end) = ended.take() {
+            let deadline = *final_flush.get_or_insert_with(|| Instant::now() + FINAL_FLUSH);
+            let flushed = outbox.is_empty() && session_has_nothing_to_send(&mut session, &mut outbox);
+            if flushed || io_error.is_some() || Instant::now() >= deadline {
+                return end.map_err(PumpError::Session);
+            }
+            ended = Some(end);
+            continue;
+        }
+        if let Some(e) = io_error {
+            return Err(PumpError::Io(e));
         }
         let now = Instant::now();
         if session.poll_timeout().is_some_and(|at| at <= now) {
-            session.handle_timeout(now)?;
+            session.handle_timeout(now);
             continue;
         }
         // With bytes waiting to go out, only glance at the socket; otherwise wait a little for
@@ -158,7 +230,10 @@ fn pump<S: Session>(
             BUSY_POLL
         };
         if read_timeout != Some(wanted) {
-            stream.set_read_timeout(Some(wanted)).map_err(io_error)?;
+            if let Err(e) = stream.set_read_timeout(Some(wanted)) {
+                io_error = Some(e);
+                continue;
+            }
             read_timeout = Some(wanted);
         }
         // Drain what has arrived, so the server's writes (and its pongs behind them) never wait
@@ -166,15 +241,29 @@ fn pump<S: Session>(
         for _ in 0..READS_PER_TURN {
             match stream.read(&mut buf) {
                 Ok(0) => {
-                    session.handle_eof()?;
+                    session.handle_eof();
                     break;
                 }
-                Ok(n) => session.handle_bytes(&buf[..n])?,
+                Ok(n) => session.handle_bytes(&buf[..n]),
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => break,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => {
+                    // Delivered next turn: the events read before it, then this.
+                    io_error = Some(e);
+                    break;
+                }
             }
         }
     }
+}
+
+/// Moves anything the session still has to send into `outbox`; `true` when there was nothing.
+fn session_has_nothing_to_send<S: Session>(session: &mut S, outbox: &mut Vec<u8>) -> bool {
+    let mut nothing = true;
+    while let Some(bytes) = session.poll_transmit() {
+        outbox.extend_from_slice(&bytes);
+        nothing = false;
+    }
+    nothing
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -190,41 +279,39 @@ enum ExecCommand {
 impl Session for ExecSession {
     type Event = ExecEvent;
     type Command = ExecCommand;
+    type Failure = ExecError;
 
-    fn handle_bytes(&mut self, bytes: &[u8]) -> std::result::Result<(), String> {
-        ExecSession::handle_bytes(self, bytes).map_err(|e| e.to_string())
+    fn handle_bytes(&mut self, bytes: &[u8]) {
+        ExecSession::handle_bytes(self, bytes);
     }
-    fn handle_eof(&mut self) -> std::result::Result<(), String> {
-        ExecSession::handle_eof(self).map_err(|e| e.to_string())
+    fn handle_eof(&mut self) {
+        ExecSession::handle_eof(self);
     }
-    fn handle_timeout(&mut self, now: Instant) -> std::result::Result<(), String> {
-        ExecSession::handle_timeout(self, now).map_err(|e| e.to_string())
+    fn handle_timeout(&mut self, now: Instant) {
+        ExecSession::handle_timeout(self, now);
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         ExecSession::poll_transmit(self)
     }
-    fn poll_event(&mut self) -> Option<ExecEvent> {
+    fn poll_event(&mut self) -> std::result::Result<Progress<ExecEvent>, ExecError> {
         ExecSession::poll_event(self)
     }
     fn poll_timeout(&self) -> Option<Instant> {
         ExecSession::poll_timeout(self)
     }
-    fn is_closed(&self) -> bool {
-        ExecSession::is_closed(self)
-    }
-    fn command(&mut self, command: ExecCommand) -> std::result::Result<bool, String> {
-        match command {
-            ExecCommand::Stdin(data) => self.send_stdin(&data).map(|()| false).map_err(|e| e.to_string()),
+    fn command(&mut self, command: ExecCommand) -> bool {
+        let outcome = match command {
+            ExecCommand::Stdin(data) => self.send_stdin(&data).map(|()| false),
             // v4 has no stdin half-close; a TCP half-close is the nearest thing the server can see.
-            ExecCommand::CloseStdin => match self.close_stdin().map_err(|e| e.to_string())? {
-                StdinClose::Signalled => Ok(false),
-                StdinClose::NeedsSocketClose => Ok(true),
-            },
-            ExecCommand::Resize(width, height) => self
-                .resize(width, height)
-                .map(|()| false)
-                .map_err(|e| e.to_string()),
-        }
+            ExecCommand::CloseStdin => self
+                .close_stdin()
+                .map(|close| close == StdinClose::NeedsSocketClose),
+            ExecCommand::Resize(width, height) => self.resize(width, height).map(|()| false),
+        };
+        outcome.unwrap_or_else(|e| {
+            log::debug!("exec: request dropped: {e}");
+            false
+        })
     }
     fn abandon(&mut self, now: Instant) {
         let _ = self.close(now);
@@ -238,7 +325,7 @@ pub struct Process {
     stdout: Option<OutputReader>,
     stderr: Option<OutputReader>,
     control: SyncSender<ExecCommand>,
-    pump: Option<JoinHandle<std::result::Result<Option<ExitStatus>, String>>>,
+    pump: JoinHandle<Result<ExitStatus>>,
 }
 
 impl Process {
@@ -263,26 +350,26 @@ impl Process {
         self.stderr.take()
     }
 
-    /// Tells the terminal its new size (only with `tty`).
+    /// Tells the terminal its new size (only with `tty`). Fails with
+    /// [`io::ErrorKind::BrokenPipe`] once the session has ended, as writing to stdin does.
     pub fn resize(&self, width: u16, height: u16) -> Result<()> {
         self.control
             .send(ExecCommand::Resize(width, height))
-            .map_err(|_| Error::Stream("the session has ended".into()))
+            .map_err(|_| Error::Io(session_ended()))
     }
 
     /// Closes stdin (if still open) and waits for the command to finish. Output not yet read
     /// stays readable from the readers taken before.
+    ///
+    /// An exit status the server sent counts even if the connection broke afterwards. Without
+    /// one, the error says why: [`Error::WebSocket`] (keepalive pongs missing, a broken frame,
+    /// the connection cut), [`Error::Exec`] (the server broke the channel protocol, or closed
+    /// without a status: [`ExecError::NoExitStatus`]), or [`Error::Io`].
     pub fn wait(mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let pump = self
-            .pump
-            .take()
-            .ok_or_else(|| Error::Stream("already waited".into()))?;
-        match pump.join() {
-            Ok(Ok(Some(status))) => Ok(status),
-            Ok(Ok(None)) => Err(Error::Stream("the session ended without an exit status".into())),
-            Ok(Err(e)) => Err(Error::Stream(e)),
-            Err(_) => Err(Error::Stream("the session's thread panicked".into())),
+        match self.pump.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
 }
@@ -298,11 +385,16 @@ impl ProcessStdin {
     pub fn close(self) {}
 }
 
+/// What writing to a session that has ended returns.
+fn session_ended() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the session has ended")
+}
+
 impl Write for ProcessStdin {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.commands
             .send(ExecCommand::Stdin(buf.to_vec()))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the session has ended"))?;
+            .map_err(|_| session_ended())?;
         Ok(buf.len())
     }
 
@@ -359,38 +451,15 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
     let handshake = exec_handshake(&host, &path, random.key16().map_err(Error::Io)?);
     let (stream, connection, protocol, leftover) = open(client, handshake, random)?;
     let mut session = ExecSession::new(connection, protocol.as_deref(), ExecConfig::default())
-        .map_err(|e| Error::Stream(format!("exec: {e}")))?;
-    session
-        .handle_bytes(&leftover)
-        .map_err(|e| Error::Stream(format!("exec: {e}")))?;
+        .map_err(Error::UnsupportedProtocol)?;
+    // A failure in these bytes is handed out by the pump, after the events before it.
+    session.handle_bytes(&leftover);
     let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
     let (stdout_tx, stdout) = output_pipe(params.stdout);
     let (stderr_tx, stderr) = output_pipe(params.stderr);
     let pump = std::thread::Builder::new()
         .name("klient-exec".into())
-        .spawn(move || {
-            let mut exit = None;
-            let result = pump(stream, session, command_rx, |event| match event {
-                ExecEvent::Stdout(bytes) => {
-                    if let Some(tx) = &stdout_tx {
-                        let _ = tx.send(bytes);
-                    }
-                }
-                ExecEvent::Stderr(bytes) => {
-                    if let Some(tx) = &stderr_tx {
-                        let _ = tx.send(bytes);
-                    }
-                }
-                ExecEvent::Exit(status) => exit = Some(status),
-                ExecEvent::Closed => {}
-            });
-            // An exit status that arrived counts even if the socket then broke.
-            match (result, exit) {
-                (_, Some(status)) => Ok(Some(status)),
-                (Ok(()), None) => Ok(None),
-                (Err(e), None) => Err(e),
-            }
-        })
+        .spawn(move || run_exec(stream, session, command_rx, stdout_tx, stderr_tx))
         .map_err(Error::Io)?;
     let stdin = params.stdin.then(|| ProcessStdin {
         commands: commands.clone(),
@@ -400,8 +469,45 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
         stdout,
         stderr,
         control: commands,
-        pump: Some(pump),
+        pump,
     })
+}
+
+/// The exec pump thread: output to the pipes, then the exit status or why there is none.
+fn run_exec(
+    stream: impl Transport,
+    session: ExecSession,
+    commands: Receiver<ExecCommand>,
+    stdout: Option<Sender<Bytes>>,
+    stderr: Option<Sender<Bytes>>,
+) -> Result<ExitStatus> {
+    let mut exit = None;
+    let result = pump(stream, session, commands, |event| match event {
+        ExecEvent::Stdout(bytes) => {
+            if let Some(tx) = &stdout {
+                let _ = tx.send(bytes);
+            }
+        }
+        ExecEvent::Stderr(bytes) => {
+            if let Some(tx) = &stderr {
+                let _ = tx.send(bytes);
+            }
+        }
+        ExecEvent::Exit(status) => exit = Some(status),
+        _ => {}
+    });
+    match (result, exit) {
+        // An exit status that arrived counts even if the connection then broke.
+        (Err(e), Some(status)) => {
+            log::debug!("exec: the session failed after the exit status: {e:?}");
+            Ok(status)
+        }
+        (Ok(()), Some(status)) => Ok(status),
+        // A clean end is the server's close after the status, so this does not happen.
+        (Ok(()), None) => Err(Error::Exec(ExecError::NoExitStatus { close: None })),
+        (Err(PumpError::Session(e)), None) => Err(e.into()),
+        (Err(PumpError::Io(e)), None) => Err(Error::Io(e)),
+    }
 }
 
 impl Client {
@@ -413,95 +519,127 @@ impl Client {
         command: &[S],
         params: &AttachParams,
     ) -> Result<Process> {
-        let path = exec_path(namespace, name, command, params).map_err(|e| Error::Stream(e.to_string()))?;
+        let path = exec_path(namespace, name, command, params).map_err(|e| Error::Request(e.into()))?;
         start_process(self, path, params)
     }
 
     /// Attaches to the main process of a container of pod `namespace/name`, like `kubectl attach`.
     pub fn attach(&self, namespace: &str, name: &str, params: &AttachParams) -> Result<Process> {
-        let path = attach_path(namespace, name, params).map_err(|e| Error::Stream(e.to_string()))?;
+        let path = attach_path(namespace, name, params).map_err(|e| Error::Request(e.into()))?;
         start_process(self, path, params)
     }
 
     /// Forwards `ports` of pod `namespace/name`; each port gets a [`PortStream`] from
     /// [`PortForwarder::take_stream`]. One WebSocket carries one connection per port.
+    ///
+    /// An unusable list of ports is [`Error::InvalidPorts`]. Once the session runs, a port the
+    /// server cannot forward makes its stream's reads fail with a
+    /// [`PortError`](klient_proto::remote::PortError) inside the [`io::Error`], and a failed
+    /// session makes every stream's reads fail with this crate's [`Error`] inside it.
     pub fn portforward(&self, namespace: &str, name: &str, ports: &[u16]) -> Result<PortForwarder> {
-        let path = portforward_path(namespace, name, ports).map_err(|e| Error::Stream(e.to_string()))?;
+        let ports = Ports::new(ports).map_err(Error::InvalidPorts)?;
+        let path = portforward_path(namespace, name, &ports).map_err(|e| Error::Request(e.into()))?;
         let mut random = OsRandom::new().map_err(Error::Io)?;
         let host = self.config().resolved.cluster.server.host_header();
         let handshake = portforward_handshake(&host, &path, random.key16().map_err(Error::Io)?);
         let (stream, connection, protocol, leftover) = open(self, handshake, random)?;
         let config = PortForwardConfig::default();
-        let mut session = PortForward::new(connection, protocol.as_deref(), ports, config)
-            .map_err(|e| Error::Stream(format!("port-forward: {e}")))?;
-        session
-            .handle_bytes(&leftover)
-            .map_err(|e| Error::Stream(format!("port-forward: {e}")))?;
+        let mut session = PortForward::new(connection, protocol.as_deref(), &ports, config)
+            .map_err(Error::UnsupportedProtocol)?;
+        // A failure in these bytes is handed out by the pump, after the events before it.
+        session.handle_bytes(&leftover);
         let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
         let mut readers = Vec::new();
         let mut senders = Vec::new();
-        for _ in ports {
+        for _ in ports.as_slice() {
             let (tx, rx) = mpsc::channel();
             senders.push(tx);
             readers.push(Some(rx));
         }
         let pump = std::thread::Builder::new()
             .name("klient-portforward".into())
-            .spawn(move || {
-                let mut senders: Vec<Option<Sender<std::result::Result<Bytes, String>>>> =
-                    senders.into_iter().map(Some).collect();
-                let result = pump(stream, session, command_rx, |event| match event {
-                    PortForwardEvent::Data { port_index, bytes } => {
-                        if let Some(Some(tx)) = senders.get(port_index) {
-                            let _ = tx.send(Ok(bytes));
-                        }
-                    }
-                    PortForwardEvent::PortError { port_index, message } => {
-                        if let Some(Some(tx)) = senders.get(port_index) {
-                            let _ = tx.send(Err(message));
-                        }
-                    }
-                    PortForwardEvent::Closed => senders.iter_mut().for_each(|s| *s = None),
-                });
-                if let Err(e) = &result {
-                    for tx in senders.iter().flatten() {
-                        let _ = tx.send(Err(e.clone()));
-                    }
-                }
-                result
-            })
+            .spawn(move || run_portforward(stream, session, command_rx, senders))
             .map_err(Error::Io)?;
         Ok(PortForwarder {
             commands,
             readers,
-            ports: ports.to_vec(),
+            ports: ports.as_slice().to_vec(),
             _pump: pump,
         })
     }
 }
 
+/// The port-forward pump thread: each port's data and errors to its reader; when the session
+/// fails, every reader still open gets the failure after the data before it.
+fn run_portforward(
+    stream: impl Transport,
+    session: PortForward,
+    commands: Receiver<PortCommand>,
+    senders: Vec<Sender<io::Result<Bytes>>>,
+) {
+    let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
+    let result = pump(stream, session, commands, |event| match event {
+        PortForwardEvent::Data { port_index, bytes } => {
+            if let Some(Some(tx)) = senders.get(port_index) {
+                let _ = tx.send(Ok(bytes));
+            }
+        }
+        PortForwardEvent::PortError { port_index, error } => {
+            if let Some(Some(tx)) = senders.get(port_index) {
+                let _ = tx.send(Err(io::Error::other(error)));
+            }
+        }
+        PortForwardEvent::Closed => senders.iter_mut().for_each(|s| *s = None),
+        _ => {}
+    });
+    if let Err(e) = result {
+        log::debug!("port-forward: {e:?}");
+        for tx in senders.iter().flatten() {
+            let _ = tx.send(Err(port_failure(&e)));
+        }
+    }
+}
+
+/// A failed port-forward session as each port's reader sees it: an [`io::Error`] of a kind that
+/// says what happened, carrying this crate's [`Error`].
+fn port_failure(failure: &PumpError<PortForwardError>) -> io::Error {
+    match failure {
+        PumpError::Session(e) => {
+            let kind = match e {
+                PortForwardError::Ws(ws) if ws.is_timeout() => io::ErrorKind::TimedOut,
+                PortForwardError::Ws(WsError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
+                _ => io::ErrorKind::ConnectionAborted,
+            };
+            io::Error::new(kind, Error::from(e.clone()))
+        }
+        PumpError::Io(e) => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
 #[cfg(feature = "k8s-openapi")]
 impl Api<Pod> {
-    fn pod_namespace(&self, verb: &str) -> Result<&str> {
-        self.namespace()
-            .ok_or_else(|| Error::Stream(format!("{verb} needs an Api made with Api::namespaced")))
+    /// The namespace exec, attach and port-forward address pods in: an `Api::all` has none.
+    fn pod_namespace(&self) -> Result<&str> {
+        self.namespace().ok_or_else(|| {
+            Error::Request(RequestError::NamespaceRequired {
+                kind: "Pod".to_owned(),
+            })
+        })
     }
 
     /// Runs `command` in a container of pod `name`, like `kubectl exec`.
     pub fn exec<S: AsRef<str>>(&self, name: &str, command: &[S], params: &AttachParams) -> Result<Process> {
-        self.client()
-            .exec(self.pod_namespace("exec")?, name, command, params)
+        self.client().exec(self.pod_namespace()?, name, command, params)
     }
 
     /// Attaches to the main process of a container of pod `name`, like `kubectl attach`.
     pub fn attach(&self, name: &str, params: &AttachParams) -> Result<Process> {
-        self.client().attach(self.pod_namespace("attach")?, name, params)
+        self.client().attach(self.pod_namespace()?, name, params)
     }
 
     /// Forwards `ports` of pod `name` (see [`Client::portforward`]).
     pub fn portforward(&self, name: &str, ports: &[u16]) -> Result<PortForwarder> {
-        self.client()
-            .portforward(self.pod_namespace("port-forward")?, name, ports)
+        self.client().portforward(self.pod_namespace()?, name, ports)
     }
 }
 
@@ -513,38 +651,35 @@ enum PortCommand {
 impl Session for PortForward {
     type Event = PortForwardEvent;
     type Command = PortCommand;
+    type Failure = PortForwardError;
 
-    fn handle_bytes(&mut self, bytes: &[u8]) -> std::result::Result<(), String> {
-        PortForward::handle_bytes(self, bytes).map_err(|e| e.to_string())
+    fn handle_bytes(&mut self, bytes: &[u8]) {
+        PortForward::handle_bytes(self, bytes);
     }
-    fn handle_eof(&mut self) -> std::result::Result<(), String> {
-        PortForward::handle_eof(self).map_err(|e| e.to_string())
+    fn handle_eof(&mut self) {
+        PortForward::handle_eof(self);
     }
-    fn handle_timeout(&mut self, now: Instant) -> std::result::Result<(), String> {
-        PortForward::handle_timeout(self, now).map_err(|e| e.to_string())
+    fn handle_timeout(&mut self, now: Instant) {
+        PortForward::handle_timeout(self, now);
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         PortForward::poll_transmit(self)
     }
-    fn poll_event(&mut self) -> Option<PortForwardEvent> {
+    fn poll_event(&mut self) -> std::result::Result<Progress<PortForwardEvent>, PortForwardError> {
         PortForward::poll_event(self)
     }
     fn poll_timeout(&self) -> Option<Instant> {
         PortForward::poll_timeout(self)
     }
-    fn is_closed(&self) -> bool {
-        PortForward::is_closed(self)
-    }
-    fn command(&mut self, command: PortCommand) -> std::result::Result<bool, String> {
-        match command {
-            PortCommand::Send(index, data) => {
-                self.send(index, &data).map(|()| false).map_err(|e| e.to_string())
-            }
-            PortCommand::Close => self
-                .close(Instant::now())
-                .map(|()| false)
-                .map_err(|e| e.to_string()),
+    fn command(&mut self, command: PortCommand) -> bool {
+        let outcome = match command {
+            PortCommand::Send(index, data) => self.send(index, &data),
+            PortCommand::Close => self.close(Instant::now()),
+        };
+        if let Err(e) = outcome {
+            log::debug!("port-forward: request dropped: {e}");
         }
+        false
     }
     fn abandon(&mut self, now: Instant) {
         let _ = self.close(now);
@@ -554,9 +689,9 @@ impl Session for PortForward {
 /// A port-forward session: one stream per requested port.
 pub struct PortForwarder {
     commands: SyncSender<PortCommand>,
-    readers: Vec<Option<Receiver<std::result::Result<Bytes, String>>>>,
+    readers: Vec<Option<Receiver<io::Result<Bytes>>>>,
     ports: Vec<u16>,
-    _pump: JoinHandle<std::result::Result<(), String>>,
+    _pump: JoinHandle<()>,
 }
 
 impl PortForwarder {
@@ -584,7 +719,7 @@ impl PortForwarder {
 pub struct PortStream {
     index: usize,
     commands: SyncSender<PortCommand>,
-    chunks: Receiver<std::result::Result<Bytes, String>>,
+    chunks: Receiver<io::Result<Bytes>>,
     current: Bytes,
 }
 
@@ -627,7 +762,7 @@ impl Read for PortStream {
         while self.current.is_empty() {
             match self.chunks.recv() {
                 Ok(Ok(chunk)) => self.current = chunk,
-                Ok(Err(message)) => return Err(io::Error::other(message)),
+                Ok(Err(error)) => return Err(error),
                 Err(_) => return Ok(0),
             }
         }
@@ -646,3 +781,6 @@ impl Write for PortStream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

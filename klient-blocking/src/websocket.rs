@@ -31,14 +31,14 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, Method};
-use klient_proto::http::{
-    EncodeError, Event as HttpEvent, HttpError, Limits, Progress, ResponseDecoder, encode_request,
-};
-use klient_proto::ws::{ClientHandshake, CloseCode, Connection, Event, HandshakeError, SendError};
+use klient_proto::http::{self as wire, EncodeError, HttpError, Limits, ResponseDecoder, encode_request};
+use klient_proto::ws::{ClientHandshake, CloseCode, Connection, Progress, WsEvent};
 
 use crate::random::OsRandom;
 
-pub use klient_proto::ws::{Config, DeflateOffer, Keepalive, Negotiated};
+pub use klient_proto::ws::{
+    Config, DeflateOffer, HandshakeError, Keepalive, Negotiated, WsError, WsSendError,
+};
 
 /// How much one read from the stream asks for.
 const READ_CHUNK: usize = 64 * 1024;
@@ -133,13 +133,14 @@ pub enum Error {
     HandshakeEof,
     /// The server did not accept the upgrade.
     Handshake(HandshakeError),
-    /// The server broke the WebSocket protocol, or a limit, keepalive or the close deadline
-    /// failed the connection. The close frame the RFC asks for has been sent. (Or the OS random
-    /// generator failed, [`klient_proto::ws::Error::MaskKey`]: then nothing more is sent.)
-    Protocol(klient_proto::ws::Error),
+    /// The connection failed: the server broke the WebSocket protocol, a limit was exceeded,
+    /// keepalive or the close deadline passed, or the stream ended before the close handshake.
+    /// The close frame the RFC asks for has been sent. (Or the OS random generator failed,
+    /// [`WsError::MaskKey`]: then nothing more is sent.)
+    Failed(WsError),
     /// A verb was refused (the connection is closing, or a payload or code is invalid), or found
-    /// the OS random generator failing ([`SendError::MaskKey`]), which fails the connection.
-    Send(SendError),
+    /// the OS random generator failing ([`WsSendError::MaskKey`]), which fails the connection.
+    Send(WsSendError),
     /// Reading from or writing to the stream failed.
     Io(io::Error),
     /// The connection is over: a `Close` was already returned or an error already reported.
@@ -155,7 +156,7 @@ impl fmt::Display for Error {
             Self::Http(e) => write!(f, "invalid answer to the upgrade request: {e}"),
             Self::HandshakeEof => f.write_str("server closed the connection before answering the upgrade"),
             Self::Handshake(e) => write!(f, "WebSocket handshake failed: {e}"),
-            Self::Protocol(e) => write!(f, "WebSocket connection failed: {e}"),
+            Self::Failed(e) => write!(f, "WebSocket connection failed: {e}"),
             Self::Send(e) => write!(f, "cannot send: {e}"),
             Self::Io(e) => write!(f, "WebSocket I/O: {e}"),
             Self::AlreadyClosed => f.write_str("the WebSocket connection is closed"),
@@ -170,7 +171,7 @@ impl std::error::Error for Error {
             Self::Encode(e) => Some(e),
             Self::Http(e) => Some(e),
             Self::Handshake(e) => Some(e),
-            Self::Protocol(e) => Some(e),
+            Self::Failed(e) => Some(e),
             Self::Send(e) => Some(e),
             _ => None,
         }
@@ -183,8 +184,8 @@ impl From<io::Error> for Error {
     }
 }
 
-impl From<SendError> for Error {
-    fn from(e: SendError) -> Self {
+impl From<WsSendError> for Error {
+    fn from(e: WsSendError) -> Self {
         Self::Send(e)
     }
 }
@@ -321,16 +322,27 @@ impl<S: Transport> WebSocket<S> {
             return Err(Error::AlreadyClosed);
         }
         loop {
-            if let Some(event) = self.conn.poll_event() {
-                return self.deliver(event);
+            match self.conn.poll_event() {
+                Ok(Progress::Event(event)) => {
+                    if let Some(message) = self.deliver(event)? {
+                        return Ok(message);
+                    }
+                    continue;
+                }
+                Ok(Progress::NeedData) => {}
+                // The close handshake ends with a Close message, so this is a connection the
+                // machine ended by itself without a failure.
+                Ok(Progress::Finished) => {
+                    self.finished = true;
+                    return Err(Error::AlreadyClosed);
+                }
+                // Every event before the failure was handed out first.
+                Err(e) => {
+                    self.fail();
+                    return Err(Error::Failed(e));
+                }
             }
-            if self.conn.is_closed() {
-                // Failed without a close frame (a stale event queue is drained above).
-                self.finished = true;
-                return Err(Error::AlreadyClosed);
-            }
-            let outcome = self.read_once();
-            if let Err(e) = outcome {
+            if let Err(e) = self.read_once() {
                 self.fail();
                 return Err(e);
             }
@@ -345,17 +357,19 @@ impl<S: Transport> WebSocket<S> {
     /// stream, or a timer expiry.
     fn read_once(&mut self) -> Result<(), Error> {
         if self.start < self.end {
-            let used = self
-                .conn
-                .handle_some_bytes(&self.buf[self.start..self.end])
-                .map_err(Error::Protocol)?;
+            let used = self.conn.handle_some_bytes(&self.buf[self.start..self.end]);
             self.start += used;
+            if self.conn.is_closed() {
+                // Nothing after a close frame or a failure is read.
+                self.start = self.end;
+            }
             return Ok(());
         }
         let now = Instant::now();
         let wait = match self.conn.poll_timeout() {
             Some(deadline) if deadline <= now => {
-                return self.conn.handle_timeout(now).map_err(Error::Protocol);
+                self.conn.handle_timeout(now);
+                return Ok(());
             }
             // A zero timeout means "block forever" to the OS: wait at least a millisecond.
             Some(deadline) => Some((deadline - now).max(Duration::from_millis(1))),
@@ -363,33 +377,36 @@ impl<S: Transport> WebSocket<S> {
         };
         self.set_read_timeout(wait)?;
         match self.stream.read(&mut self.buf) {
-            Ok(0) => self.conn.handle_eof().map_err(Error::Protocol),
-            Ok(n) => {
-                (self.start, self.end) = (0, n);
-                Ok(())
-            }
+            Ok(0) => self.conn.handle_eof(),
+            Ok(n) => (self.start, self.end) = (0, n),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                self.conn.handle_timeout(Instant::now()).map_err(Error::Protocol)
+                self.conn.handle_timeout(Instant::now());
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(Error::Io(e)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
         }
+        Ok(())
     }
 
-    fn deliver(&mut self, event: Event) -> Result<Message, Error> {
+    /// The message for `event`, if it is one a caller sees.
+    fn deliver(&mut self, event: WsEvent) -> Result<Option<Message>, Error> {
         // A pong queued by this ping goes out before the ping is handed over.
         self.flush()?;
-        Ok(match event {
-            Event::Message(klient_proto::ws::Message::Text(text)) => Message::Text(text),
-            Event::Message(klient_proto::ws::Message::Binary(data)) => Message::Binary(data),
-            Event::Ping(payload) => Message::Ping(payload),
-            Event::Pong(payload) => Message::Pong(payload),
-            Event::Closed { code, reason } => {
+        Ok(Some(match event {
+            WsEvent::Message(klient_proto::ws::Message::Text(text)) => Message::Text(text),
+            WsEvent::Message(klient_proto::ws::Message::Binary(data)) => Message::Binary(data),
+            WsEvent::Ping(payload) => Message::Ping(payload),
+            WsEvent::Pong(payload) => Message::Pong(payload),
+            WsEvent::Closed(close) => {
                 self.linger();
                 self.finished = true;
-                Message::Close(code.map(|code| CloseFrame { code: code.0, reason }))
+                Message::Close(close.code.map(|code| CloseFrame {
+                    code: code.0,
+                    reason: close.reason,
+                }))
             }
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// Writes everything the machine has queued.
@@ -448,14 +465,16 @@ fn read_upgrade<S: Read>(stream: &mut S) -> Result<(klient_proto::http::Response
     let mut buf = [0; 4096];
     loop {
         match decoder.poll_event().map_err(Error::Http)? {
-            Progress::Event(HttpEvent::Upgraded { head, leftover }) => return Ok((head, leftover.to_vec())),
-            Progress::Event(HttpEvent::Head(head)) => {
+            wire::Progress::Event(wire::Event::Upgraded { head, leftover }) => {
+                return Ok((head, leftover.to_vec()));
+            }
+            wire::Progress::Event(wire::Event::Head(head)) => {
                 return Err(Error::Handshake(HandshakeError::BadStatus(head.status)));
             }
-            Progress::Event(_) => continue,
-            Progress::NeedData => {}
+            wire::Progress::Event(_) => continue,
+            wire::Progress::NeedData => {}
             // Upgraded or Head ends the head, and both return above.
-            Progress::Finished => return Err(Error::HandshakeEof),
+            wire::Progress::Finished => return Err(Error::HandshakeEof),
         }
         match stream.read(&mut buf) {
             Ok(0) => return Err(Error::HandshakeEof),

@@ -145,7 +145,7 @@ fn ping_is_answered_and_server_close_completes() {
     assert!(matches!(ws.read(), Err(Error::AlreadyClosed)));
     assert!(matches!(
         ws.send_text("late"),
-        Err(Error::Send(SendError::Closed))
+        Err(Error::Send(WsSendError::Closed))
     ));
 }
 
@@ -156,7 +156,7 @@ fn a_message_before_a_bad_frame_can_be_answered_first() {
     let mut ws = open(vec![Step::Accept(wire)], Options::default());
     assert_eq!(ws.read().unwrap(), Message::Text("a".into()));
     ws.send_text("a").unwrap();
-    assert!(matches!(ws.read(), Err(Error::Protocol(_))));
+    assert!(matches!(ws.read(), Err(Error::Failed(WsError::Protocol(_)))));
     let frames = client_frames(&ws.get_ref().written);
     assert_eq!(frames, [(1, b"a".to_vec()), (8, 1002u16.to_be_bytes().to_vec())]);
     assert!(matches!(ws.read(), Err(Error::AlreadyClosed)));
@@ -185,10 +185,7 @@ fn keepalive_pings_when_the_read_times_out() {
 #[test]
 fn eof_before_the_close_handshake_is_an_error() {
     let mut ws = open(vec![Step::Accept(Vec::new())], Options::default());
-    assert!(matches!(
-        ws.read(),
-        Err(Error::Protocol(klient_proto::ws::Error::UnexpectedEof))
-    ));
+    assert!(matches!(ws.read(), Err(Error::Failed(WsError::UnexpectedEof))));
 }
 
 #[test]

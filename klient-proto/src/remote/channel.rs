@@ -82,7 +82,7 @@ pub(crate) fn send(
     channel: u8,
     data: &[u8],
     max_payload: usize,
-) -> Result<(), ws::SendError> {
+) -> Result<(), ws::WsSendError> {
     let mut message = Vec::with_capacity(data.len().min(max_payload.max(1)) + 1);
     for chunk in data.chunks(max_payload.max(1)) {
         message.clear();

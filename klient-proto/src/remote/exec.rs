@@ -16,7 +16,9 @@ use super::channel::{
 };
 use super::status::{ExitStatus, StatusError};
 use crate::api::Status;
-use crate::ws::{self, ClientHandshake, CloseCode, Connection, Event, Message};
+use crate::ws::{
+    ClientHandshake, CloseCode, CloseFrame, Connection, Message, Progress, WsError, WsEvent, WsSendError,
+};
 
 /// Subprotocols to offer for exec and attach, most preferred first.
 pub const EXEC_PROTOCOLS: [&str; 2] = [V5_CHANNEL, V4_CHANNEL];
@@ -138,6 +140,7 @@ impl Default for ExecConfig {
 
 /// What an [`ExecSession`] hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExecEvent {
     /// Bytes the command wrote to standard output (never empty).
     Stdout(Bytes),
@@ -150,11 +153,15 @@ pub enum ExecEvent {
     Closed,
 }
 
-/// Why an exec session failed. The failure is final.
+/// Why an exec or attach session failed: handed out by [`ExecSession::poll_event`] after every
+/// event decoded before it. The failure is final; the close frame it owes the server, if any
+/// ([`close_code`](Self::close_code)), is queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExecError {
-    /// The WebSocket failed; its close frame, if any, is queued.
-    Ws(ws::Error),
+    /// The WebSocket failed: the server broke RFC 6455, a limit was exceeded, a deadline passed
+    /// (keepalive pongs missing), or the transport ended early.
+    Ws(WsError),
     /// A text message; the channel protocols use binary messages only.
     TextMessage,
     /// A message on a channel the server does not write (stdin, resize, or no channel at all).
@@ -173,10 +180,23 @@ pub enum ExecError {
     /// The connection ended before the server sent an exit status, so how the command ended
     /// is unknown. (Under v4, closing the socket to end stdin usually ends this way.)
     NoExitStatus {
-        /// The server's close frame, `None` when the transport ended without one. The code is
-        /// `None` when the frame had no payload.
-        close: Option<(Option<CloseCode>, String)>,
+        /// The server's close frame, `None` when the transport ended without one.
+        close: Option<CloseFrame>,
     },
+}
+
+impl ExecError {
+    /// The close code sent to the server for this failure, if one is sent.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Self::Ws(e) => e.close_code(),
+            Self::TextMessage => Some(CloseCode::UNSUPPORTED_DATA),
+            Self::UnknownChannel(_) | Self::DataAfterStatus => Some(CloseCode::PROTOCOL_ERROR),
+            Self::Status(_) => Some(CloseCode::INVALID_PAYLOAD),
+            Self::StatusTooLarge { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
+            Self::NoExitStatus { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for ExecError {
@@ -193,14 +213,8 @@ impl fmt::Display for ExecError {
             Self::NoExitStatus { close: None } => {
                 f.write_str("connection ended without an exit status or a close frame")
             }
-            Self::NoExitStatus {
-                close: Some((code, reason)),
-            } => {
-                let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
-                write!(
-                    f,
-                    "server closed (code {code}, reason {reason:?}) without an exit status"
-                )
+            Self::NoExitStatus { close: Some(close) } => {
+                write!(f, "server closed ({close}) without an exit status")
             }
         }
     }
@@ -216,11 +230,13 @@ impl std::error::Error for ExecError {
     }
 }
 
-/// Why a verb of [`ExecSession`] was refused.
+/// Why a verb of [`ExecSession`] was refused: the caller's mistake, a race with the session's
+/// end, or (with [`WsSendError::MaskKey`]) a failing key source, which fails the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExecSendError {
     /// The WebSocket refused (closing, closed or failed).
-    Ws(ws::SendError),
+    Ws(WsSendError),
     /// Stdin was already closed with [`ExecSession::close_stdin`].
     StdinClosed,
 }
@@ -243,8 +259,8 @@ impl std::error::Error for ExecSendError {
     }
 }
 
-impl From<ws::SendError> for ExecSendError {
-    fn from(e: ws::SendError) -> Self {
+impl From<WsSendError> for ExecSendError {
+    fn from(e: WsSendError) -> Self {
         Self::Ws(e)
     }
 }
@@ -269,15 +285,18 @@ pub enum StdinClose {
 /// [`handle_timeout`](Self::handle_timeout); act with [`send_stdin`](Self::send_stdin),
 /// [`close_stdin`](Self::close_stdin), [`resize`](Self::resize), [`close`](Self::close); after
 /// every call drain [`poll_transmit`](Self::poll_transmit) (write the bytes), then
-/// [`poll_event`](Self::poll_event), then arm a timer for [`poll_timeout`](Self::poll_timeout).
+/// [`poll_event`](Self::poll_event) until [`Progress::NeedData`], then arm a timer for
+/// [`poll_timeout`](Self::poll_timeout).
 ///
-/// A `handle_*` call that returns an error has ended the session: events decoded before the
-/// error are still queued, and what `poll_transmit` returns should be written before the
-/// transport is closed. Later calls do nothing.
+/// **Failures** are the last thing drained, as on the [`Connection`]: when the server breaks the
+/// WebSocket or the channel protocol, `poll_event` hands out every event decoded before the
+/// failure (output, the exit status), then the [`ExecError`] (on every later call too), and the
+/// close frame owed to the server is queued for `poll_transmit`. After [`Progress::Finished`] or
+/// an error, write what `poll_transmit` still returns, then close the transport.
 ///
 /// ```
 /// use klient_proto::remote::{ExecConfig, ExecEvent, ExecSession, ExitStatus};
-/// use klient_proto::ws::{Config, Connection};
+/// use klient_proto::ws::{Config, Connection, Progress};
 /// use std::time::Instant;
 ///
 /// let conn = Connection::new(Config::default(), || [9, 9, 9, 9], Instant::now());
@@ -287,9 +306,10 @@ pub enum StdinClose {
 /// let mut wire = vec![0x82, 6, 1, b'h', b'e', b'l', b'l', b'o'];
 /// wire.extend([0x82, 1 + status.len() as u8, 3]);
 /// wire.extend(status);
-/// exec.handle_bytes(&wire)?;
-/// assert_eq!(exec.poll_event(), Some(ExecEvent::Stdout("hello".into())));
-/// assert_eq!(exec.poll_event(), Some(ExecEvent::Exit(ExitStatus::Success)));
+/// exec.handle_bytes(&wire);
+/// assert_eq!(exec.poll_event()?, Progress::Event(ExecEvent::Stdout("hello".into())));
+/// assert_eq!(exec.poll_event()?, Progress::Event(ExecEvent::Exit(ExitStatus::Success)));
+/// assert_eq!(exec.poll_event()?, Progress::NeedData);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -304,6 +324,8 @@ pub struct ExecSession {
     stdin_closed: bool,
     /// The session failed or the server closed: nothing more is read.
     done: bool,
+    /// Why the session failed, handed out once `events` are drained.
+    failure: Option<ExecError>,
 }
 
 impl ExecSession {
@@ -322,6 +344,7 @@ impl ExecSession {
             exit: None,
             stdin_closed: false,
             done: false,
+            failure: None,
         })
     }
 
@@ -346,44 +369,37 @@ impl ExecSession {
         &self.conn
     }
 
-    /// Processes bytes from the server.
-    pub fn handle_bytes(&mut self, bytes: &[u8]) -> Result<(), ExecError> {
-        if self.done {
-            return Ok(());
-        }
-        let result = self.conn.handle_bytes(bytes);
-        // What decoded before a WebSocket error is still delivered, and checked, first.
-        self.process_events()?;
-        result.map_err(|e| self.fail(ExecError::Ws(e)))
+    /// Why the session failed, if it did (what [`poll_event`](Self::poll_event) hands out once
+    /// the events before it are drained).
+    pub fn failure(&self) -> Option<&ExecError> {
+        self.failure.as_ref()
     }
 
-    /// The transport reached end of file.
-    pub fn handle_eof(&mut self) -> Result<(), ExecError> {
+    /// Processes bytes from the server. After the session ended, bytes are ignored.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
         if self.done {
-            return Ok(());
+            return;
         }
-        match self.conn.handle_eof() {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.check_status_complete()?;
-                if self.exit.is_some() {
-                    // The exit status is known, but output may have been cut off.
-                    Err(self.fail(ExecError::Ws(e)))
-                } else {
-                    Err(self.fail(ExecError::NoExitStatus { close: None }))
-                }
-            }
+        self.conn.handle_bytes(bytes);
+        self.process_events();
+    }
+
+    /// The transport reached end of file: the session fails unless the server closed it.
+    pub fn handle_eof(&mut self) {
+        if self.done {
+            return;
         }
+        self.conn.handle_eof();
+        self.process_events();
     }
 
     /// Time has reached `now`: keepalive pings and the WebSocket's deadlines.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ExecError> {
+    pub fn handle_timeout(&mut self, now: Instant) {
         if self.done {
-            return Ok(());
+            return;
         }
-        let result = self.conn.handle_timeout(now);
-        self.process_events()?;
-        result.map_err(|e| self.fail(ExecError::Ws(e)))
+        self.conn.handle_timeout(now);
+        self.process_events();
     }
 
     /// Queues standard input, split into messages of at most
@@ -434,49 +450,86 @@ impl ExecSession {
     }
 
     /// Bytes to write to the transport, or `None` when there are none.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.conn.poll_transmit()
     }
 
-    /// The next event, oldest first.
-    pub fn poll_event(&mut self) -> Option<ExecEvent> {
-        self.events.pop_front()
+    /// The next event, oldest first; once they are drained, the failure if the session failed
+    /// (on every later call too), [`Progress::Finished`] if the server closed it after the exit
+    /// status, and otherwise [`Progress::NeedData`].
+    pub fn poll_event(&mut self) -> Result<Progress<ExecEvent>, ExecError> {
+        if self.events.is_empty() {
+            // A verb that failed the WebSocket (no masking key) is noticed here.
+            self.process_events();
+        }
+        if let Some(event) = self.events.pop_front() {
+            return Ok(Progress::Event(event));
+        }
+        match &self.failure {
+            Some(failure) => Err(failure.clone()),
+            None if self.done => Ok(Progress::Finished),
+            None => Ok(Progress::NeedData),
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.done { None } else { self.conn.poll_timeout() }
     }
 
     fn ensure_usable(&self) -> Result<(), ExecSendError> {
         if self.done {
-            Err(ExecSendError::Ws(ws::SendError::Closed))
+            Err(ExecSendError::Ws(WsSendError::Closed))
         } else {
             Ok(())
         }
     }
 
-    fn fail(&mut self, error: ExecError) -> ExecError {
+    /// Ends the session with `error`: the WebSocket is failed with the error's close code
+    /// (unless the WebSocket failure is the error, and queued its own), and nothing more is read.
+    fn fail(&mut self, error: ExecError) {
+        if let (Some(code), false) = (error.close_code(), matches!(error, ExecError::Ws(_))) {
+            // Without a masking key no close frame can be sent; the transport closes all the
+            // same, and this error is the one to report.
+            let _ = self.conn.fail(code, "");
+        }
         self.done = true;
         self.status = Vec::new();
-        error
+        self.failure.get_or_insert(error);
     }
 
-    fn process_events(&mut self) -> Result<(), ExecError> {
-        while let Some(event) = self.conn.poll_event() {
-            if let Err(e) = self.process_event(event) {
-                return Err(self.fail(e));
-            }
-            if self.done {
-                break;
+    /// Moves the WebSocket's events, and its failure, into the session, in order.
+    fn process_events(&mut self) {
+        while !self.done {
+            let outcome = match self.conn.poll_event() {
+                Ok(Progress::Event(event)) => self.process_event(event),
+                Ok(Progress::NeedData | Progress::Finished) => return,
+                Err(WsError::UnexpectedEof) => Err(self.eof_error()),
+                Err(e) => Err(ExecError::Ws(e)),
+            };
+            if let Err(e) = outcome {
+                self.fail(e);
             }
         }
-        Ok(())
     }
 
-    fn process_event(&mut self, event: Event) -> Result<(), ExecError> {
+    /// Why a transport that ended without a close frame failed the session.
+    fn eof_error(&self) -> ExecError {
+        if let Err(e) = self.check_status_complete() {
+            e
+        } else if self.exit.is_some() {
+            // The exit status is known, but output may have been cut off.
+            ExecError::Ws(WsError::UnexpectedEof)
+        } else {
+            ExecError::NoExitStatus { close: None }
+        }
+    }
+
+    fn process_event(&mut self, event: WsEvent) -> Result<(), ExecError> {
         match event {
-            Event::Message(Message::Binary(message)) => {
+            WsEvent::Message(Message::Binary(message)) => {
                 // A message with no channel byte carries nothing; the server never sends one.
                 let Some((channel, data)) = channel::split(message) else {
                     return Ok(());
@@ -490,18 +543,17 @@ impl ExecSession {
                     other => return Err(ExecError::UnknownChannel(other)),
                 }
             }
-            Event::Message(Message::Text(_)) => return Err(ExecError::TextMessage),
-            Event::Ping(_) | Event::Pong(_) => {}
-            Event::Closed { code, reason } => {
+            WsEvent::Message(Message::Text(_)) => return Err(ExecError::TextMessage),
+            WsEvent::Closed(close) => {
                 self.check_status_complete()?;
                 if self.exit.is_none() {
-                    return Err(ExecError::NoExitStatus {
-                        close: Some((code, reason)),
-                    });
+                    return Err(ExecError::NoExitStatus { close: Some(close) });
                 }
                 self.done = true;
                 self.events.push_back(ExecEvent::Closed);
             }
+            // Pings and pongs are the WebSocket's business (the pong is queued already).
+            WsEvent::Ping(_) | WsEvent::Pong(_) => {}
         }
         Ok(())
     }
@@ -538,7 +590,7 @@ impl ExecSession {
     }
 
     /// At the end of the stream, a partial Status is malformed rather than absent.
-    fn check_status_complete(&mut self) -> Result<(), ExecError> {
+    fn check_status_complete(&self) -> Result<(), ExecError> {
         if self.status.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -546,7 +598,7 @@ impl ExecSession {
             Err(e) => e.to_string(),
             Ok(_) => "incomplete Status".to_owned(),
         };
-        Err(self.fail(ExecError::Status(StatusError::Malformed { detail })))
+        Err(ExecError::Status(StatusError::Malformed { detail }))
     }
 }
 

@@ -15,6 +15,15 @@
 //! [`ClientHandshake`](crate::ws::ClientHandshake), builds the session with the negotiated
 //! subprotocol, feeds it the bytes left over after the 101 head and then everything the
 //! transport reads, and writes what it transmits.
+//!
+//! They fail the same way too: a failure ([`ExecError`](crate::remote::ExecError),
+//! [`PortForwardError`](crate::remote::PortForwardError)) is the last thing `poll_event` hands
+//! out, after every event decoded before it (an exit status that arrived just before a broken
+//! frame is delivered), and the close frame owed to the server is queued for `poll_transmit`.
+//! A refused verb is a separate type ([`ExecSendError`](crate::remote::ExecSendError),
+//! [`PortForwardSendError`](crate::remote::PortForwardSendError)), and so are the caller's
+//! unusable names or ports ([`InvalidSegment`](crate::remote::InvalidSegment),
+//! [`InvalidPorts`](crate::remote::InvalidPorts)).
 
 pub mod channel;
 pub mod exec;
@@ -23,13 +32,15 @@ pub mod status;
 #[cfg(test)]
 mod test_util;
 
+/// What the sessions' `poll_event` returns besides a failure (shared with [`ws`](crate::ws)).
+pub use crate::ws::Progress;
 pub use channel::{ChannelProtocol, InvalidSegment, UnsupportedProtocol, V4_CHANNEL, V5_CHANNEL};
 pub use exec::{
     AttachParams, EXEC_PROTOCOLS, ExecConfig, ExecError, ExecEvent, ExecSendError, ExecSession, StdinClose,
     attach_path, exec_handshake, exec_path,
 };
 pub use portforward::{
-    MAX_PORTS, PORTFORWARD_PROTOCOLS, PortForward, PortForwardConfig, PortForwardError, PortForwardEvent,
-    PortForwardSendError, portforward_handshake, portforward_path,
+    InvalidPorts, MAX_PORTS, PORTFORWARD_PROTOCOLS, PortError, PortForward, PortForwardConfig,
+    PortForwardError, PortForwardEvent, PortForwardSendError, Ports, portforward_handshake, portforward_path,
 };
 pub use status::{ExitStatus, StatusError};

@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::channel::{self, ChannelProtocol, InvalidSegment, V4_CHANNEL};
-use crate::ws::{self, ClientHandshake, CloseCode, Connection, Event, Message};
+use super::channel::{self, ChannelProtocol, InvalidSegment, UnsupportedProtocol, V4_CHANNEL};
+use crate::ws::{ClientHandshake, CloseCode, Connection, Message, Progress, WsError, WsEvent, WsSendError};
 
 /// Subprotocols to offer for port-forward.
 pub const PORTFORWARD_PROTOCOLS: [&str; 1] = [V4_CHANNEL];
@@ -25,20 +25,88 @@ pub const PORTFORWARD_PROTOCOLS: [&str; 1] = [V4_CHANNEL];
 /// Most ports one session can forward: two channels each, and a channel is one byte.
 pub const MAX_PORTS: usize = 128;
 
+/// The ports one port-forward session asks for: at least one, none of them 0, at most
+/// [`MAX_PORTS`]. The request path and the session take the same list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ports(Vec<u16>);
+
+impl Ports {
+    /// Checks `ports`; the list is the caller's, so an unusable one is the caller's mistake.
+    ///
+    /// ```
+    /// use klient_proto::remote::{InvalidPorts, Ports};
+    ///
+    /// assert_eq!(Ports::new(&[8080, 443])?.as_slice(), [8080, 443]);
+    /// assert_eq!(Ports::new(&[80, 0]), Err(InvalidPorts::ZeroPort { port_index: 1 }));
+    /// # Ok::<(), InvalidPorts>(())
+    /// ```
+    pub fn new(ports: &[u16]) -> Result<Self, InvalidPorts> {
+        if ports.is_empty() {
+            return Err(InvalidPorts::NoPorts);
+        }
+        if ports.len() > MAX_PORTS {
+            return Err(InvalidPorts::TooManyPorts {
+                count: ports.len(),
+                max: MAX_PORTS,
+            });
+        }
+        if let Some(index) = ports.iter().position(|&p| p == 0) {
+            return Err(InvalidPorts::ZeroPort { port_index: index });
+        }
+        Ok(Self(ports.to_vec()))
+    }
+
+    /// The ports, in request order.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.0
+    }
+}
+
+/// Why a list of ports cannot be forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidPorts {
+    /// No port to forward.
+    NoPorts,
+    /// Port 0 cannot be forwarded.
+    ZeroPort {
+        /// Its index in the list.
+        port_index: usize,
+    },
+    /// More ports than channels allow.
+    TooManyPorts {
+        /// Ports asked for.
+        count: usize,
+        /// [`MAX_PORTS`].
+        max: usize,
+    },
+}
+
+impl fmt::Display for InvalidPorts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoPorts => f.write_str("no port to forward"),
+            Self::ZeroPort { port_index } => write!(f, "port #{port_index} is 0"),
+            Self::TooManyPorts { count, max } => write!(f, "{count} ports exceed the limit of {max}"),
+        }
+    }
+}
+
+impl std::error::Error for InvalidPorts {}
+
 /// The path and query of a port-forward request: `pods/NAME/portforward?ports=P1&ports=P2…`.
 ///
 /// ```
-/// use klient_proto::remote::portforward_path;
+/// use klient_proto::remote::{Ports, portforward_path};
 ///
-/// let path = portforward_path("default", "web", &[8080, 443])?;
+/// let path = portforward_path("default", "web", &Ports::new(&[8080, 443])?)?;
 /// assert_eq!(path, "/api/v1/namespaces/default/pods/web/portforward?ports=8080&ports=443");
-/// # Ok::<(), klient_proto::remote::PortForwardError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn portforward_path(namespace: &str, pod: &str, ports: &[u16]) -> Result<String, PortForwardError> {
-    check_ports(ports)?;
-    let path = channel::pod_path(namespace, pod, "portforward").map_err(PortForwardError::InvalidPath)?;
+pub fn portforward_path(namespace: &str, pod: &str, ports: &Ports) -> Result<String, InvalidSegment> {
+    let path = channel::pod_path(namespace, pod, "portforward")?;
     let mut query = channel::query_after(path);
-    for port in ports {
+    for port in ports.as_slice() {
         query.append_pair("ports", &port.to_string());
     }
     Ok(query.finish())
@@ -47,22 +115,6 @@ pub fn portforward_path(namespace: &str, pod: &str, ports: &[u16]) -> Result<Str
 /// The WebSocket handshake for a port-forward `path`, offering [`PORTFORWARD_PROTOCOLS`].
 pub fn portforward_handshake(host: &str, path: &str, key_bytes: [u8; 16]) -> ClientHandshake {
     ClientHandshake::new(host, path, key_bytes).protocols(PORTFORWARD_PROTOCOLS)
-}
-
-fn check_ports(ports: &[u16]) -> Result<(), PortForwardError> {
-    if ports.is_empty() {
-        return Err(PortForwardError::NoPorts);
-    }
-    if ports.len() > MAX_PORTS {
-        return Err(PortForwardError::TooManyPorts {
-            count: ports.len(),
-            max: MAX_PORTS,
-        });
-    }
-    if let Some(index) = ports.iter().position(|&p| p == 0) {
-        return Err(PortForwardError::ZeroPort { port_index: index });
-    }
-    Ok(())
 }
 
 /// Limits of a [`PortForward`].
@@ -82,6 +134,7 @@ impl Default for PortForwardConfig {
 
 /// What a [`PortForward`] hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PortForwardEvent {
     /// Bytes from the pod's port (never empty).
     Data {
@@ -90,42 +143,46 @@ pub enum PortForwardEvent {
         /// The bytes.
         bytes: Bytes,
     },
-    /// The server could not forward this port (connection refused, pod gone...); the server
-    /// stops that port's streams. Invalid UTF-8 in the text is replaced.
+    /// The server could not forward this port (connection refused, pod gone...) and said so on
+    /// the port's error channel; the server stops that port's streams.
     PortError {
         /// Index of the port in the request's list.
         port_index: usize,
-        /// The server's message.
-        message: String,
+        /// The port and the server's message.
+        error: PortError,
     },
     /// The server closed the WebSocket: every port's stream has ended. Write what
     /// [`PortForward::poll_transmit`] returns (our close reply), then close the transport.
     Closed,
 }
 
-/// Why a port-forward request could not be built, or why the session failed (final).
+/// The server's report, on a port's error channel, that it could not forward the port.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortError {
+    /// The pod's port.
+    pub port: u16,
+    /// The server's message (invalid UTF-8 replaced), e.g. `error forwarding port 8080 to pod
+    /// …: connection refused`.
+    pub message: String,
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "port {}: {}", self.port, self.message)
+    }
+}
+
+impl std::error::Error for PortError {}
+
+/// Why a port-forward session failed: handed out by [`PortForward::poll_event`] after every
+/// event decoded before it. The failure is final; the close frame it owes the server, if any
+/// ([`close_code`](Self::close_code)), is queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PortForwardError {
-    /// The namespace or pod name cannot go into the path.
-    InvalidPath(InvalidSegment),
-    /// No port to forward.
-    NoPorts,
-    /// Port 0 cannot be forwarded.
-    ZeroPort {
-        /// Its index in the list.
-        port_index: usize,
-    },
-    /// More ports than channels allow.
-    TooManyPorts {
-        /// Ports asked for.
-        count: usize,
-        /// [`MAX_PORTS`].
-        max: usize,
-    },
-    /// The server chose a subprotocol other than `v4.channel.k8s.io`.
-    UnsupportedProtocol(Option<String>),
-    /// The WebSocket failed; its close frame, if any, is queued.
-    Ws(ws::Error),
+    /// The WebSocket failed: the server broke RFC 6455, a limit was exceeded, a deadline passed
+    /// (keepalive pongs missing), or the transport ended before the close handshake.
+    Ws(WsError),
     /// A text message; the channel protocol uses binary messages only.
     TextMessage,
     /// A message on a channel that belongs to no requested port.
@@ -150,19 +207,22 @@ pub enum PortForwardError {
     },
 }
 
+impl PortForwardError {
+    /// The close code sent to the server for this failure, if one is sent.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Self::Ws(e) => e.close_code(),
+            Self::TextMessage => Some(CloseCode::UNSUPPORTED_DATA),
+            Self::UnknownChannel(_) | Self::ShortPortPrefix { .. } | Self::PortMismatch { .. } => {
+                Some(CloseCode::PROTOCOL_ERROR)
+            }
+        }
+    }
+}
+
 impl fmt::Display for PortForwardError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidPath(e) => e.fmt(f),
-            Self::NoPorts => f.write_str("no port to forward"),
-            Self::ZeroPort { port_index } => write!(f, "port #{port_index} is 0"),
-            Self::TooManyPorts { count, max } => write!(f, "{count} ports exceed the limit of {max}"),
-            Self::UnsupportedProtocol(Some(p)) => {
-                write!(f, "server chose subprotocol {p:?} instead of {V4_CHANNEL}")
-            }
-            Self::UnsupportedProtocol(None) => {
-                write!(f, "server chose no subprotocol instead of {V4_CHANNEL}")
-            }
             Self::Ws(e) => write!(f, "websocket: {e}"),
             Self::TextMessage => f.write_str("server sent a text message; channels are binary"),
             Self::UnknownChannel(c) => write!(f, "server wrote on channel {c}, which belongs to no port"),
@@ -189,18 +249,19 @@ impl fmt::Display for PortForwardError {
 impl std::error::Error for PortForwardError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::InvalidPath(e) => Some(e),
             Self::Ws(e) => Some(e),
             _ => None,
         }
     }
 }
 
-/// Why a verb of [`PortForward`] was refused.
+/// Why a verb of [`PortForward`] was refused: the caller's mistake, a race with the session's
+/// end, or (with [`WsSendError::MaskKey`]) a failing key source, which fails the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PortForwardSendError {
     /// The WebSocket refused (closing, closed or failed).
-    Ws(ws::SendError),
+    Ws(WsSendError),
     /// No port has this index.
     NoSuchPort {
         /// The index given.
@@ -230,8 +291,8 @@ impl std::error::Error for PortForwardSendError {
     }
 }
 
-impl From<ws::SendError> for PortForwardSendError {
-    fn from(e: ws::SendError) -> Self {
+impl From<WsSendError> for PortForwardSendError {
+    fn from(e: WsSendError) -> Self {
         Self::Ws(e)
     }
 }
@@ -251,19 +312,23 @@ struct PortState {
 /// Drive it like [`ExecSession`](super::ExecSession): `handle_*`, the verb
 /// [`send`](Self::send) (and [`close`](Self::close)), then drain
 /// [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event) and
-/// [`poll_timeout`](Self::poll_timeout). An error from a `handle_*` call ends the session;
-/// events decoded before it stay queued.
+/// [`poll_timeout`](Self::poll_timeout). A failure is the last thing `poll_event` hands out,
+/// after every event decoded before it, with the close frame owed to the server queued.
 ///
 /// ```
-/// use klient_proto::remote::{PortForward, PortForwardConfig, PortForwardEvent};
-/// use klient_proto::ws::{Config, Connection};
+/// use klient_proto::remote::{PortForward, PortForwardConfig, PortForwardEvent, Ports};
+/// use klient_proto::ws::{Config, Connection, Progress};
 /// use std::time::Instant;
 ///
 /// let conn = Connection::new(Config::default(), || [9, 9, 9, 9], Instant::now());
-/// let mut pf = PortForward::new(conn, Some("v4.channel.k8s.io"), &[8080], PortForwardConfig::default())?;
+/// let ports = Ports::new(&[8080])?;
+/// let mut pf = PortForward::new(conn, Some("v4.channel.k8s.io"), &ports, PortForwardConfig::default())?;
 /// // Server: port 8080 (0x1F90, little-endian) on channels 0 and 1, then data on channel 0.
-/// pf.handle_bytes(&[0x82, 3, 0, 0x90, 0x1F, 0x82, 3, 1, 0x90, 0x1F, 0x82, 3, 0, b'h', b'i'])?;
-/// assert_eq!(pf.poll_event(), Some(PortForwardEvent::Data { port_index: 0, bytes: "hi".into() }));
+/// pf.handle_bytes(&[0x82, 3, 0, 0x90, 0x1F, 0x82, 3, 1, 0x90, 0x1F, 0x82, 3, 0, b'h', b'i']);
+/// assert_eq!(
+///     pf.poll_event()?,
+///     Progress::Event(PortForwardEvent::Data { port_index: 0, bytes: "hi".into() })
+/// );
 /// pf.send(0, b"GET / HTTP/1.0\r\n\r\n")?;
 /// assert!(pf.poll_transmit().is_some());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -276,25 +341,27 @@ pub struct PortForward {
     events: VecDeque<PortForwardEvent>,
     /// The session failed or the server closed: nothing more is read.
     done: bool,
+    /// Why the session failed, handed out once `events` are drained.
+    failure: Option<PortForwardError>,
 }
 
 impl PortForward {
     /// A session on `conn` for `ports` (the same list as in the request), speaking the
-    /// subprotocol the handshake negotiated.
+    /// subprotocol the handshake negotiated, which must be `v4.channel.k8s.io`.
     pub fn new(
         conn: Connection,
         protocol: Option<&str>,
-        ports: &[u16],
+        ports: &Ports,
         config: PortForwardConfig,
-    ) -> Result<Self, PortForwardError> {
-        check_ports(ports)?;
+    ) -> Result<Self, UnsupportedProtocol> {
         if protocol != Some(V4_CHANNEL) {
-            return Err(PortForwardError::UnsupportedProtocol(protocol.map(str::to_owned)));
+            return Err(UnsupportedProtocol(protocol.map(str::to_owned)));
         }
         Ok(Self {
             conn,
             config,
             ports: ports
+                .as_slice()
                 .iter()
                 .map(|&port| PortState {
                     port,
@@ -304,6 +371,7 @@ impl PortForward {
                 .collect(),
             events: VecDeque::new(),
             done: false,
+            failure: None,
         })
     }
 
@@ -335,34 +403,38 @@ impl PortForward {
         &self.conn
     }
 
-    /// Processes bytes from the server.
-    pub fn handle_bytes(&mut self, bytes: &[u8]) -> Result<(), PortForwardError> {
-        if self.done {
-            return Ok(());
-        }
-        let result = self.conn.handle_bytes(bytes);
-        self.process_events()?;
-        result.map_err(|e| self.fail(PortForwardError::Ws(e)))
+    /// Why the session failed, if it did (what [`poll_event`](Self::poll_event) hands out once
+    /// the events before it are drained).
+    pub fn failure(&self) -> Option<&PortForwardError> {
+        self.failure.as_ref()
     }
 
-    /// The transport reached end of file: an error unless the server closed the WebSocket.
-    pub fn handle_eof(&mut self) -> Result<(), PortForwardError> {
+    /// Processes bytes from the server. After the session ended, bytes are ignored.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
         if self.done {
-            return Ok(());
+            return;
         }
-        self.conn
-            .handle_eof()
-            .map_err(|e| self.fail(PortForwardError::Ws(e)))
+        self.conn.handle_bytes(bytes);
+        self.process_events();
+    }
+
+    /// The transport reached end of file: the session fails unless the server closed the
+    /// WebSocket.
+    pub fn handle_eof(&mut self) {
+        if self.done {
+            return;
+        }
+        self.conn.handle_eof();
+        self.process_events();
     }
 
     /// Time has reached `now`: keepalive pings and the WebSocket's deadlines.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), PortForwardError> {
+    pub fn handle_timeout(&mut self, now: Instant) {
         if self.done {
-            return Ok(());
+            return;
         }
-        let result = self.conn.handle_timeout(now);
-        self.process_events()?;
-        result.map_err(|e| self.fail(PortForwardError::Ws(e)))
+        self.conn.handle_timeout(now);
+        self.process_events();
     }
 
     /// Queues bytes for port `port_index`, in messages of at most
@@ -383,16 +455,31 @@ impl PortForward {
     }
 
     /// Bytes to write to the transport, or `None` when there are none.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.conn.poll_transmit()
     }
 
-    /// The next event, oldest first.
-    pub fn poll_event(&mut self) -> Option<PortForwardEvent> {
-        self.events.pop_front()
+    /// The next event, oldest first; once they are drained, the failure if the session failed
+    /// (on every later call too), [`Progress::Finished`] if the server closed it, and otherwise
+    /// [`Progress::NeedData`].
+    pub fn poll_event(&mut self) -> Result<Progress<PortForwardEvent>, PortForwardError> {
+        if self.events.is_empty() {
+            // A verb that failed the WebSocket (no masking key) is noticed here.
+            self.process_events();
+        }
+        if let Some(event) = self.events.pop_front() {
+            return Ok(Progress::Event(event));
+        }
+        match &self.failure {
+            Some(failure) => Err(failure.clone()),
+            None if self.done => Ok(Progress::Finished),
+            None => Ok(Progress::NeedData),
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.done { None } else { self.conn.poll_timeout() }
     }
@@ -410,39 +497,48 @@ impl PortForward {
 
     fn ensure_usable(&self) -> Result<(), PortForwardSendError> {
         if self.done {
-            Err(PortForwardSendError::Ws(ws::SendError::Closed))
+            Err(PortForwardSendError::Ws(WsSendError::Closed))
         } else {
             Ok(())
         }
     }
 
-    fn fail(&mut self, error: PortForwardError) -> PortForwardError {
+    /// Ends the session with `error`: the WebSocket is failed with the error's close code
+    /// (unless the WebSocket failure is the error, and queued its own), and nothing more is read.
+    fn fail(&mut self, error: PortForwardError) {
+        if let (Some(code), false) = (error.close_code(), matches!(error, PortForwardError::Ws(_))) {
+            // Without a masking key no close frame can be sent; the transport closes all the
+            // same, and this error is the one to report.
+            let _ = self.conn.fail(code, "");
+        }
         self.done = true;
-        error
+        self.failure.get_or_insert(error);
     }
 
-    fn process_events(&mut self) -> Result<(), PortForwardError> {
-        while let Some(event) = self.conn.poll_event() {
-            if let Err(e) = self.process_event(event) {
-                return Err(self.fail(e));
-            }
-            if self.done {
-                break;
+    /// Moves the WebSocket's events, and its failure, into the session, in order.
+    fn process_events(&mut self) {
+        while !self.done {
+            let outcome = match self.conn.poll_event() {
+                Ok(Progress::Event(event)) => self.process_event(event),
+                Ok(Progress::NeedData | Progress::Finished) => return,
+                Err(e) => Err(PortForwardError::Ws(e)),
+            };
+            if let Err(e) = outcome {
+                self.fail(e);
             }
         }
-        Ok(())
     }
 
-    fn process_event(&mut self, event: Event) -> Result<(), PortForwardError> {
+    fn process_event(&mut self, event: WsEvent) -> Result<(), PortForwardError> {
         match event {
-            Event::Message(Message::Binary(message)) => {
+            WsEvent::Message(Message::Binary(message)) => {
                 if let Some((channel, data)) = channel::split(message) {
                     self.on_channel(channel, data)?;
                 }
             }
-            Event::Message(Message::Text(_)) => return Err(PortForwardError::TextMessage),
-            Event::Ping(_) | Event::Pong(_) => {}
-            Event::Closed { .. } => {
+            WsEvent::Message(Message::Text(_)) => return Err(PortForwardError::TextMessage),
+            WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+            WsEvent::Closed(_) => {
                 self.done = true;
                 self.events.push_back(PortForwardEvent::Closed);
             }
@@ -487,7 +583,10 @@ impl PortForward {
         self.events.push_back(if is_error {
             PortForwardEvent::PortError {
                 port_index,
-                message: String::from_utf8_lossy(&data).into_owned(),
+                error: PortError {
+                    port: state.port,
+                    message: String::from_utf8_lossy(&data).into_owned(),
+                },
             }
         } else {
             PortForwardEvent::Data {

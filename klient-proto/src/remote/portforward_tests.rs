@@ -3,17 +3,43 @@
 use super::*;
 use crate::api::{BadSegment, Segment};
 use crate::remote::test_util::{client_frames, close, frame, on_channel, upgrade};
-use crate::ws::frame::OpCode;
+use crate::ws::frame::{FrameError, OpCode};
+use crate::ws::{self, ProtocolViolation};
 
 const PORTS: [u16; 2] = [8080, 443];
 
+fn ports() -> Ports {
+    Ports::new(&PORTS).unwrap()
+}
+
 fn session(after: &[u8]) -> PortForward {
-    let path = portforward_path("default", "web", &PORTS).unwrap();
+    let path = portforward_path("default", "web", &ports()).unwrap();
     let handshake = portforward_handshake("10.0.0.1:6443", &path, [5; 16]);
     let (conn, protocol, leftover) = upgrade(&handshake, Some(V4_CHANNEL), after);
-    let mut pf = PortForward::new(conn, protocol.as_deref(), &PORTS, PortForwardConfig::default()).unwrap();
-    pf.handle_bytes(&leftover).unwrap();
+    let mut pf = PortForward::new(conn, protocol.as_deref(), &ports(), PortForwardConfig::default()).unwrap();
+    bytes(&mut pf, &leftover).unwrap();
     pf
+}
+
+/// The failure a call made, if it made one.
+fn new_failure(pf: &PortForward, failed_before: bool) -> Result<(), PortForwardError> {
+    match pf.failure() {
+        Some(e) if !failed_before => Err(e.clone()),
+        _ => Ok(()),
+    }
+}
+
+/// Feeds `wire` in one call; the failure it caused, if any.
+fn bytes(pf: &mut PortForward, wire: &[u8]) -> Result<(), PortForwardError> {
+    let failed_before = pf.failure().is_some();
+    pf.handle_bytes(wire);
+    new_failure(pf, failed_before)
+}
+
+fn eof(pf: &mut PortForward) -> Result<(), PortForwardError> {
+    let failed_before = pf.failure().is_some();
+    pf.handle_eof();
+    new_failure(pf, failed_before)
 }
 
 /// The server's port-number messages on both channels of every port.
@@ -27,8 +53,9 @@ fn prefixes() -> Vec<u8> {
     wire
 }
 
+/// The events queued, up to the first thing that is not one (need-data, the end, a failure).
 fn events(pf: &mut PortForward) -> Vec<PortForwardEvent> {
-    std::iter::from_fn(|| pf.poll_event()).collect()
+    std::iter::from_fn(|| pf.poll_event().ok().and_then(Progress::event)).collect()
 }
 
 fn data(port_index: usize, bytes: &'static [u8]) -> PortForwardEvent {
@@ -41,26 +68,26 @@ fn data(port_index: usize, bytes: &'static [u8]) -> PortForwardEvent {
 #[test]
 fn path_and_handshake() {
     assert_eq!(
-        portforward_path("ns", "pod", &PORTS).unwrap(),
+        portforward_path("ns", "pod", &ports()).unwrap(),
         "/api/v1/namespaces/ns/pods/pod/portforward?ports=8080&ports=443"
     );
-    assert_eq!(portforward_path("ns", "pod", &[]), Err(PortForwardError::NoPorts));
+    assert_eq!(Ports::new(&[]), Err(InvalidPorts::NoPorts));
     assert_eq!(
-        portforward_path("ns", "pod", &[80, 0]),
-        Err(PortForwardError::ZeroPort { port_index: 1 })
+        Ports::new(&[80, 0]),
+        Err(InvalidPorts::ZeroPort { port_index: 1 })
     );
     assert_eq!(
-        portforward_path("ns", "pod", &[1; 129]),
-        Err(PortForwardError::TooManyPorts { count: 129, max: 128 })
+        Ports::new(&[1; 129]),
+        Err(InvalidPorts::TooManyPorts { count: 129, max: 128 })
     );
-    assert!(portforward_path("ns", "pod", &[1; 128]).is_ok());
+    assert!(Ports::new(&[1; 128]).is_ok());
     assert!(matches!(
-        portforward_path("", "pod", &[80]),
-        Err(PortForwardError::InvalidPath(InvalidSegment {
+        portforward_path("", "pod", &Ports::new(&[80]).unwrap()),
+        Err(InvalidSegment {
             segment: Segment::Namespace,
             problem: BadSegment::Empty,
             ..
-        }))
+        })
     ));
     let request = portforward_handshake("h", "/p", [0; 16]).request().unwrap();
     assert_eq!(request.headers()["sec-websocket-protocol"], "v4.channel.k8s.io");
@@ -77,7 +104,7 @@ fn data_flows_both_ways_whole_and_byte_at_a_time() {
         let mut pf = session(&[]);
         assert!(!pf.is_confirmed(0));
         for piece in wire.chunks(step) {
-            pf.handle_bytes(piece).unwrap();
+            bytes(&mut pf, piece).unwrap();
         }
         assert!(pf.is_confirmed(0) && pf.is_confirmed(1) && !pf.is_confirmed(2));
         assert_eq!(
@@ -90,7 +117,7 @@ fn data_flows_both_ways_whole_and_byte_at_a_time() {
             "step {step}"
         );
         assert!(pf.is_closed());
-        pf.handle_eof().unwrap();
+        eof(&mut pf).unwrap();
     }
 }
 
@@ -129,7 +156,7 @@ fn wrong_port_is_a_typed_error() {
     let mut wire = on_channel(0, &8080u16.to_le_bytes());
     wire.extend(on_channel(1, &8081u16.to_le_bytes()));
     assert_eq!(
-        pf.handle_bytes(&wire),
+        bytes(&mut pf, &wire),
         Err(PortForwardError::PortMismatch {
             port_index: 0,
             expected: 8080,
@@ -139,7 +166,7 @@ fn wrong_port_is_a_typed_error() {
     assert!(pf.is_closed());
     assert_eq!(
         pf.send(0, b"x"),
-        Err(PortForwardSendError::Ws(ws::SendError::Closed))
+        Err(PortForwardSendError::Ws(WsSendError::Closed))
     );
 }
 
@@ -148,7 +175,7 @@ fn short_prefix_is_a_typed_error() {
     for short in [&b""[..], &b"\x90"[..]] {
         let mut pf = session(&[]);
         assert_eq!(
-            pf.handle_bytes(&on_channel(3, short)),
+            bytes(&mut pf, &on_channel(3, short)),
             Err(PortForwardError::ShortPortPrefix {
                 port_index: 1,
                 channel: 3,
@@ -163,7 +190,7 @@ fn data_after_the_prefix_in_one_message_is_kept() {
     let mut pf = session(&[]);
     let mut message = 8080u16.to_le_bytes().to_vec();
     message.extend_from_slice(b"early");
-    pf.handle_bytes(&on_channel(0, &message)).unwrap();
+    bytes(&mut pf, &on_channel(0, &message)).unwrap();
     assert_eq!(events(&mut pf), [data(0, b"early")]);
 }
 
@@ -175,18 +202,24 @@ fn error_channel_text_is_a_port_error() {
     let mut wire = on_channel(3, text);
     wire.extend(on_channel(0, b"port 0 still works"));
     wire.extend(on_channel(1, b"\xFFbad utf-8"));
-    pf.handle_bytes(&wire).unwrap();
+    bytes(&mut pf, &wire).unwrap();
     assert_eq!(
         events(&mut pf),
         [
             PortForwardEvent::PortError {
                 port_index: 1,
-                message: String::from_utf8(text.to_vec()).unwrap()
+                error: PortError {
+                    port: 443,
+                    message: String::from_utf8(text.to_vec()).unwrap()
+                }
             },
             data(0, b"port 0 still works"),
             PortForwardEvent::PortError {
                 port_index: 0,
-                message: "\u{FFFD}bad utf-8".into()
+                error: PortError {
+                    port: 8080,
+                    message: "\u{FFFD}bad utf-8".into()
+                }
             },
         ]
     );
@@ -196,41 +229,35 @@ fn error_channel_text_is_a_port_error() {
 fn unknown_channels_text_and_eof_are_errors() {
     let mut pf = session(&[]);
     assert_eq!(
-        pf.handle_bytes(&on_channel(4, b"\x00\x00")),
+        bytes(&mut pf, &on_channel(4, b"\x00\x00")),
         Err(PortForwardError::UnknownChannel(4))
     );
     let mut pf = session(&[]);
     assert_eq!(
-        pf.handle_bytes(&on_channel(255, b"")),
+        bytes(&mut pf, &on_channel(255, b"")),
         Err(PortForwardError::UnknownChannel(255))
     );
     let mut pf = session(&[]);
     assert_eq!(
-        pf.handle_bytes(&frame(OpCode::Text, b"0abc")),
+        bytes(&mut pf, &frame(OpCode::Text, b"0abc")),
         Err(PortForwardError::TextMessage)
     );
     let mut pf = session(&prefixes());
-    assert_eq!(
-        pf.handle_eof(),
-        Err(PortForwardError::Ws(ws::Error::UnexpectedEof))
-    );
+    assert_eq!(eof(&mut pf), Err(PortForwardError::Ws(WsError::UnexpectedEof)));
 }
 
 #[test]
-fn session_checks_ports_and_protocol() {
+fn session_checks_the_protocol() {
     let conn = || Connection::new(ws::Config::default(), || [0; 4], Instant::now());
     let config = PortForwardConfig::default;
+    let ports = Ports::new(&[80]).unwrap();
     assert_eq!(
-        PortForward::new(conn(), Some(V4_CHANNEL), &[], config()).unwrap_err(),
-        PortForwardError::NoPorts
+        PortForward::new(conn(), Some("v5.channel.k8s.io"), &ports, config()).unwrap_err(),
+        UnsupportedProtocol(Some("v5.channel.k8s.io".into()))
     );
     assert_eq!(
-        PortForward::new(conn(), Some("v5.channel.k8s.io"), &[80], config()).unwrap_err(),
-        PortForwardError::UnsupportedProtocol(Some("v5.channel.k8s.io".into()))
-    );
-    assert_eq!(
-        PortForward::new(conn(), None, &[80], config()).unwrap_err(),
-        PortForwardError::UnsupportedProtocol(None)
+        PortForward::new(conn(), None, &ports, config()).unwrap_err(),
+        UnsupportedProtocol(None)
     );
 }
 
@@ -243,8 +270,61 @@ fn close_ends_every_port() {
         client_frames(&pf.poll_transmit().unwrap()),
         [(OpCode::Close, vec![0x03, 0xE8])]
     );
-    pf.handle_bytes(&close(1000)).unwrap();
+    bytes(&mut pf, &close(1000)).unwrap();
     assert_eq!(events(&mut pf), [PortForwardEvent::Closed]);
     assert!(pf.is_closed());
     assert_eq!(pf.poll_timeout(), None);
+}
+
+#[test]
+fn data_then_a_violation_in_one_read_keeps_the_data_and_closes_with_1002() {
+    let cases = [
+        (
+            on_channel(4, b"\x00\x00"),
+            PortForwardError::UnknownChannel(4),
+            1002,
+        ),
+        (frame(OpCode::Text, b"0abc"), PortForwardError::TextMessage, 1003),
+        (
+            [0x83, 0x00].to_vec(),
+            PortForwardError::Ws(WsError::Protocol(ProtocolViolation::Frame(
+                FrameError::ReservedOpcode(3),
+            ))),
+            1002,
+        ),
+    ];
+    for (violation, error, code) in cases {
+        let code: u16 = code;
+        let mut pf = session(&prefixes());
+        let mut wire = on_channel(0, b"first");
+        wire.extend(on_channel(2, b"second"));
+        wire.extend(violation);
+        wire.extend(on_channel(0, b"never delivered"));
+        pf.handle_bytes(&wire);
+        assert_eq!(
+            client_frames(&pf.poll_transmit().unwrap()),
+            [(OpCode::Close, code.to_be_bytes().to_vec())],
+            "{error}"
+        );
+        assert_eq!(pf.poll_event(), Ok(Progress::Event(data(0, b"first"))));
+        assert_eq!(pf.poll_event(), Ok(Progress::Event(data(1, b"second"))));
+        assert_eq!(pf.poll_event(), Err(error.clone()));
+        assert_eq!(pf.poll_event(), Err(error.clone()), "the failure stays");
+        assert_eq!(error.close_code(), Some(ws::CloseCode(code)));
+        assert!(pf.is_closed());
+        assert_eq!(pf.poll_timeout(), None);
+        assert_eq!(
+            pf.send(0, b"x"),
+            Err(PortForwardSendError::Ws(WsSendError::Closed))
+        );
+    }
+}
+
+#[test]
+fn a_clean_end_is_finished_not_need_data() {
+    let mut pf = session(&prefixes());
+    assert_eq!(pf.poll_event(), Ok(Progress::NeedData));
+    pf.handle_bytes(&close(1000));
+    assert_eq!(pf.poll_event(), Ok(Progress::Event(PortForwardEvent::Closed)));
+    assert_eq!(pf.poll_event(), Ok(Progress::Finished));
 }

@@ -95,6 +95,7 @@ impl fmt::Display for ExitStatus {
 
 /// Why the error channel's content is not a usable Status.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatusError {
     /// Not a JSON Status object.
     Malformed {

@@ -45,8 +45,29 @@ impl fmt::Display for CloseCode {
     }
 }
 
+/// What a close frame said: its code and reason. `code` is `None` when the frame had no
+/// payload (and then the reason is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CloseFrame {
+    /// The close code.
+    pub code: Option<CloseCode>,
+    /// The reason, possibly empty.
+    pub reason: String,
+}
+
+impl fmt::Display for CloseFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.reason.as_str()) {
+            (None, _) => f.write_str("no close code"),
+            (Some(code), "") => write!(f, "close code {code}"),
+            (Some(code), reason) => write!(f, "close code {code}, reason {reason:?}"),
+        }
+    }
+}
+
 /// Why a received close frame's payload is malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClosePayloadError {
     /// A 1-byte payload: too short for a code, too long for none.
     Truncated,
@@ -55,6 +76,18 @@ pub enum ClosePayloadError {
     /// A reason that is not UTF-8.
     InvalidReason,
 }
+
+impl fmt::Display for ClosePayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("1-byte close payload"),
+            Self::InvalidCode(c) => write!(f, "close code {c} is not valid on the wire"),
+            Self::InvalidReason => f.write_str("close reason is not valid UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for ClosePayloadError {}
 
 /// Splits a close payload into its code and reason; an empty payload has neither.
 pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, String)>, ClosePayloadError> {

@@ -4,11 +4,13 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::close::{CloseCode, ClosePayloadError, MAX_CLOSE_REASON, parse_close_payload};
+use super::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON, parse_close_payload};
 use super::decoder::{Decoded, FrameDecoder};
 use super::deflate::{DeflateParams, Deflater, InflateError, Inflater};
 use super::encoder::{MaskKeyError, MaskKeys, encode_frame};
+use super::error::{Deadline, ProtocolViolation, SizeLimit, WsError, WsSendError};
 use super::frame::{FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use super::progress::Progress;
 use super::utf8::IncrementalUtf8;
 
 /// Limits and timers of a [`Connection`].
@@ -66,7 +68,8 @@ pub enum Message {
 
 /// What [`Connection::poll_event`] hands out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+#[non_exhaustive]
+pub enum WsEvent {
     /// A complete message.
     Message(Message),
     /// The server pinged us; the pong is queued (only the latest of several pings that arrive
@@ -75,155 +78,8 @@ pub enum Event {
     /// The server sent a pong.
     Pong(Vec<u8>),
     /// The server's close frame arrived; the close handshake is complete once our transmit
-    /// buffer is written. `code` is `None` when the frame had no payload.
-    Closed {
-        /// The server's close code.
-        code: Option<CloseCode>,
-        /// The server's reason, possibly empty.
-        reason: String,
-    },
-}
-
-/// Why the connection failed. Where the RFC asks for it, a close frame with
-/// [`close_code`](Error::close_code) has been queued for the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// A malformed or oversized frame.
-    Frame(FrameError),
-    /// A continuation frame with no message in progress.
-    UnexpectedContinuation,
-    /// A new text or binary frame while a fragmented message was still in progress.
-    ExpectedContinuation,
-    /// A text message, or a close reason, that is not UTF-8.
-    InvalidUtf8,
-    /// RSV1 (compressed) on a continuation or control frame (RFC 7692 §6.1).
-    UnexpectedRsv1,
-    /// A compressed message that does not inflate.
-    InvalidCompressedData,
-    /// A message whose fragments together (inflated, if compressed) exceed the limit.
-    MessageTooLarge {
-        /// Bytes the message would have had at least.
-        len: u64,
-        /// The configured limit.
-        max: usize,
-    },
-    /// A close frame with a malformed payload.
-    InvalidClose(ClosePayloadError),
-    /// The transport ended before the close handshake.
-    UnexpectedEof,
-    /// The server did not answer our close frame in time.
-    CloseTimeout,
-    /// The server did not answer a keepalive ping in time.
-    PongTimeout,
-    /// The [`MaskKeys`] source had no key for a frame we had to send (a pong, a keepalive ping,
-    /// the answer to the server's close). Nothing can be sent unmasked or with a predictable
-    /// key, not even a close frame: close the transport.
-    MaskKey(MaskKeyError),
-}
-
-impl Error {
-    /// The close code sent to the server for this failure, if one is sent.
-    pub fn close_code(&self) -> Option<CloseCode> {
-        match self {
-            Self::Frame(FrameError::FrameTooLarge { .. }) | Self::MessageTooLarge { .. } => {
-                Some(CloseCode::MESSAGE_TOO_BIG)
-            }
-            Self::InvalidUtf8
-            | Self::InvalidCompressedData
-            | Self::InvalidClose(ClosePayloadError::InvalidReason) => Some(CloseCode::INVALID_PAYLOAD),
-            Self::Frame(_)
-            | Self::UnexpectedContinuation
-            | Self::ExpectedContinuation
-            | Self::UnexpectedRsv1
-            | Self::InvalidClose(_) => Some(CloseCode::PROTOCOL_ERROR),
-            Self::UnexpectedEof | Self::CloseTimeout | Self::PongTimeout | Self::MaskKey(_) => None,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Frame(e) => write!(f, "invalid frame: {e}"),
-            Self::UnexpectedContinuation => f.write_str("continuation frame with no message"),
-            Self::ExpectedContinuation => f.write_str("new message started before the previous one ended"),
-            Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
-            Self::UnexpectedRsv1 => f.write_str("RSV1 set on a continuation or control frame"),
-            Self::InvalidCompressedData => f.write_str("compressed message does not inflate"),
-            Self::MessageTooLarge { len, max } => {
-                write!(f, "message of at least {len} bytes exceeds the limit of {max}")
-            }
-            Self::InvalidClose(ClosePayloadError::Truncated) => f.write_str("1-byte close payload"),
-            Self::InvalidClose(ClosePayloadError::InvalidCode(c)) => {
-                write!(f, "close code {c} is not valid on the wire")
-            }
-            Self::InvalidClose(ClosePayloadError::InvalidReason) => {
-                f.write_str("close reason is not valid UTF-8")
-            }
-            Self::UnexpectedEof => f.write_str("connection ended before the close handshake"),
-            Self::CloseTimeout => f.write_str("server did not answer our close in time"),
-            Self::PongTimeout => f.write_str("server did not answer a keepalive ping in time"),
-            Self::MaskKey(e) => write!(f, "cannot send: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Frame(e) => Some(e),
-            Self::MaskKey(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-/// Why a user verb was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// We sent a close frame or the connection ended; nothing more may be sent.
-    Closed,
-    /// A ping payload over 125 bytes.
-    ControlPayloadTooLong {
-        /// The payload length.
-        len: usize,
-    },
-    /// A close code that may not be sent (1005, 1006, 1015, unassigned ranges).
-    InvalidCloseCode(CloseCode),
-    /// A close reason over 123 bytes.
-    CloseReasonTooLong {
-        /// The reason's length in bytes.
-        len: usize,
-    },
-    /// The [`MaskKeys`] source had no key for the frame: nothing of it was queued and the
-    /// connection has failed (as with [`Error::MaskKey`]), without a close frame, which would
-    /// need a key too. Close the transport.
-    MaskKey(MaskKeyError),
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Closed => f.write_str("the connection is closing or closed"),
-            Self::ControlPayloadTooLong { len } => {
-                write!(f, "control payload of {len} bytes exceeds 125")
-            }
-            Self::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
-            Self::CloseReasonTooLong { len } => {
-                write!(f, "close reason of {len} bytes exceeds {MAX_CLOSE_REASON}")
-            }
-            Self::MaskKey(e) => write!(f, "the connection failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::MaskKey(e) => Some(e),
-            _ => None,
-        }
-    }
+    /// buffer is written. Nothing follows.
+    Closed(CloseFrame),
 }
 
 /// The RSV bit permessage-deflate uses to mark a compressed message.
@@ -253,17 +109,20 @@ struct Assembly {
 /// Feed it with [`handle_bytes`](Self::handle_bytes), [`handle_eof`](Self::handle_eof) and
 /// [`handle_timeout`](Self::handle_timeout); ask it to act with the verbs; after every call,
 /// drain in this order: [`poll_transmit`](Self::poll_transmit) until `None` and write the bytes,
-/// [`poll_event`](Self::poll_event) until `None`, then arm a timer for
-/// [`poll_timeout`](Self::poll_timeout). When [`is_closed`](Self::is_closed) and the transmit
-/// buffer is written, close the transport.
+/// [`poll_event`](Self::poll_event) until it returns [`Progress::NeedData`], then arm a timer for
+/// [`poll_timeout`](Self::poll_timeout). When `poll_event` returns [`Progress::Finished`] or an
+/// error, write what `poll_transmit` still returns, then close the transport.
 ///
-/// A `handle_*` call that returns an error has failed the connection: the close frame the RFC
-/// asks for is queued for transmission and events decoded before the error stay available.
-/// So has a verb that returns [`SendError::MaskKey`]: every frame is masked with a key from the
-/// [`MaskKeys`] source, and when the source fails the connection fails instead of sending.
+/// **Failures** are the last thing drained. `handle_*` calls take what arrived and report
+/// nothing; when the server breaks the protocol, a limit is exceeded or a deadline passes, the
+/// connection stops reading, queues the close frame the RFC asks for, and `poll_event` hands out
+/// every event decoded before the failure, then the [`WsError`] (again on every later call).
+/// A verb that returns [`WsSendError::MaskKey`] fails the connection the same way: every frame is
+/// masked with a key from the [`MaskKeys`] source, and when the source fails the connection
+/// fails instead of sending.
 ///
 /// ```
-/// use klient_proto::ws::{Config, Connection, Event, Message};
+/// use klient_proto::ws::{Config, Connection, Message, Progress, WsEvent};
 /// use std::time::Instant;
 ///
 /// let now = Instant::now();
@@ -272,8 +131,9 @@ struct Assembly {
 /// let wire = conn.poll_transmit().unwrap();
 /// assert_eq!(wire[0], 0x81); // FIN + text
 ///
-/// conn.handle_bytes(&[0x81, 0x02, b'h', b'i']).unwrap();
-/// assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("hi".into()))));
+/// conn.handle_bytes(&[0x81, 0x02, b'h', b'i']);
+/// assert_eq!(conn.poll_event(), Ok(Progress::Event(WsEvent::Message(Message::Text("hi".into())))));
+/// assert_eq!(conn.poll_event(), Ok(Progress::NeedData));
 /// ```
 pub struct Connection {
     config: Config,
@@ -281,7 +141,9 @@ pub struct Connection {
     keys: Box<dyn MaskKeys + Send>,
     state: State,
     transmit: Vec<u8>,
-    events: VecDeque<Event>,
+    events: VecDeque<WsEvent>,
+    /// Why the connection failed, handed out once `events` are drained.
+    failure: Option<WsError>,
     /// Header of the frame whose payload is arriving.
     frame: Option<FrameHeader>,
     message: Option<Assembly>,
@@ -323,6 +185,7 @@ impl Connection {
             state: State::Open,
             transmit: Vec::new(),
             events: VecDeque::new(),
+            failure: None,
             frame: None,
             message: None,
             control: Vec::with_capacity(MAX_CONTROL_PAYLOAD),
@@ -337,89 +200,110 @@ impl Connection {
         self.state == State::Open
     }
 
-    /// Whether the connection is over: once the transmit buffer is written, close the transport.
+    /// Whether the connection is over (closed or failed): once the transmit buffer is written,
+    /// close the transport.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
     }
 
-    /// Processes bytes from the server. After the connection closed, further bytes are ignored
-    /// (RFC 6455 §5.5.1: nothing follows a close frame).
-    pub fn handle_bytes(&mut self, input: &[u8]) -> Result<(), Error> {
-        self.feed(input, false).map(|_| ())
+    /// Why the connection failed, if it did (what [`poll_event`](Self::poll_event) hands out
+    /// once the events before it are drained).
+    pub fn failure(&self) -> Option<&WsError> {
+        self.failure.as_ref()
+    }
+
+    /// Processes bytes from the server. After the connection closed or failed, further bytes are
+    /// ignored (RFC 6455 §5.5.1: nothing follows a close frame).
+    pub fn handle_bytes(&mut self, input: &[u8]) {
+        self.feed(input, false);
     }
 
     /// Like [`handle_bytes`](Self::handle_bytes), but stops at the end of the first frame that
-    /// produces an event and returns how many bytes of `input` it used; hand the rest in later.
+    /// produces an event, or at a failure, and returns how many bytes of `input` it used; hand
+    /// the rest in later (once the connection is over, nothing more is used).
     ///
     /// A caller that answers each message before feeding more (an echo, a reply) then acts in
     /// the order the server sent things: a message followed by a frame that fails the connection
     /// is delivered, and can be answered, before the failure closes the connection.
     ///
     /// ```
-    /// use klient_proto::ws::{Config, Connection, Event, Message};
+    /// use klient_proto::ws::{Config, Connection, Message, Progress, WsEvent};
     /// use std::time::Instant;
     ///
     /// let mut conn = Connection::new(Config::default(), || [0; 4], Instant::now());
     /// // "hi", then a frame with a reserved opcode.
     /// let wire = [0x81, 0x02, b'h', b'i', 0x83, 0x00];
-    /// assert_eq!(conn.handle_some_bytes(&wire), Ok(4));
-    /// assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("hi".into()))));
+    /// assert_eq!(conn.handle_some_bytes(&wire), 4);
+    /// assert_eq!(conn.poll_event(), Ok(Progress::Event(WsEvent::Message(Message::Text("hi".into())))));
     /// conn.send_text("hi").unwrap(); // still open: the echo goes out first
-    /// assert!(conn.handle_some_bytes(&wire[4..]).is_err());
+    /// conn.handle_some_bytes(&wire[4..]);
+    /// assert!(conn.poll_event().is_err());
     /// ```
-    pub fn handle_some_bytes(&mut self, input: &[u8]) -> Result<usize, Error> {
+    pub fn handle_some_bytes(&mut self, input: &[u8]) -> usize {
         self.feed(input, true)
     }
 
-    fn feed(&mut self, input: &[u8], stop_at_event: bool) -> Result<usize, Error> {
+    /// Decodes `input` until it is used up, the connection ends, or (with `stop_at_event`) an
+    /// event is queued; returns how many bytes it used. A failure is recorded, not returned.
+    fn feed(&mut self, input: &[u8], stop_at_event: bool) -> usize {
         let events_before = self.events.len();
         let mut rest = input;
         while !rest.is_empty() && self.state != State::Closed {
-            let (used, step) = self
-                .decoder
-                .decode(rest)
-                .map_err(|e| self.fail(Error::Frame(e)))?;
+            let (used, step) = match self.decoder.decode(rest) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.fail_with(frame_error(e));
+                    break;
+                }
+            };
             rest = rest.get(used..).unwrap_or_default();
-            match step {
-                None => {}
-                Some(Decoded::Header(header)) => self.on_header(header)?,
-                Some(Decoded::Payload { data, end }) => self.on_payload(data, end)?,
-            }
+            // An error has been recorded by fail_with and has closed the connection, which
+            // ends the loop.
+            let _ = match step {
+                None => Ok(()),
+                Some(Decoded::Header(header)) => self.on_header(header),
+                Some(Decoded::Payload { data, end }) => self.on_payload(data, end),
+            };
             if stop_at_event && self.events.len() > events_before {
                 break;
             }
         }
-        Ok(input.len() - rest.len())
+        input.len() - rest.len()
     }
 
-    /// The transport reached end of file. An error unless the close handshake finished.
-    pub fn handle_eof(&mut self) -> Result<(), Error> {
-        if self.state == State::Closed {
-            return Ok(());
+    /// The transport reached end of file: the connection fails with
+    /// [`WsError::UnexpectedEof`] unless the close handshake finished.
+    pub fn handle_eof(&mut self) {
+        if self.state != State::Closed {
+            self.fail_with(WsError::UnexpectedEof);
         }
-        Err(self.fail(Error::UnexpectedEof))
     }
 
     /// Time has reached `now`: sends keepalive pings and enforces the pong and close deadlines.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+    pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
-            State::Closed => return Ok(()),
+            State::Closed => return,
             State::CloseSent {
                 deadline: Some(deadline),
             } if now >= deadline => {
-                return Err(self.fail(Error::CloseTimeout));
+                let after = self.config.close_timeout;
+                self.fail_with(WsError::Timeout(Deadline::Close { after }));
+                return;
             }
-            State::CloseSent { .. } => return Ok(()),
+            State::CloseSent { .. } => return,
             State::Open => {}
         }
         if self.pong_deadline.is_some_and(|d| now >= d) {
-            return Err(self.fail(Error::PongTimeout));
+            let after = self.config.keepalive.map(|k| k.timeout).unwrap_or_default();
+            self.fail_with(WsError::Timeout(Deadline::Pong { after }));
+            return;
         }
         if let (Some(at), Some(keepalive)) = (self.next_ping, self.config.keepalive)
             && now >= at
         {
             if let Err(e) = self.queue_frame(OpCode::Ping, true, &[]) {
-                return Err(self.fail(Error::MaskKey(e)));
+                self.fail_with(WsError::MaskKey(e));
+                return;
             }
             // A deadline past the end of time (a huge configured Duration) means none.
             if self.pong_deadline.is_none() {
@@ -427,23 +311,22 @@ impl Connection {
             }
             self.next_ping = now.checked_add(keepalive.interval);
         }
-        Ok(())
     }
 
     /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+    pub fn send_text(&mut self, text: &str) -> Result<(), WsSendError> {
         self.send_message(OpCode::Text, text.as_bytes())
     }
 
     /// Queues a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), WsSendError> {
         self.send_message(OpCode::Binary, data)
     }
 
     /// Queues a ping with up to 125 bytes of payload.
-    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), WsSendError> {
         if payload.len() > MAX_CONTROL_PAYLOAD {
-            return Err(SendError::ControlPayloadTooLong { len: payload.len() });
+            return Err(WsSendError::ControlPayloadTooLong { len: payload.len() });
         }
         self.ensure_open()?;
         self.queue_frame(OpCode::Ping, true, payload)
@@ -452,12 +335,12 @@ impl Connection {
 
     /// Starts the close handshake at time `now`: queues our close frame, then waits up to the
     /// close timeout for the server's.
-    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), SendError> {
+    pub fn close(&mut self, now: Instant, code: CloseCode, reason: &str) -> Result<(), WsSendError> {
         if !code.is_valid_on_wire() {
-            return Err(SendError::InvalidCloseCode(code));
+            return Err(WsSendError::InvalidCloseCode(code));
         }
         if reason.len() > MAX_CLOSE_REASON {
-            return Err(SendError::CloseReasonTooLong { len: reason.len() });
+            return Err(WsSendError::CloseReasonTooLong { len: reason.len() });
         }
         self.ensure_open()?;
         self.queue_close(Some(code), reason)
@@ -468,7 +351,36 @@ impl Connection {
         Ok(())
     }
 
+    /// Fails the connection (RFC 6455 §7.1.7) because a protocol on top of it found the server's
+    /// messages unacceptable: queues a close frame with `code` and `reason`, unless one was sent
+    /// already, and stops without waiting for the server's answer. Events already decoded stay
+    /// queued; after them [`poll_event`](Self::poll_event) returns [`Progress::Finished`] (the
+    /// failure is the caller's to report). Does nothing on a connection that is already over.
+    ///
+    /// An invalid `code` or a `reason` over 123 bytes is refused and changes nothing. Without a
+    /// masking key the close frame cannot be sent and the connection fails with
+    /// [`WsError::MaskKey`].
+    pub fn fail(&mut self, code: CloseCode, reason: &str) -> Result<(), WsSendError> {
+        if !code.is_valid_on_wire() {
+            return Err(WsSendError::InvalidCloseCode(code));
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(WsSendError::CloseReasonTooLong { len: reason.len() });
+        }
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        if self.state == State::Open
+            && let Err(e) = self.queue_close(Some(code), reason)
+        {
+            return Err(self.fail_to_send(e));
+        }
+        self.stop();
+        Ok(())
+    }
+
     /// Bytes to write to the transport, all queued so far, or `None` when there are none.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.flush_pong();
         if self.transmit.is_empty() {
@@ -478,12 +390,22 @@ impl Connection {
         }
     }
 
-    /// The next event, oldest first.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+    /// The next event, oldest first; once they are drained, the failure if the connection
+    /// failed (on every later call too), [`Progress::Finished`] if it closed, and otherwise
+    /// [`Progress::NeedData`].
+    pub fn poll_event(&mut self) -> Result<Progress<WsEvent>, WsError> {
+        if let Some(event) = self.events.pop_front() {
+            return Ok(Progress::Event(event));
+        }
+        match (&self.failure, self.state) {
+            (Some(failure), _) => Err(failure.clone()),
+            (None, State::Closed) => Ok(Progress::Finished),
+            (None, _) => Ok(Progress::NeedData),
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Open => match (self.next_ping, self.pong_deadline) {
@@ -495,15 +417,15 @@ impl Connection {
         }
     }
 
-    fn ensure_open(&self) -> Result<(), SendError> {
+    fn ensure_open(&self) -> Result<(), WsSendError> {
         if self.state == State::Open {
             Ok(())
         } else {
-            Err(SendError::Closed)
+            Err(WsSendError::Closed)
         }
     }
 
-    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), WsSendError> {
         self.ensure_open()?;
         let compressed = self.deflater.as_mut().and_then(|d| d.deflate(payload));
         let (payload, mut rsv) = match &compressed {
@@ -568,14 +490,15 @@ impl Connection {
     }
 
     /// Fails the connection because a verb found no masking key: the verb's error.
-    fn fail_to_send(&mut self, error: MaskKeyError) -> SendError {
-        self.fail(Error::MaskKey(error.clone()));
-        SendError::MaskKey(error)
+    fn fail_to_send(&mut self, error: MaskKeyError) -> WsSendError {
+        self.fail_with(WsError::MaskKey(error.clone()));
+        WsSendError::MaskKey(error)
     }
 
-    /// Fails the connection (RFC 6455 §7.1.7): sends the error's close code if we have not sent
-    /// a close yet (and a key for it can be had), and stops.
-    fn fail(&mut self, error: Error) -> Error {
+    /// Fails the connection (RFC 6455 §7.1.7): queues the error's close code if we have not
+    /// sent a close yet (and a key for it can be had), records the error for `poll_event`, and
+    /// stops. Returns the error, so that the decoding steps can unwind with it.
+    fn fail_with(&mut self, error: WsError) -> WsError {
         if self.state == State::Open
             && let Some(code) = error.close_code()
         {
@@ -583,23 +506,29 @@ impl Connection {
             // all the same, so the original error is the one to report.
             let _ = self.queue_close(Some(code), "");
         }
+        self.failure.get_or_insert_with(|| error.clone());
+        self.stop();
+        error
+    }
+
+    /// Nothing more is read or sent beyond what is queued.
+    fn stop(&mut self) {
         // Without a close frame (EOF, timeouts) the transport is gone: no pong either.
         self.pending_pong = None;
         self.state = State::Closed;
         self.message = None;
         self.frame = None;
-        error
     }
 
-    fn on_header(&mut self, header: FrameHeader) -> Result<(), Error> {
+    fn on_header(&mut self, header: FrameHeader) -> Result<(), WsError> {
         let rsv1 = header.rsv & RSV1 != 0;
         if rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
-            return Err(self.fail(Error::UnexpectedRsv1));
+            return Err(self.fail_with(violation(ProtocolViolation::UnexpectedRsv1)));
         }
         match header.opcode {
             OpCode::Continuation => {
                 let Some(message) = &self.message else {
-                    return Err(self.fail(Error::UnexpectedContinuation));
+                    return Err(self.fail_with(violation(ProtocolViolation::UnexpectedContinuation)));
                 };
                 // A compressed message is measured as it inflates, in on_payload.
                 let len = if message.compressed {
@@ -608,17 +537,16 @@ impl Connection {
                     (message.buf.len() as u64).saturating_add(header.payload_len)
                 };
                 if len > self.config.max_message_size as u64 {
-                    let max = self.config.max_message_size;
-                    return Err(self.fail(Error::MessageTooLarge { len, max }));
+                    return Err(self.fail_with(message_too_large(len, self.config.max_message_size)));
                 }
             }
             OpCode::Text | OpCode::Binary => {
                 if self.message.is_some() {
-                    return Err(self.fail(Error::ExpectedContinuation));
+                    return Err(self.fail_with(violation(ProtocolViolation::ExpectedContinuation)));
                 }
                 if !rsv1 && header.payload_len > self.config.max_message_size as u64 {
                     let (len, max) = (header.payload_len, self.config.max_message_size);
-                    return Err(self.fail(Error::MessageTooLarge { len, max }));
+                    return Err(self.fail_with(message_too_large(len, max)));
                 }
                 self.message = Some(Assembly {
                     text: header.opcode == OpCode::Text,
@@ -638,7 +566,7 @@ impl Connection {
         Ok(())
     }
 
-    fn on_payload(&mut self, data: &[u8], end: bool) -> Result<(), Error> {
+    fn on_payload(&mut self, data: &[u8], end: bool) -> Result<(), WsError> {
         let is_control = self.frame.is_some_and(|f| f.opcode.is_control());
         if is_control {
             self.control.extend_from_slice(data);
@@ -650,13 +578,13 @@ impl Connection {
                     None => Err(InflateError::Corrupt),
                 };
                 if let Err(e) = inflated {
-                    return Err(self.fail(inflate_error(e, max)));
+                    return Err(self.fail_with(inflate_error(e, max)));
                 }
             } else {
                 message.buf.extend_from_slice(data);
             }
             if message.text && message.utf8.check(&message.buf).is_err() {
-                return Err(self.fail(Error::InvalidUtf8));
+                return Err(self.fail_with(violation(ProtocolViolation::InvalidUtf8)));
             }
         }
         if end {
@@ -665,7 +593,7 @@ impl Connection {
         Ok(())
     }
 
-    fn on_frame_end(&mut self) -> Result<(), Error> {
+    fn on_frame_end(&mut self) -> Result<(), WsError> {
         let Some(header) = self.frame.take() else {
             return Ok(());
         };
@@ -678,16 +606,16 @@ impl Connection {
                     // transmit buffer faster than the caller drains it.
                     let key = match self.keys.next_key() {
                         Ok(key) => key,
-                        Err(e) => return Err(self.fail(Error::MaskKey(e))),
+                        Err(e) => return Err(self.fail_with(WsError::MaskKey(e))),
                     };
                     self.pending_pong = Some((payload.clone(), key));
                 }
-                self.events.push_back(Event::Ping(payload));
+                self.events.push_back(WsEvent::Ping(payload));
             }
             OpCode::Pong => {
                 self.pong_deadline = None;
                 let payload = std::mem::take(&mut self.control);
-                self.events.push_back(Event::Pong(payload));
+                self.events.push_back(WsEvent::Pong(payload));
             }
             OpCode::Close => self.on_close()?,
             OpCode::Text | OpCode::Binary | OpCode::Continuation if header.fin => self.finish_message()?,
@@ -696,7 +624,7 @@ impl Connection {
         Ok(())
     }
 
-    fn finish_message(&mut self) -> Result<(), Error> {
+    fn finish_message(&mut self) -> Result<(), WsError> {
         let Some(mut message) = self.message.take() else {
             return Ok(());
         };
@@ -707,48 +635,74 @@ impl Connection {
                 None => Err(InflateError::Corrupt),
             };
             if let Err(e) = inflated {
-                return Err(self.fail(inflate_error(e, max)));
+                return Err(self.fail_with(inflate_error(e, max)));
             }
             if message.text && message.utf8.check(&message.buf).is_err() {
-                return Err(self.fail(Error::InvalidUtf8));
+                return Err(self.fail_with(violation(ProtocolViolation::InvalidUtf8)));
             }
         }
         let event = if message.text {
             if !message.utf8.is_complete(&message.buf) {
-                return Err(self.fail(Error::InvalidUtf8));
+                return Err(self.fail_with(violation(ProtocolViolation::InvalidUtf8)));
             }
-            let text = String::from_utf8(message.buf).map_err(|_| self.fail(Error::InvalidUtf8))?;
+            let text = String::from_utf8(message.buf)
+                .map_err(|_| self.fail_with(violation(ProtocolViolation::InvalidUtf8)))?;
             Message::Text(text)
         } else {
             Message::Binary(message.buf)
         };
-        self.events.push_back(Event::Message(event));
+        self.events.push_back(WsEvent::Message(event));
         Ok(())
     }
 
-    fn on_close(&mut self) -> Result<(), Error> {
+    fn on_close(&mut self) -> Result<(), WsError> {
         let parsed = parse_close_payload(&self.control);
         let (code, reason) = match parsed {
             Ok(Some((code, reason))) => (Some(code), reason),
             Ok(None) => (None, String::new()),
-            Err(e) => return Err(self.fail(Error::InvalidClose(e))),
+            Err(e) => return Err(self.fail_with(violation(ProtocolViolation::InvalidClose(e)))),
         };
         if self.state == State::Open
             && let Err(e) = self.queue_close(code, "")
         {
-            return Err(self.fail(Error::MaskKey(e)));
+            return Err(self.fail_with(WsError::MaskKey(e)));
         }
         self.state = State::Closed;
         self.message = None;
-        self.events.push_back(Event::Closed { code, reason });
+        self.events
+            .push_back(WsEvent::Closed(CloseFrame { code, reason }));
         Ok(())
     }
 }
 
-fn inflate_error(error: InflateError, max: usize) -> Error {
+fn violation(violation: ProtocolViolation) -> WsError {
+    WsError::Protocol(violation)
+}
+
+fn message_too_large(len: u64, max: usize) -> WsError {
+    WsError::LimitExceeded {
+        limit: SizeLimit::Message,
+        len,
+        max: max as u64,
+    }
+}
+
+/// A header the decoder refused: too large for the limit, or malformed.
+fn frame_error(error: FrameError) -> WsError {
     match error {
-        InflateError::TooLarge { len } => Error::MessageTooLarge { len, max },
-        InflateError::Corrupt => Error::InvalidCompressedData,
+        FrameError::FrameTooLarge { len, max } => WsError::LimitExceeded {
+            limit: SizeLimit::Frame,
+            len,
+            max,
+        },
+        other => violation(ProtocolViolation::Frame(other)),
+    }
+}
+
+fn inflate_error(error: InflateError, max: usize) -> WsError {
+    match error {
+        InflateError::TooLarge { len } => message_too_large(len, max),
+        InflateError::Corrupt => violation(ProtocolViolation::InvalidCompressedData),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the connection machine, driven in memory with a simulated clock.
 
 use super::*;
+use crate::ws::close::ClosePayloadError;
 use crate::ws::mask::apply_mask;
 
 const KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
@@ -52,8 +53,42 @@ fn transmitted(c: &mut Connection) -> Vec<(FrameHeader, Vec<u8>)> {
     client_frames(&c.poll_transmit().unwrap_or_default())
 }
 
-fn events(c: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| c.poll_event()).collect()
+/// The events queued, up to the first thing that is not one (need-data, the end, a failure).
+fn events(c: &mut Connection) -> Vec<WsEvent> {
+    std::iter::from_fn(|| c.poll_event().ok().and_then(Progress::event)).collect()
+}
+
+/// The failure a call made, if it made one: the one `poll_event` hands out once the events
+/// before it are drained.
+fn new_failure(c: &Connection, failed_before: bool) -> Result<(), WsError> {
+    match c.failure() {
+        Some(e) if !failed_before => Err(e.clone()),
+        _ => Ok(()),
+    }
+}
+
+fn feed(c: &mut Connection, input: &[u8]) -> Result<(), WsError> {
+    let failed_before = c.failure().is_some();
+    c.handle_bytes(input);
+    new_failure(c, failed_before)
+}
+
+fn feed_some(c: &mut Connection, input: &[u8]) -> Result<usize, WsError> {
+    let failed_before = c.failure().is_some();
+    let used = c.handle_some_bytes(input);
+    new_failure(c, failed_before).map(|()| used)
+}
+
+fn eof(c: &mut Connection) -> Result<(), WsError> {
+    let failed_before = c.failure().is_some();
+    c.handle_eof();
+    new_failure(c, failed_before)
+}
+
+fn tick(c: &mut Connection, now: Instant) -> Result<(), WsError> {
+    let failed_before = c.failure().is_some();
+    c.handle_timeout(now);
+    new_failure(c, failed_before)
 }
 
 #[test]
@@ -61,15 +96,15 @@ fn receives_binary_frames_of_every_length_form_whole_and_byte_at_a_time() {
     for len in [0usize, 125, 126, 65535, 65536] {
         let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
         let wire = server_frame(OpCode::Binary, true, &payload);
-        let expected = vec![Event::Message(Message::Binary(payload.clone()))];
+        let expected = vec![WsEvent::Message(Message::Binary(payload.clone()))];
 
         let mut whole = conn();
-        whole.handle_bytes(&wire).unwrap();
+        feed(&mut whole, &wire).unwrap();
         assert_eq!(events(&mut whole), expected, "len {len} whole");
 
         let mut bytewise = conn();
         for byte in &wire {
-            bytewise.handle_bytes(std::slice::from_ref(byte)).unwrap();
+            feed(&mut bytewise, std::slice::from_ref(byte)).unwrap();
         }
         assert_eq!(events(&mut bytewise), expected, "len {len} byte at a time");
         assert!(bytewise.poll_transmit().is_none());
@@ -81,12 +116,12 @@ fn several_messages_in_one_input() {
     let mut wire = server_frame(OpCode::Text, true, b"one");
     wire.extend(server_frame(OpCode::Binary, true, b"two"));
     let mut c = conn();
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     assert_eq!(
         events(&mut c),
         [
-            Event::Message(Message::Text("one".into())),
-            Event::Message(Message::Binary(b"two".to_vec()))
+            WsEvent::Message(Message::Text("one".into())),
+            WsEvent::Message(Message::Binary(b"two".to_vec()))
         ]
     );
 }
@@ -101,13 +136,13 @@ fn fragmented_text_with_a_ping_in_between() {
     for step in [1, 3, wire.len()] {
         let mut c = conn();
         for piece in wire.chunks(step) {
-            c.handle_bytes(piece).unwrap();
+            feed(&mut c, piece).unwrap();
         }
         assert_eq!(
             events(&mut c),
             [
-                Event::Ping(b"are you there".to_vec()),
-                Event::Message(Message::Text("Hello €!".into())),
+                WsEvent::Ping(b"are you there".to_vec()),
+                WsEvent::Message(Message::Text("Hello €!".into())),
             ]
         );
         let pongs = transmitted(&mut c);
@@ -123,7 +158,10 @@ fn invalid_utf8_fails_before_the_frame_ends() {
     // A 100-byte text frame whose third byte can never start a character.
     let mut wire = vec![0x81, 100];
     wire.extend_from_slice(b"ab\xFF");
-    assert_eq!(c.handle_bytes(&wire), Err(Error::InvalidUtf8));
+    assert_eq!(
+        feed(&mut c, &wire),
+        Err(WsError::Protocol(ProtocolViolation::InvalidUtf8))
+    );
     let close = transmitted(&mut c);
     assert_eq!(close[0].1, close_payload(1007, b""));
     assert!(c.is_closed());
@@ -133,16 +171,22 @@ fn invalid_utf8_fails_before_the_frame_ends() {
 fn invalid_utf8_in_an_early_fragment_fails_at_once() {
     let mut c = conn();
     let wire = server_frame(OpCode::Text, false, b"ok\xC0\xAF");
-    assert_eq!(c.handle_bytes(&wire), Err(Error::InvalidUtf8));
+    assert_eq!(
+        feed(&mut c, &wire),
+        Err(WsError::Protocol(ProtocolViolation::InvalidUtf8))
+    );
 }
 
 #[test]
 fn incomplete_character_at_the_end_of_the_message_fails() {
     let mut c = conn();
     let mut wire = server_frame(OpCode::Text, false, b"a\xE2");
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     wire = server_frame(OpCode::Continuation, true, b"\x82");
-    assert_eq!(c.handle_bytes(&wire), Err(Error::InvalidUtf8));
+    assert_eq!(
+        feed(&mut c, &wire),
+        Err(WsError::Protocol(ProtocolViolation::InvalidUtf8))
+    );
 }
 
 fn small_limits() -> Config {
@@ -155,47 +199,49 @@ fn small_limits() -> Config {
 
 #[test]
 fn every_violation_sends_its_close_code() {
-    let cases: Vec<(&str, Vec<u8>, Error, u16)> = vec![
+    let cases: Vec<(&str, Vec<u8>, WsError, u16)> = vec![
         (
             "reserved opcode",
             vec![0x83, 0],
-            Error::Frame(FrameError::ReservedOpcode(3)),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::ReservedOpcode(3))),
             1002,
         ),
         (
             "rsv bit",
             vec![0x92, 0],
-            Error::Frame(FrameError::ReservedBitsSet { rsv: 1 }),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::ReservedBitsSet { rsv: 1 })),
             1002,
         ),
         (
             "masked",
             vec![0x82, 0x81, 1, 2, 3, 4, 9],
-            Error::Frame(FrameError::MaskedServerFrame),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::MaskedServerFrame)),
             1002,
         ),
         (
             "long ping",
             vec![0x89, 126, 0, 126],
-            Error::Frame(FrameError::ControlFrameTooLong { len: 126 }),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::ControlFrameTooLong {
+                len: 126,
+            })),
             1002,
         ),
         (
             "fragmented ping",
             vec![0x09, 0],
-            Error::Frame(FrameError::FragmentedControlFrame),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::FragmentedControlFrame)),
             1002,
         ),
         (
             "length high bit",
             vec![0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0],
-            Error::Frame(FrameError::LengthHighBitSet),
+            WsError::Protocol(ProtocolViolation::Frame(FrameError::LengthHighBitSet)),
             1002,
         ),
         (
             "stray continuation",
             vec![0x80, 0],
-            Error::UnexpectedContinuation,
+            WsError::Protocol(ProtocolViolation::UnexpectedContinuation),
             1002,
         ),
         (
@@ -205,13 +251,17 @@ fn every_violation_sends_its_close_code() {
                 server_frame(OpCode::Text, true, b"b"),
             ]
             .concat(),
-            Error::ExpectedContinuation,
+            WsError::Protocol(ProtocolViolation::ExpectedContinuation),
             1002,
         ),
         (
             "frame too large",
             server_frame(OpCode::Binary, true, &[0; 11]),
-            Error::Frame(FrameError::FrameTooLarge { len: 11, max: 10 }),
+            WsError::LimitExceeded {
+                limit: SizeLimit::Frame,
+                len: 11,
+                max: 10,
+            },
             1009,
         ),
         (
@@ -221,43 +271,53 @@ fn every_violation_sends_its_close_code() {
                 server_frame(OpCode::Continuation, true, &[0; 6]),
             ]
             .concat(),
-            Error::MessageTooLarge { len: 16, max: 15 },
+            WsError::LimitExceeded {
+                limit: SizeLimit::Message,
+                len: 16,
+                max: 15,
+            },
             1009,
         ),
         (
             "1-byte close",
             server_frame(OpCode::Close, true, &[3]),
-            Error::InvalidClose(ClosePayloadError::Truncated),
+            WsError::Protocol(ProtocolViolation::InvalidClose(ClosePayloadError::Truncated)),
             1002,
         ),
         (
             "close code 1005",
             server_frame(OpCode::Close, true, &close_payload(1005, b"")),
-            Error::InvalidClose(ClosePayloadError::InvalidCode(1005)),
+            WsError::Protocol(ProtocolViolation::InvalidClose(ClosePayloadError::InvalidCode(
+                1005,
+            ))),
             1002,
         ),
         (
             "close code 999",
             server_frame(OpCode::Close, true, &close_payload(999, b"")),
-            Error::InvalidClose(ClosePayloadError::InvalidCode(999)),
+            WsError::Protocol(ProtocolViolation::InvalidClose(ClosePayloadError::InvalidCode(
+                999,
+            ))),
             1002,
         ),
         (
             "close code 5000",
             server_frame(OpCode::Close, true, &close_payload(5000, b"")),
-            Error::InvalidClose(ClosePayloadError::InvalidCode(5000)),
+            WsError::Protocol(ProtocolViolation::InvalidClose(ClosePayloadError::InvalidCode(
+                5000,
+            ))),
             1002,
         ),
         (
             "close reason not UTF-8",
             server_frame(OpCode::Close, true, &close_payload(1000, b"\xFF")),
-            Error::InvalidClose(ClosePayloadError::InvalidReason),
+            WsError::Protocol(ProtocolViolation::InvalidClose(ClosePayloadError::InvalidReason)),
             1007,
         ),
         (
             "invalid text",
             server_frame(OpCode::Text, true, b"\xFF"),
-            Error::InvalidUtf8,
+            WsError::Protocol(ProtocolViolation::InvalidUtf8),
             1007,
         ),
     ];
@@ -266,7 +326,7 @@ fn every_violation_sends_its_close_code() {
             let mut c = conn_with(small_limits(), Instant::now());
             let result = wire
                 .chunks(step)
-                .map(|piece| c.handle_bytes(piece))
+                .map(|piece| feed(&mut c, piece))
                 .find(Result::is_err);
             assert_eq!(result, Some(Err(error.clone())), "{name} step {step}");
             assert_eq!(error.close_code(), Some(CloseCode(code)), "{name}");
@@ -275,37 +335,103 @@ fn every_violation_sends_its_close_code() {
             assert_eq!(sent[0].0.opcode, OpCode::Close, "{name}");
             assert_eq!(sent[0].1, close_payload(code, b""), "{name}");
             assert!(c.is_closed(), "{name}");
-            assert_eq!(c.send_text("late"), Err(SendError::Closed), "{name}");
+            assert_eq!(c.send_text("late"), Err(WsSendError::Closed), "{name}");
             // Nothing more is read or written after failing.
-            c.handle_bytes(&server_frame(OpCode::Ping, true, b"x")).unwrap();
+            feed(&mut c, &server_frame(OpCode::Ping, true, b"x")).unwrap();
             assert!(c.poll_transmit().is_none(), "{name}");
         }
     }
 }
 
 #[test]
-fn events_before_an_error_are_kept() {
+fn a_failure_is_drained_after_the_events_before_it_with_the_close_frame_queued() {
+    // A message, a ping, then a frame with a reserved opcode, in one read.
     let mut wire = server_frame(OpCode::Binary, true, b"fine");
+    wire.extend(server_frame(OpCode::Ping, true, b"p"));
     wire.extend([0x83, 0]);
     let mut c = conn();
-    assert!(c.handle_bytes(&wire).is_err());
+    c.handle_bytes(&wire);
+    let failure = WsError::Protocol(ProtocolViolation::Frame(FrameError::ReservedOpcode(3)));
+    assert_eq!(c.failure(), Some(&failure));
+    assert!(c.is_closed());
+    // The pong for the ping, then the close frame, are queued in the order they arose.
+    let sent: Vec<_> = transmitted(&mut c)
+        .into_iter()
+        .map(|(h, p)| (h.opcode, p))
+        .collect();
     assert_eq!(
-        events(&mut c),
-        [Event::Message(Message::Binary(b"fine".to_vec()))]
+        sent,
+        [
+            (OpCode::Pong, b"p".to_vec()),
+            (OpCode::Close, close_payload(1002, b""))
+        ]
     );
+    assert_eq!(
+        c.poll_event(),
+        Ok(Progress::Event(WsEvent::Message(Message::Binary(
+            b"fine".to_vec()
+        ))))
+    );
+    assert_eq!(c.poll_event(), Ok(Progress::Event(WsEvent::Ping(b"p".to_vec()))));
+    assert_eq!(c.poll_event(), Err(failure.clone()));
+    assert_eq!(c.poll_event(), Err(failure), "the failure stays");
+    // Nothing more is read, sent or timed.
+    c.handle_bytes(&server_frame(OpCode::Text, true, b"late"));
+    assert!(events(&mut c).is_empty());
+    assert!(c.poll_transmit().is_none());
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn need_data_and_finished_are_told_apart() {
+    let mut c = conn();
+    assert_eq!(c.poll_event(), Ok(Progress::NeedData));
+    c.handle_bytes(&server_frame(OpCode::Text, false, b"part"));
+    assert_eq!(c.poll_event(), Ok(Progress::NeedData));
+    c.handle_bytes(&server_frame(OpCode::Close, true, &close_payload(1000, b"")));
+    assert!(matches!(c.poll_event(), Ok(Progress::Event(WsEvent::Closed(_)))));
+    assert_eq!(c.poll_event(), Ok(Progress::Finished));
+    c.handle_eof();
+    assert_eq!(
+        c.poll_event(),
+        Ok(Progress::Finished),
+        "EOF after the close handshake is fine"
+    );
+}
+
+#[test]
+fn a_protocol_on_top_fails_the_connection_with_its_close_code() {
+    let mut c = conn();
+    c.handle_bytes(&server_frame(OpCode::Text, true, b"hi"));
+    assert_eq!(
+        c.fail(CloseCode(1005), ""),
+        Err(WsSendError::InvalidCloseCode(CloseCode(1005))),
+        "a code that may not be sent changes nothing"
+    );
+    assert!(c.is_open());
+    c.fail(CloseCode::UNSUPPORTED_DATA, "text").unwrap();
+    assert!(c.is_closed());
+    assert_eq!(transmitted(&mut c)[0].1, close_payload(1003, b"text"));
+    // Events decoded before stay; then the end, without a failure of the connection's own.
+    assert_eq!(events(&mut c), [WsEvent::Message(Message::Text("hi".into()))]);
+    assert_eq!(c.poll_event(), Ok(Progress::Finished));
+    assert_eq!(c.failure(), None);
+    assert_eq!(c.poll_timeout(), None, "no wait for the server's close");
+    c.fail(CloseCode::PROTOCOL_ERROR, "").unwrap();
+    assert!(c.poll_transmit().is_none(), "one close frame only");
 }
 
 #[test]
 fn server_initiated_close_is_echoed() {
     let mut c = conn();
     let wire = server_frame(OpCode::Close, true, &close_payload(1001, b"bye"));
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     assert_eq!(
         events(&mut c),
-        [Event::Closed {
+        [WsEvent::Closed(CloseFrame {
             code: Some(CloseCode::GOING_AWAY),
             reason: "bye".into()
-        }]
+        })]
     );
     let reply = transmitted(&mut c);
     assert_eq!(reply.len(), 1);
@@ -313,20 +439,20 @@ fn server_initiated_close_is_echoed() {
     assert_eq!(reply[0].1, close_payload(1001, b""));
     assert!(c.is_closed());
     assert_eq!(c.poll_timeout(), None);
-    assert_eq!(c.send_binary(b"x"), Err(SendError::Closed));
-    assert_eq!(c.handle_eof(), Ok(()));
+    assert_eq!(c.send_binary(b"x"), Err(WsSendError::Closed));
+    assert_eq!(eof(&mut c), Ok(()));
 }
 
 #[test]
 fn empty_close_is_answered_with_empty_close() {
     let mut c = conn();
-    c.handle_bytes(&[0x88, 0]).unwrap();
+    feed(&mut c, &[0x88, 0]).unwrap();
     assert_eq!(
         events(&mut c),
-        [Event::Closed {
+        [WsEvent::Closed(CloseFrame {
             code: None,
             reason: String::new()
-        }]
+        })]
     );
     let reply = transmitted(&mut c);
     assert_eq!(reply[0].1, b"");
@@ -343,28 +469,28 @@ fn client_initiated_close_waits_for_the_server() {
     assert!(!c.is_open());
     assert!(!c.is_closed());
     assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(10)));
-    assert_eq!(c.send_text("x"), Err(SendError::Closed));
-    assert_eq!(c.close(t0, CloseCode::NORMAL, ""), Err(SendError::Closed));
+    assert_eq!(c.send_text("x"), Err(WsSendError::Closed));
+    assert_eq!(c.close(t0, CloseCode::NORMAL, ""), Err(WsSendError::Closed));
 
     // Data still in flight is delivered; pings are not answered after our close.
     let mut wire = server_frame(OpCode::Text, true, b"late");
     wire.extend(server_frame(OpCode::Ping, true, b""));
     wire.extend(server_frame(OpCode::Close, true, &close_payload(1000, b"")));
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     assert_eq!(
         events(&mut c),
         [
-            Event::Message(Message::Text("late".into())),
-            Event::Ping(Vec::new()),
-            Event::Closed {
+            WsEvent::Message(Message::Text("late".into())),
+            WsEvent::Ping(Vec::new()),
+            WsEvent::Closed(CloseFrame {
                 code: Some(CloseCode::NORMAL),
                 reason: String::new()
-            },
+            }),
         ]
     );
     assert!(c.poll_transmit().is_none());
     assert!(c.is_closed());
-    assert_eq!(c.handle_timeout(t0 + Duration::from_secs(60)), Ok(()));
+    assert_eq!(tick(&mut c, t0 + Duration::from_secs(60)), Ok(()));
 }
 
 #[test]
@@ -373,10 +499,12 @@ fn close_times_out_without_the_servers_close() {
     let mut c = conn_with(Config::default(), t0);
     c.close(t0, CloseCode(4000), "").unwrap();
     c.poll_transmit().unwrap();
-    assert_eq!(c.handle_timeout(t0 + Duration::from_secs(9)), Ok(()));
+    assert_eq!(tick(&mut c, t0 + Duration::from_secs(9)), Ok(()));
     assert_eq!(
-        c.handle_timeout(t0 + Duration::from_secs(10)),
-        Err(Error::CloseTimeout)
+        tick(&mut c, t0 + Duration::from_secs(10)),
+        Err(WsError::Timeout(Deadline::Close {
+            after: Duration::from_secs(10)
+        }))
     );
     assert!(c.is_closed());
     assert!(c.poll_transmit().is_none(), "no second close frame");
@@ -389,13 +517,13 @@ fn close_verb_checks_its_arguments() {
     for code in [1005, 1006, 1015, 2000] {
         assert_eq!(
             c.close(t0, CloseCode(code), ""),
-            Err(SendError::InvalidCloseCode(CloseCode(code)))
+            Err(WsSendError::InvalidCloseCode(CloseCode(code)))
         );
     }
     let long = "x".repeat(124);
     assert_eq!(
         c.close(t0, CloseCode::NORMAL, &long),
-        Err(SendError::CloseReasonTooLong { len: 124 })
+        Err(WsSendError::CloseReasonTooLong { len: 124 })
     );
     assert!(c.close(t0, CloseCode::NORMAL, &long[..123]).is_ok());
 }
@@ -403,7 +531,7 @@ fn close_verb_checks_its_arguments() {
 #[test]
 fn eof_before_close_is_an_error() {
     let mut c = conn();
-    assert_eq!(c.handle_eof(), Err(Error::UnexpectedEof));
+    assert_eq!(eof(&mut c), Err(WsError::UnexpectedEof));
     assert!(c.is_closed());
     assert!(c.poll_transmit().is_none());
 }
@@ -437,7 +565,7 @@ fn sends_masked_frames_with_fresh_keys() {
     );
     assert_eq!(
         c.send_ping(&[0; 126]),
-        Err(SendError::ControlPayloadTooLong { len: 126 })
+        Err(WsSendError::ControlPayloadTooLong { len: 126 })
     );
 }
 
@@ -478,23 +606,26 @@ fn keepalive_pings_and_pong_deadline() {
     };
     let mut c = conn_with(config, t0);
     assert_eq!(c.poll_timeout(), Some(t0 + secs(30)));
-    c.handle_timeout(t0 + secs(29)).unwrap();
+    tick(&mut c, t0 + secs(29)).unwrap();
     assert!(c.poll_transmit().is_none());
 
-    c.handle_timeout(t0 + secs(30)).unwrap();
+    tick(&mut c, t0 + secs(30)).unwrap();
     let ping = transmitted(&mut c);
     assert_eq!(ping.len(), 1);
     assert_eq!(ping[0].0.opcode, OpCode::Ping);
     assert_eq!(c.poll_timeout(), Some(t0 + secs(40)), "pong deadline");
 
-    c.handle_bytes(&server_frame(OpCode::Pong, true, b"")).unwrap();
-    assert_eq!(events(&mut c), [Event::Pong(Vec::new())]);
+    feed(&mut c, &server_frame(OpCode::Pong, true, b"")).unwrap();
+    assert_eq!(events(&mut c), [WsEvent::Pong(Vec::new())]);
     assert_eq!(c.poll_timeout(), Some(t0 + secs(60)), "next ping");
 
-    c.handle_timeout(t0 + secs(60)).unwrap();
+    tick(&mut c, t0 + secs(60)).unwrap();
     assert_eq!(transmitted(&mut c)[0].0.opcode, OpCode::Ping);
-    c.handle_timeout(t0 + secs(69)).unwrap();
-    assert_eq!(c.handle_timeout(t0 + secs(70)), Err(Error::PongTimeout));
+    tick(&mut c, t0 + secs(69)).unwrap();
+    assert_eq!(
+        tick(&mut c, t0 + secs(70)),
+        Err(WsError::Timeout(Deadline::Pong { after: secs(10) }))
+    );
     assert!(c.is_closed());
     assert_eq!(c.poll_timeout(), None);
 }
@@ -510,7 +641,7 @@ fn bytes_after_the_servers_close_are_ignored() {
     let mut wire = server_frame(OpCode::Close, true, &close_payload(1000, b""));
     wire.extend(server_frame(OpCode::Text, true, b"after"));
     let mut c = conn();
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     assert_eq!(events(&mut c).len(), 1);
 }
 
@@ -558,15 +689,15 @@ mod deflate {
         wire.extend(server_frame(OpCode::Text, true, b"plain"));
         let mut c = deflate_conn(1 << 20, None);
         for byte in &wire {
-            c.handle_bytes(std::slice::from_ref(byte)).unwrap();
+            feed(&mut c, std::slice::from_ref(byte)).unwrap();
         }
         assert_eq!(
             events(&mut c),
             [
-                Event::Message(Message::Text(text.into())),
-                Event::Ping(b"p".to_vec()),
-                Event::Message(Message::Binary(text.as_bytes().to_vec())),
-                Event::Message(Message::Text("plain".into())),
+                WsEvent::Message(Message::Text(text.into())),
+                WsEvent::Ping(b"p".to_vec()),
+                WsEvent::Message(Message::Binary(text.as_bytes().to_vec())),
+                WsEvent::Message(Message::Text("plain".into())),
             ]
         );
     }
@@ -599,7 +730,7 @@ mod deflate {
         let bomb = server.deflate(&[0; 1 << 20]).unwrap();
         let mut server = Deflater::new(&params());
         let bad_text = server.deflate(b"ok \xFF").unwrap();
-        let cases: Vec<(&str, Vec<u8>, Error, u16)> = vec![
+        let cases: Vec<(&str, Vec<u8>, WsError, u16)> = vec![
             (
                 "rsv1 on continuation",
                 [
@@ -607,39 +738,43 @@ mod deflate {
                     compressed_frame(OpCode::Continuation, true, &bad_text[1..]),
                 ]
                 .concat(),
-                Error::UnexpectedRsv1,
+                WsError::Protocol(ProtocolViolation::UnexpectedRsv1),
                 1002,
             ),
             (
                 "rsv1 on ping",
                 compressed_frame(OpCode::Ping, true, b""),
-                Error::UnexpectedRsv1,
+                WsError::Protocol(ProtocolViolation::UnexpectedRsv1),
                 1002,
             ),
             (
                 "inflated size over the limit",
                 compressed_frame(OpCode::Binary, true, &bomb),
-                Error::MessageTooLarge { len: 0, max: 4096 },
+                WsError::LimitExceeded {
+                    limit: SizeLimit::Message,
+                    len: 0,
+                    max: 4096,
+                },
                 1009,
             ),
             (
                 "corrupt",
                 compressed_frame(OpCode::Binary, true, &[0xFF, 0xFF]),
-                Error::InvalidCompressedData,
+                WsError::Protocol(ProtocolViolation::InvalidCompressedData),
                 1007,
             ),
             (
                 "invalid UTF-8 inside",
                 compressed_frame(OpCode::Text, true, &bad_text),
-                Error::InvalidUtf8,
+                WsError::Protocol(ProtocolViolation::InvalidUtf8),
                 1007,
             ),
         ];
         for (name, wire, error, code) in cases {
             let mut c = deflate_conn(4096, None);
-            let got = c.handle_bytes(&wire).unwrap_err();
+            let got = feed(&mut c, &wire).unwrap_err();
             match (&got, &error) {
-                (Error::MessageTooLarge { len, max }, Error::MessageTooLarge { max: want, .. }) => {
+                (WsError::LimitExceeded { len, max, .. }, WsError::LimitExceeded { max: want, .. }) => {
                     assert!(*len > 4096 && max == want, "{name}: {got:?}")
                 }
                 _ => assert_eq!(got, error, "{name}"),
@@ -665,7 +800,7 @@ fn huge_durations_mean_no_deadline() {
     assert_eq!(c.poll_timeout(), None);
     c.close(t0, CloseCode::NORMAL, "").unwrap();
     assert_eq!(c.poll_timeout(), None);
-    assert_eq!(c.handle_timeout(t0 + Duration::from_secs(1 << 20)), Ok(()));
+    assert_eq!(tick(&mut c, t0 + Duration::from_secs(1 << 20)), Ok(()));
 }
 
 #[test]
@@ -701,8 +836,8 @@ fn handshake_then_leftover_bytes_feed_the_connection() {
     let mut c = conn_with(config, Instant::now());
     // The server's first message arrived in the same read as the 101 head.
     let leftover = server_frame(OpCode::Binary, true, &[1]);
-    c.handle_bytes(&leftover).unwrap();
-    assert_eq!(events(&mut c), [Event::Message(Message::Binary(vec![1]))]);
+    feed(&mut c, &leftover).unwrap();
+    assert_eq!(events(&mut c), [WsEvent::Message(Message::Binary(vec![1]))]);
     c.send_binary(&[0; 64]).unwrap();
     assert_eq!(transmitted(&mut c)[0].0.rsv, 0b100, "compressed");
 }
@@ -714,7 +849,7 @@ fn a_ping_flood_is_answered_once_per_transmit() {
         wire.extend(server_frame(OpCode::Ping, true, &[i]));
     }
     let mut c = conn();
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     assert_eq!(events(&mut c).len(), 100);
     let pongs = transmitted(&mut c);
     assert_eq!(pongs.len(), 1);
@@ -726,7 +861,7 @@ fn a_pending_pong_is_sent_before_our_close_reply() {
     let mut wire = server_frame(OpCode::Ping, true, b"p");
     wire.extend(server_frame(OpCode::Close, true, &close_payload(1000, b"")));
     let mut c = conn();
-    c.handle_bytes(&wire).unwrap();
+    feed(&mut c, &wire).unwrap();
     let sent = transmitted(&mut c);
     let opcodes: Vec<_> = sent.iter().map(|(h, _)| h.opcode).collect();
     assert_eq!(opcodes, [OpCode::Pong, OpCode::Close]);
@@ -735,8 +870,8 @@ fn a_pending_pong_is_sent_before_our_close_reply() {
 #[test]
 fn no_pong_after_eof() {
     let mut c = conn();
-    c.handle_bytes(&server_frame(OpCode::Ping, true, b"p")).unwrap();
-    assert_eq!(c.handle_eof(), Err(Error::UnexpectedEof));
+    feed(&mut c, &server_frame(OpCode::Ping, true, b"p")).unwrap();
+    assert_eq!(eof(&mut c), Err(WsError::UnexpectedEof));
     assert!(c.poll_transmit().is_none());
 }
 
@@ -748,13 +883,13 @@ fn handle_some_bytes_stops_after_each_event() {
     // A reserved opcode: fails the connection once it is looked at.
     wire.extend([0x83, 0x00]);
     let mut c = conn();
-    assert_eq!(c.handle_some_bytes(&wire), Ok(first_len));
-    assert_eq!(events(&mut c), [Event::Message(Message::Text("first".into()))]);
+    assert_eq!(feed_some(&mut c, &wire), Ok(first_len));
+    assert_eq!(events(&mut c), [WsEvent::Message(Message::Text("first".into()))]);
     // The caller can still answer the message: the failure has not been seen yet.
     c.send_text("first").unwrap();
-    let used = c.handle_some_bytes(&wire[first_len..]).unwrap();
-    assert_eq!(events(&mut c), [Event::Ping(b"p".to_vec())]);
-    assert!(c.handle_some_bytes(&wire[first_len + used..]).is_err());
+    let used = feed_some(&mut c, &wire[first_len..]).unwrap();
+    assert_eq!(events(&mut c), [WsEvent::Ping(b"p".to_vec())]);
+    assert!(feed_some(&mut c, &wire[first_len + used..]).is_err());
     let opcodes: Vec<_> = transmitted(&mut c).iter().map(|(h, _)| h.opcode).collect();
     assert_eq!(opcodes, [OpCode::Text, OpCode::Pong, OpCode::Close]);
 }
@@ -764,11 +899,11 @@ fn handle_some_bytes_without_events_uses_everything() {
     let wire = server_frame(OpCode::Binary, false, &[7; 300]);
     let mut c = conn();
     // A partial message is consumed whole, and byte at a time too.
-    assert_eq!(c.handle_some_bytes(&wire[..10]), Ok(10));
+    assert_eq!(feed_some(&mut c, &wire[..10]), Ok(10));
     for byte in &wire[10..] {
-        assert_eq!(c.handle_some_bytes(std::slice::from_ref(byte)), Ok(1));
+        assert_eq!(feed_some(&mut c, std::slice::from_ref(byte)), Ok(1));
     }
-    assert_eq!(c.handle_some_bytes(&[]), Ok(0));
+    assert_eq!(feed_some(&mut c, &[]), Ok(0));
     assert!(events(&mut c).is_empty());
 }
 
@@ -811,13 +946,13 @@ fn a_verb_without_a_mask_key_fails_the_connection_and_sends_nothing_of_it() {
     let mut c = conn_with_keys(config, 3, Instant::now());
     c.send_text("a").unwrap();
     // Three fragments, two keys left: none of the message goes out.
-    assert_eq!(c.send_text("abcde"), Err(SendError::MaskKey(no_key())));
+    assert_eq!(c.send_text("abcde"), Err(WsSendError::MaskKey(no_key())));
     assert!(c.is_closed() && !c.is_open());
     let sent = transmitted(&mut c);
     assert_eq!(sent.len(), 1, "only the message sent before: {sent:?}");
     assert_eq!((sent[0].0.mask, sent[0].1.as_slice()), (Some([1; 4]), &b"a"[..]));
-    assert_eq!(c.send_text("b"), Err(SendError::Closed));
-    assert_eq!(c.handle_eof(), Ok(()), "already failed");
+    assert_eq!(c.send_text("b"), Err(WsSendError::Closed));
+    assert_eq!(eof(&mut c), Ok(()), "already failed");
 
     for verb in [
         |c: &mut Connection| c.send_binary(b"x"),
@@ -825,12 +960,12 @@ fn a_verb_without_a_mask_key_fails_the_connection_and_sends_nothing_of_it() {
         |c: &mut Connection| c.close(Instant::now(), CloseCode::NORMAL, "bye"),
     ] {
         let mut c = conn_with_keys(Config::default(), 0, Instant::now());
-        assert_eq!(verb(&mut c), Err(SendError::MaskKey(no_key())));
+        assert_eq!(verb(&mut c), Err(WsSendError::MaskKey(no_key())));
         assert!(c.is_closed());
         assert!(c.poll_transmit().is_none(), "nothing masked with a made-up key");
         assert_eq!(c.poll_timeout(), None);
     }
-    let err = SendError::MaskKey(no_key());
+    let err = WsSendError::MaskKey(no_key());
     assert_eq!(
         err.to_string(),
         "the connection failed: no random masking key: entropy source unavailable"
@@ -846,14 +981,14 @@ fn frames_the_machine_sends_itself_fail_the_connection_without_a_mask_key() {
     // The pong, and the answer to the server's close, fail handle_bytes.
     for frame in [&ping, &close] {
         let mut c = conn_with_keys(Config::default(), 0, t0);
-        assert_eq!(c.handle_bytes(frame), Err(Error::MaskKey(no_key())));
+        assert_eq!(feed(&mut c, frame), Err(WsError::MaskKey(no_key())));
         assert!(c.is_closed());
         assert!(c.poll_transmit().is_none());
         assert!(events(&mut c).is_empty());
     }
     // A pong keeps the key drawn for it when the ping arrived.
     let mut c = conn_with_keys(Config::default(), 1, t0);
-    c.handle_bytes(&ping).unwrap();
+    feed(&mut c, &ping).unwrap();
     let pong = transmitted(&mut c);
     assert_eq!((pong[0].0.opcode, pong[0].0.mask), (OpCode::Pong, Some([1; 4])));
     // A keepalive ping fails handle_timeout.
@@ -865,8 +1000,8 @@ fn frames_the_machine_sends_itself_fail_the_connection_without_a_mask_key() {
         ..Config::default()
     };
     let mut c = conn_with_keys(config, 0, t0);
-    let err = c.handle_timeout(t0 + Duration::from_secs(5)).unwrap_err();
-    assert_eq!(err, Error::MaskKey(no_key()));
+    let err = tick(&mut c, t0 + Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err, WsError::MaskKey(no_key()));
     assert_eq!(err.close_code(), None, "a close frame would need a key too");
     assert_eq!(
         err.to_string(),
@@ -875,6 +1010,9 @@ fn frames_the_machine_sends_itself_fail_the_connection_without_a_mask_key() {
     assert!(c.is_closed() && c.poll_transmit().is_none());
     // A protocol error still reports itself when its close frame finds no key.
     let mut c = conn_with_keys(Config::default(), 0, t0);
-    assert!(matches!(c.handle_bytes(&[0x83, 0x00]), Err(Error::Frame(_))));
+    assert!(matches!(
+        feed(&mut c, &[0x83, 0x00]),
+        Err(WsError::Protocol(ProtocolViolation::Frame(_)))
+    ));
     assert!(c.is_closed() && c.poll_transmit().is_none());
 }

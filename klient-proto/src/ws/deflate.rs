@@ -72,6 +72,7 @@ pub struct DeflateParams {
 
 /// Why the server's permessage-deflate answer is unacceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeflateNegotiationError {
     /// The server accepted permessage-deflate more than once.
     DuplicateExtension,

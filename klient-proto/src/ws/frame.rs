@@ -76,6 +76,7 @@ pub struct FrameHeader {
 ///
 /// [`FrameTooLarge`]: FrameError::FrameTooLarge
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The opcode is one of the reserved values.
     ReservedOpcode(u8),

@@ -22,6 +22,7 @@ const ACCEPT_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// What went wrong in the handshake; each check has its own variant.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The host, path or an extra header could not form a request.
     InvalidRequest(http::Error),

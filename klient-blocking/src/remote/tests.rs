@@ -1,0 +1,200 @@
+//! The pump over a loopback socket, against a scripted server that writes WebSocket frames as
+//! they would follow the 101 (the sessions start after the handshake, so no API server is needed).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+
+use klient_proto::remote::{PortError, V4_CHANNEL, V5_CHANNEL};
+use klient_proto::ws::frame::FrameError;
+use klient_proto::ws::{Connection, ProtocolViolation, WsError};
+
+use super::*;
+
+const EXIT_3: &[u8] = br#"{"metadata":{},"status":"Failure","message":"exit status 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#;
+
+/// An unmasked binary message on `channel`.
+fn on_channel(channel: u8, data: &[u8]) -> Vec<u8> {
+    let len = data.len() + 1;
+    let mut frame = match u8::try_from(len) {
+        Ok(short) if short < 126 => vec![0x82, short],
+        _ => [&[0x82, 126][..], &u16::try_from(len).unwrap().to_be_bytes()].concat(),
+    };
+    frame.push(channel);
+    frame.extend_from_slice(data);
+    frame
+}
+
+/// A frame with a reserved opcode: the server breaks RFC 6455.
+const BROKEN_FRAME: [u8; 2] = [0x83, 0x00];
+
+/// The client frames in `wire`, unmasked: (opcode, payload).
+fn client_frames(mut wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while wire.len() >= 6 {
+        let len = usize::from(wire[1] & 0x7F);
+        assert!(wire[1] & 0x80 != 0 && len < 126, "short masked frames only");
+        let key = [wire[2], wire[3], wire[4], wire[5]];
+        let payload = wire[6..6 + len]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
+        frames.push((wire[0] & 0x0F, payload));
+        wire = &wire[6 + len..];
+    }
+    frames
+}
+
+/// A loopback server that writes `wire` at once, then reads what the client sends until the
+/// client closes the connection.
+fn serve(wire: Vec<u8>) -> (TcpStream, thread::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.write_all(&wire).unwrap();
+        let mut received = Vec::new();
+        socket.read_to_end(&mut received).unwrap();
+        received
+    });
+    (TcpStream::connect(address).unwrap(), server)
+}
+
+fn connection() -> Connection {
+    Connection::new(ws_config(), || [1, 2, 3, 4], Instant::now())
+}
+
+#[test]
+fn output_and_exit_status_before_a_broken_frame_are_delivered_then_the_failure() {
+    let mut wire = on_channel(1, b"hello");
+    wire.extend(on_channel(3, EXIT_3));
+    wire.extend(BROKEN_FRAME);
+    let (client, server) = serve(wire);
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    // The caller stays: the pump must end by itself.
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let mut events = Vec::new();
+    let result = pump(client, session, command_rx, |event| events.push(event));
+
+    assert_eq!(
+        events,
+        [
+            ExecEvent::Stdout(Bytes::from_static(b"hello")),
+            ExecEvent::Exit(ExitStatus::Code(3))
+        ]
+    );
+    let failure = ExecError::Ws(WsError::Protocol(ProtocolViolation::Frame(
+        FrameError::ReservedOpcode(3),
+    )));
+    assert!(
+        matches!(&result, Err(PumpError::Session(e)) if *e == failure),
+        "{result:?}"
+    );
+    // The close frame the RFC asks for (1002) reached the server before the socket closed.
+    let sent = client_frames(&server.join().unwrap());
+    assert_eq!(sent, [(0x8, 1002u16.to_be_bytes().to_vec())]);
+}
+
+#[test]
+fn wait_gets_the_exit_status_that_came_before_a_failure() {
+    let mut wire = on_channel(1, b"out");
+    wire.extend(on_channel(3, EXIT_3));
+    wire.extend(on_channel(4, b"a channel the server never writes"));
+    let (client, server) = serve(wire);
+    let session = ExecSession::new(connection(), Some(V4_CHANNEL), ExecConfig::default()).unwrap();
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let (stdout_tx, stdout) = mpsc::channel();
+    let status = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap();
+    assert_eq!(status, ExitStatus::Code(3));
+    assert_eq!(
+        stdout.try_iter().collect::<Vec<_>>(),
+        [Bytes::from_static(b"out")]
+    );
+    // The session, not the WebSocket, found the violation, and closed with 1002 all the same.
+    let sent = client_frames(&server.join().unwrap());
+    assert_eq!(sent, [(0x8, 1002u16.to_be_bytes().to_vec())]);
+}
+
+#[test]
+fn without_an_exit_status_wait_reports_the_typed_failure() {
+    let mut wire = on_channel(1, b"out");
+    wire.extend(BROKEN_FRAME);
+    let (client, server) = serve(wire);
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let (stdout_tx, stdout) = mpsc::channel();
+    let err = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WebSocket(WsError::Protocol(ProtocolViolation::Frame(_)))
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        stdout.try_iter().collect::<Vec<_>>(),
+        [Bytes::from_static(b"out")]
+    );
+    server.join().unwrap();
+
+    // A server that closes before the status: the close code and reason are in the error.
+    let mut wire = on_channel(1, b"out");
+    wire.extend([0x88, 0x06, 0x03, 0xF3, b'g', b'o', b'n', b'e']); // 1011 "gone"
+    let (client, server) = serve(wire);
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let err = run_exec(client, session, command_rx, None, None).unwrap_err();
+    let Error::Exec(ExecError::NoExitStatus { close: Some(close) }) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (close.code.map(|c| c.0), close.reason.as_str()),
+        (Some(1011), "gone")
+    );
+    // Our answer to the server's close echoes its code.
+    let sent = client_frames(&server.join().unwrap());
+    assert_eq!(sent, [(0x8, 1011u16.to_be_bytes().to_vec())]);
+}
+
+#[test]
+fn port_readers_get_the_data_then_a_typed_failure() {
+    let port = 8080u16.to_le_bytes();
+    let mut wire = on_channel(0, &port);
+    wire.extend(on_channel(1, &port));
+    wire.extend(on_channel(0, b"data"));
+    wire.extend(on_channel(1, b"refused"));
+    wire.extend(on_channel(9, b"no such port"));
+    let (client, server) = serve(wire);
+    let ports = Ports::new(&[8080]).unwrap();
+    let session = PortForward::new(
+        connection(),
+        Some(V4_CHANNEL),
+        &ports,
+        PortForwardConfig::default(),
+    )
+    .unwrap();
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let (tx, rx) = mpsc::channel();
+    run_portforward(client, session, command_rx, vec![tx]);
+
+    let mut received = rx.try_iter();
+    assert_eq!(received.next().unwrap().unwrap(), Bytes::from_static(b"data"));
+    let refused = received.next().unwrap().unwrap_err();
+    let port_error = refused
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<PortError>())
+        .unwrap();
+    assert_eq!((port_error.port, port_error.message.as_str()), (8080, "refused"));
+    let failed = received.next().unwrap().unwrap_err();
+    assert_eq!(failed.kind(), io::ErrorKind::ConnectionAborted);
+    let error = failed.get_ref().and_then(|e| e.downcast_ref::<Error>()).unwrap();
+    assert!(
+        matches!(error, Error::PortForward(PortForwardError::UnknownChannel(9))),
+        "{error}"
+    );
+    assert!(received.next().is_none());
+    let sent = client_frames(&server.join().unwrap());
+    assert_eq!(sent, [(0x8, 1002u16.to_be_bytes().to_vec())]);
+}
