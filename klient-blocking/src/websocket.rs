@@ -30,7 +30,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use http::{HeaderName, HeaderValue, Method};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
 use klient_proto::http::{self as wire, EncodeError, HttpError, Limits, ResponseDecoder, encode_request};
 use klient_proto::ws::{ClientHandshake, CloseCode, Connection, Progress, WsEvent};
 
@@ -131,7 +132,22 @@ pub enum Error {
     Http(HttpError),
     /// The server ended the connection before answering the upgrade request.
     HandshakeEof,
-    /// The server did not accept the upgrade.
+    /// The server did not answer the upgrade request within
+    /// [`Options::handshake_timeout`].
+    HandshakeTimeout {
+        /// The handshake timeout.
+        after: Duration,
+    },
+    /// The server refused the upgrade with an ordinary HTTP response (a Kubernetes API server
+    /// puts its `Status` JSON in the body).
+    Refused {
+        /// The response's status.
+        status: StatusCode,
+        /// The response's body, as much of it as arrived within the handshake timeout (at most
+        /// 64 KiB).
+        body: Bytes,
+    },
+    /// The server answered with a 101 that does not complete the handshake.
     Handshake(HandshakeError),
     /// The connection failed: the server broke the WebSocket protocol, a limit was exceeded,
     /// keepalive or the close deadline passed, or the stream ended before the close handshake.
@@ -155,6 +171,13 @@ impl fmt::Display for Error {
             Self::Encode(e) => write!(f, "cannot write the upgrade request: {e}"),
             Self::Http(e) => write!(f, "invalid answer to the upgrade request: {e}"),
             Self::HandshakeEof => f.write_str("server closed the connection before answering the upgrade"),
+            Self::HandshakeTimeout { after } => {
+                write!(f, "server did not answer the upgrade within {after:?}")
+            }
+            Self::Refused { status, body } => {
+                let body = String::from_utf8_lossy(&body[..body.len().min(512)]);
+                write!(f, "server refused the upgrade with {status}: {body}")
+            }
             Self::Handshake(e) => write!(f, "WebSocket handshake failed: {e}"),
             Self::Failed(e) => write!(f, "WebSocket connection failed: {e}"),
             Self::Send(e) => write!(f, "cannot send: {e}"),
@@ -251,7 +274,15 @@ impl<S: Transport> WebSocket<S> {
         stream.flush()?;
 
         stream.set_read_timeout(Some(options.handshake_timeout))?;
-        let (head, leftover) = read_upgrade(&mut stream)?;
+        let deadline = Instant::now() + options.handshake_timeout;
+        let (head, leftover) = read_upgrade(&mut stream, deadline).map_err(|e| match e {
+            Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Error::HandshakeTimeout {
+                    after: options.handshake_timeout,
+                }
+            }
+            other => other,
+        })?;
         let negotiated = handshake
             .check_response(head.status, &head.headers)
             .map_err(Error::Handshake)?;
@@ -459,28 +490,56 @@ impl<S: Transport> WebSocket<S> {
     }
 }
 
-/// Reads the answer to the upgrade request up to the end of its head.
-fn read_upgrade<S: Read>(stream: &mut S) -> Result<(klient_proto::http::ResponseHead, Vec<u8>), Error> {
+/// Most of a refusal's body kept for [`Error::Refused`].
+const MAX_REFUSAL_BODY: usize = 64 << 10;
+
+/// Reads the answer to the upgrade request up to the end of its head; a refusal's body is read
+/// too, until `deadline`, for [`Error::Refused`].
+fn read_upgrade<S: Read>(
+    stream: &mut S,
+    deadline: Instant,
+) -> Result<(klient_proto::http::ResponseHead, Vec<u8>), Error> {
     let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default()).with_upgrade();
     let mut buf = [0; 4096];
+    let mut refused: Option<(StatusCode, Vec<u8>)> = None;
     loop {
-        match decoder.poll_event().map_err(Error::Http)? {
-            wire::Progress::Event(wire::Event::Upgraded { head, leftover }) => {
+        let refusal = |refused: Option<(StatusCode, Vec<u8>)>| {
+            refused.map(|(status, body)| Error::Refused {
+                status,
+                body: body.into(),
+            })
+        };
+        match decoder.poll_event() {
+            Ok(wire::Progress::Event(wire::Event::Upgraded { head, leftover })) => {
                 return Ok((head, leftover.to_vec()));
             }
-            wire::Progress::Event(wire::Event::Head(head)) => {
-                return Err(Error::Handshake(HandshakeError::BadStatus(head.status)));
+            Ok(wire::Progress::Event(wire::Event::Head(head))) => {
+                refused = Some((head.status, Vec::new()));
+                continue;
             }
-            wire::Progress::Event(_) => continue,
-            wire::Progress::NeedData => {}
-            // Upgraded or Head ends the head, and both return above.
-            wire::Progress::Finished => return Err(Error::HandshakeEof),
+            Ok(wire::Progress::Event(wire::Event::Data(data))) => {
+                if let Some((_, body)) = &mut refused {
+                    let room = MAX_REFUSAL_BODY.saturating_sub(body.len());
+                    body.extend_from_slice(&data[..data.len().min(room)]);
+                }
+                continue;
+            }
+            Ok(wire::Progress::Event(_)) => continue,
+            Ok(wire::Progress::NeedData) => {}
+            Ok(wire::Progress::Finished) => return Err(refusal(refused).unwrap_or(Error::HandshakeEof)),
+            // A refusal whose body breaks HTTP is still a refusal.
+            Err(e) => return Err(refusal(refused).unwrap_or(Error::Http(e))),
+        }
+        if refused.is_some() && Instant::now() >= deadline {
+            return Err(refusal(refused).unwrap_or(Error::HandshakeEof));
         }
         match stream.read(&mut buf) {
-            Ok(0) => return Err(Error::HandshakeEof),
+            Ok(0) if refused.is_none() => return Err(Error::HandshakeEof),
+            // A body that runs to the end of the connection.
+            Ok(0) => decoder.handle_eof(),
             Ok(n) => decoder.handle_bytes(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(refusal(refused).unwrap_or(Error::Io(e))),
         }
     }
 }

@@ -189,19 +189,40 @@ fn eof_before_the_close_handshake_is_an_error() {
 }
 
 #[test]
-fn refused_upgrade_reports_the_status() {
+fn refused_upgrade_reports_the_status_and_body() {
+    let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403}"#;
+    let mut answer = format!(
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\n\r\n",
+        status.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(status);
     let fake = Fake {
-        steps: vec![Step::Bytes(
-            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(),
-        )]
+        // The body arrives in a second read.
+        steps: vec![
+            Step::Bytes(answer[..answer.len() - 10].to_vec()),
+            Step::Bytes(answer[answer.len() - 10..].to_vec()),
+        ]
         .into(),
         ..Fake::default()
     };
     let err = WebSocket::client(fake, "h", "/", Options::default()).unwrap_err();
     assert!(
-        matches!(err, Error::Handshake(HandshakeError::BadStatus(s)) if s == 403),
+        matches!(&err, Error::Refused { status: s, body } if *s == 403 && body[..] == status[..]),
         "{err}"
     );
+    let fake = Fake {
+        steps: vec![Step::Timeout(Duration::ZERO)].into(),
+        ..Fake::default()
+    };
+    let options = Options {
+        handshake_timeout: Duration::from_millis(5),
+        ..Options::default()
+    };
+    assert!(matches!(
+        WebSocket::client(fake, "h", "/", options),
+        Err(Error::HandshakeTimeout { after }) if after == Duration::from_millis(5)
+    ));
     let fake = Fake::default();
     assert!(matches!(
         WebSocket::client(fake, "h", "/", Options::default()),
