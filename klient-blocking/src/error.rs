@@ -10,6 +10,7 @@ use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError, TunnelError};
 use klient_proto::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
+use klient_proto::watch::Failure;
 use klient_proto::ws::{HandshakeError, WsError};
 
 /// What went wrong. API errors from the server are [`Error::Api`]; the rest describe the local
@@ -60,8 +61,9 @@ pub enum Error {
     Credentials(AuthError),
     /// A credential could not be used (it cannot be sent as a header, say).
     Auth(String),
-    /// A watch stream or log stream broke mid-way.
-    Stream(String),
+    /// A watch could not go on: its stream broke its framing, stalled, or ended early (the
+    /// server's own refusals stay [`Error::Api`]).
+    Watch(Failure),
     /// The server answered an exec, attach or port-forward upgrade with a 101 that does not
     /// complete a WebSocket handshake. (A refusal, such as a 403 on `pods/exec`, is
     /// [`Error::Api`].)
@@ -121,7 +123,7 @@ impl fmt::Display for Error {
             Error::Encode(e) => write!(f, "encoding the request: {e}"),
             Error::Credentials(e) => write!(f, "credentials: {e}"),
             Error::Auth(e) => write!(f, "credentials: {e}"),
-            Error::Stream(e) => write!(f, "stream: {e}"),
+            Error::Watch(e) => write!(f, "watch: {e}"),
             Error::Handshake(e) => write!(f, "WebSocket handshake: {e}"),
             Error::UnsupportedProtocol(e) => e.fmt(f),
             Error::WebSocket(e) => write!(f, "WebSocket: {e}"),
@@ -153,6 +155,7 @@ impl std::error::Error for Error {
             Error::Credentials(e) => Some(e),
             Error::Discovery(e) => Some(e),
             Error::Lookup(e) => Some(e),
+            Error::Watch(e) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::UnsupportedProtocol(e) => Some(e),
             Error::WebSocket(e) => Some(e),

@@ -10,8 +10,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use klient_proto::api::{Format, Resource, WatchParams};
 use klient_proto::watch::{
-    Action, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver, WatchEvent,
-    watcher,
+    Action, DecodeError, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver,
+    WatchEvent, watcher,
 };
 use serde::de::DeserializeOwned;
 
@@ -30,7 +30,7 @@ pub struct WatchStream<K> {
 impl<K: Resource + DeserializeOwned> WatchStream<K> {
     fn new(body: BodyStream) -> Result<Self> {
         let decoder =
-            WatchDecoder::for_resource(body.content_type()).map_err(|e| Error::Stream(e.to_string()))?;
+            WatchDecoder::for_resource(body.content_type()).map_err(|e| Error::Watch(Failure::Decode(e)))?;
         Ok(WatchStream {
             body,
             decoder,
@@ -64,7 +64,8 @@ impl<K: DeserializeOwned> Iterator for WatchStream<K> {
         loop {
             match self.decoder.poll_event() {
                 Ok(Some(event)) => return Some(Ok(event)),
-                Err(e) => return Some(Err(Error::Stream(e.to_string()))),
+                Err(DecodeError::Event(e)) => return Some(Err(Error::Watch(Failure::UndecodableEvent(e)))),
+                Err(e) => return Some(Err(Error::Watch(Failure::Decode(e)))),
                 Ok(None) if self.failed || self.decoder.is_finished() => return None,
                 Ok(None) => {}
             }
@@ -353,7 +354,7 @@ fn request_failure(error: Error) -> RequestFailure {
 fn watch_error(failure: Failure) -> Error {
     match failure {
         Failure::Api(api) => Error::Api(api),
-        other => Error::Stream(format!("watch: {other}")),
+        other => Error::Watch(other),
     }
 }
 
