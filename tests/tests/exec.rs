@@ -6,8 +6,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use klient_blocking::core::{DeleteParams, PostParams};
-use klient_blocking::{Api, AttachParams, Client, Config, ExitStatus};
+use klient_blocking::core::{DeleteParams, PostParams, RequestError, StatusReason};
+use klient_blocking::{Api, AttachParams, Client, Config, Error, ExitStatus, InvalidPorts};
 use klient_e2e::Cluster;
 
 /// A namespace with one Running pod `box`, deleted at the end.
@@ -328,4 +328,46 @@ fn listener_forwards_many_concurrent_connections() {
         worker.join().expect("a forwarded connection failed");
     }
     listener.stop();
+}
+
+#[test]
+fn refusals_are_api_errors_and_mistakes_are_typed() {
+    let cluster = Cluster::get();
+    let sandbox = Sandbox::new(&cluster, "klient-exec-errors");
+    fn api_error<T>(result: Result<T, Error>) -> (StatusReason, u16) {
+        match result {
+            Err(Error::Api(e)) => (e.reason.clone(), e.code),
+            Err(other) => panic!("not an API error: {other:?}"),
+            Ok(_) => panic!("the server accepted it"),
+        }
+    }
+    // The restricted account may read pods in its own namespace only: pods/exec is Forbidden.
+    let restricted = Client::new(Config::from_kubeconfig(cluster.restricted_kubeconfig()).unwrap()).unwrap();
+    let params = AttachParams::default();
+    assert_eq!(
+        api_error(restricted.exec(&sandbox.namespace, "box", &["true"], &params)),
+        (StatusReason::Forbidden, 403)
+    );
+    assert_eq!(
+        api_error(restricted.portforward(&sandbox.namespace, "box", &[80])),
+        (StatusReason::Forbidden, 403)
+    );
+    // A pod that does not exist is NotFound, as for any request.
+    assert_eq!(
+        api_error(sandbox.pods().exec("no-such-pod", &["true"], &params)),
+        (StatusReason::NotFound, 404)
+    );
+    // The caller's mistakes never reach the server.
+    assert!(matches!(
+        sandbox.pods().portforward("box", &[80, 0]),
+        Err(Error::InvalidPorts(InvalidPorts::ZeroPort { port_index: 1 }))
+    ));
+    assert!(matches!(
+        Api::<Pod>::all(sandbox.client.clone()).exec("box", &["true"], &params),
+        Err(Error::Request(RequestError::NamespaceRequired { .. }))
+    ));
+    assert!(matches!(
+        sandbox.pods().exec("a/b", &["true"], &params),
+        Err(Error::Request(RequestError::InvalidSegment { .. }))
+    ));
 }
