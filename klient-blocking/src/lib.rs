@@ -47,3 +47,8 @@ pub use klient_proto::remote::{AttachParams, ExitStatus};
 pub use klient_proto::remote::{ExecError, InvalidPorts, PortError, PortForwardError, UnsupportedProtocol};
 pub use klient_proto::ws::{HandshakeError, WsError};
 pub use klient_proto::{api as core, watch as watch_core};
+
+// The README's example, compiled (and run, unless marked no_run) as a doc test so it stays true.
+#[cfg(all(doctest, feature = "k8s-openapi"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

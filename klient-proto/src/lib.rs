@@ -38,3 +38,8 @@ pub mod tls;
 pub mod watch;
 /// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
 pub mod ws;
+
+// The README's example, compiled (and run, unless marked no_run) as a doc test so it stays true.
+#[cfg(all(doctest, feature = "k8s-openapi"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
