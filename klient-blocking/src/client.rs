@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -115,7 +115,7 @@ impl Client {
                     identity,
                     insecure_skip_verify: cluster.insecure_skip_tls_verify,
                     // "How long connecting (TCP and TLS) may take": the session keeps the deadline.
-                    handshake_timeout: config.connect_timeout,
+                    handshake_timeout: config.transport.connect_timeout,
                     ..TlsSettings::default()
                 };
                 let name = match &cluster.tls_server_name {
@@ -216,10 +216,7 @@ impl Client {
     fn call(&self, request: http::Request<Vec<u8>>, kind: CallKind) -> Result<(ResponseHead, Answer)> {
         let mut call =
             Call::new(&self.inner.settings, request, kind, None, Instant::now()).map_err(Error::Call)?;
-        let read_timeout = match kind {
-            CallKind::Streaming => None,
-            CallKind::Whole | CallKind::Upgrade => Some(self.inner.config.read_timeout),
-        };
+        let read_timeout = kind.read_timeout(&self.inner.config.transport);
         loop {
             let new_connection = match call.poll_action(Instant::now()) {
                 Some(CallAction::Send { new_connection }) => new_connection,
@@ -324,15 +321,16 @@ impl Client {
 
     fn connect(&self) -> Result<Stream> {
         let server = &self.inner.config.resolved.cluster.server;
-        let timeout = self.inner.config.connect_timeout;
+        let transport = &self.inner.config.transport;
+        let deadline = Instant::now() + transport.connect_timeout;
         let tcp = match &self.inner.proxy {
-            None => Stream::connect(&server.host.to_string(), server.port, timeout).map_err(|source| {
-                Error::Connect {
+            None => Stream::connect(&server.host.to_string(), server.port, deadline, transport).map_err(
+                |source| Error::Connect {
                     server: server.authority(),
                     source,
-                }
-            })?,
-            Some(proxy) => self.tunnel(proxy)?,
+                },
+            )?,
+            Some(proxy) => self.tunnel(proxy, deadline)?,
         };
         let Some(setup) = &self.inner.tls else {
             return Ok(Stream::plain(tcp));
@@ -357,16 +355,16 @@ impl Client {
     }
 
     /// Opens a TCP connection to the proxy and asks it, with `CONNECT`, for a tunnel to the server.
-    fn tunnel(&self, proxy: &Proxy) -> Result<std::net::TcpStream> {
+    fn tunnel(&self, proxy: &Proxy, deadline: Instant) -> Result<std::net::TcpStream> {
         use std::io::Write;
         let server = &self.inner.config.resolved.cluster.server;
-        let timeout = self.inner.config.connect_timeout;
+        let transport = &self.inner.config.transport;
         let proxy_error = |source| Error::Connect {
             server: format!("proxy {}", proxy.url.authority()),
             source,
         };
-        let mut tcp =
-            Stream::connect(&proxy.url.host.to_string(), proxy.url.port, timeout).map_err(proxy_error)?;
+        let mut tcp = Stream::connect(&proxy.url.host.to_string(), proxy.url.port, deadline, transport)
+            .map_err(proxy_error)?;
         let authorization = match &proxy.authorization {
             Some(secret) => {
                 let mut value = HeaderValue::try_from(secret.expose())
@@ -384,7 +382,10 @@ impl Client {
         .map_err(Error::Encode)?;
         tcp.write_all(tunnel.poll_transmit()).map_err(proxy_error)?;
         tunnel.handle_written(tunnel.poll_transmit().len());
-        tcp.set_read_timeout(Some(timeout)).map_err(proxy_error)?;
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        tcp.set_read_timeout(Some(left)).map_err(proxy_error)?;
         let mut buf = [0u8; 4096];
         while !tunnel.poll_open().map_err(Error::Tunnel)? {
             match tcp.read(&mut buf).map_err(proxy_error)? {

@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use klient_proto::api::Format;
-use klient_proto::client::Warning;
+use klient_proto::client::{TransportSettings, Warning};
 use klient_proto::config::{
     Auth, InClusterInputs, Kubeconfig, Overrides, ResolvedConfig, SERVICE_ACCOUNT_CA_FILE,
     SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV,
@@ -22,11 +21,8 @@ use crate::{Error, Result};
 pub struct Config {
     /// The cluster, credentials and default namespace the kubeconfig resolved to.
     pub resolved: ResolvedConfig,
-    /// How long connecting (TCP and TLS) may take. Default 30 s.
-    pub connect_timeout: Duration,
-    /// How long a plain request may wait for the server between bytes. Default 295 s, just under
-    /// the API server's own 5-minute request timeout. Watches and followed logs wait forever.
-    pub read_timeout: Duration,
+    /// How long connecting, waiting for an answer and writing may take, and TCP keepalive.
+    pub transport: TransportSettings,
     /// How many times a request answered with 429, 503 or 504 is tried again. Default 3.
     pub max_retries: u32,
     /// Limits on what one response may make the client hold.
@@ -84,8 +80,7 @@ impl Config {
     pub fn new(resolved: ResolvedConfig) -> Config {
         Config {
             resolved,
-            connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(295),
+            transport: TransportSettings::default(),
             max_retries: 3,
             limits: Limits::default(),
             format: Format::Json,

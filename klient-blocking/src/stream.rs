@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+use klient_proto::client::TransportSettings;
 use klient_proto::tls::{ConfigError, Recv, SendError, ServerName, TlsConfig, TlsError, TlsSession};
 
 /// How many bytes one socket read asks for, at most (less when the session's received queue has
@@ -39,15 +40,33 @@ pub(crate) enum HandshakeError {
 }
 
 impl Stream {
-    /// Connects to `host:port`, trying each resolved address in turn within `timeout`.
-    pub(crate) fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    /// Connects to `host:port` before `deadline`, trying each resolved address in turn with the
+    /// time left, and sets the connection up as `transport` says: TCP keepalive, the write
+    /// timeout, no Nagle delay (requests are written whole; Nagle would only delay them).
+    pub(crate) fn connect(
+        host: &str,
+        port: u16,
+        deadline: Instant,
+        transport: &TransportSettings,
+    ) -> io::Result<TcpStream> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} resolved to no address"));
         for addr in (bare, port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                last = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connecting to {host}:{port} timed out"),
+                );
+                break;
+            }
+            match TcpStream::connect_timeout(&addr, left) {
                 Ok(tcp) => {
-                    // Requests are written whole; Nagle would only delay them.
                     tcp.set_nodelay(true)?;
+                    tcp.set_write_timeout(Some(transport.write_timeout))?;
+                    if let Some(idle) = transport.tcp_keepalive {
+                        set_keepalive(&tcp, idle)?;
+                    }
                     return Ok(tcp);
                 }
                 Err(e) => last = e,
@@ -281,6 +300,21 @@ fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
+/// Probes after `idle` without traffic, then every `idle` (as Go's dialer does).
+fn set_keepalive(tcp: &TcpStream, idle: Duration) -> io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new().with_time(idle);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "windows"
+    ))]
+    let keepalive = keepalive.with_interval(idle);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::TcpListener;
@@ -288,6 +322,28 @@ mod tests {
     use klient_proto::tls::TlsSettings;
 
     use super::*;
+
+    #[test]
+    fn connections_get_keepalive_and_a_write_timeout_and_share_one_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let transport = TransportSettings {
+            tcp_keepalive: Some(Duration::from_secs(17)),
+            write_timeout: Duration::from_secs(9),
+            ..TransportSettings::default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let tcp = Stream::connect("127.0.0.1", port, deadline, &transport).unwrap();
+        let socket = socket2::SockRef::from(&tcp);
+        assert!(socket.keepalive().unwrap());
+        #[cfg(target_os = "linux")]
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(17));
+        assert_eq!(tcp.write_timeout().unwrap(), Some(Duration::from_secs(9)));
+        assert!(tcp.nodelay().unwrap());
+        // A deadline already past tries no address at all.
+        let error = Stream::connect("127.0.0.1", port, Instant::now(), &transport).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
 
     fn config(handshake_timeout: Duration) -> TlsConfig {
         TlsConfig::new(&TlsSettings {

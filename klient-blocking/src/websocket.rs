@@ -244,7 +244,12 @@ impl WebSocket<TcpStream> {
     pub fn connect(url: &str, options: Options) -> Result<Self, Error> {
         let url = url::parse(url).map_err(Error::InvalidUrl)?;
         let server = format!("{}:{}", url.host, url.port);
-        let tcp = crate::stream::Stream::connect(&url.host, url.port, options.connect_timeout)
+        let transport = klient_proto::client::TransportSettings {
+            connect_timeout: options.connect_timeout,
+            ..Default::default()
+        };
+        let deadline = std::time::Instant::now() + options.connect_timeout;
+        let tcp = crate::stream::Stream::connect(&url.host, url.port, deadline, &transport)
             .map_err(|source| Error::Connect { server, source })?;
         Self::client(tcp, &url.authority, &url.target, options)
     }

@@ -25,6 +25,7 @@ use http::{Method, StatusCode};
 use super::identity::{IdentityError, RequestIdentity};
 use super::replay::{AttemptFailure, may_replay};
 use super::retry::RetryPolicy;
+use super::transport::TransportSettings;
 use super::warning::{Warning, warnings};
 use crate::http::{EncodeError, Exchange, Limits, ResponseHead, encode_request};
 
@@ -44,6 +45,17 @@ pub enum CallKind {
 }
 
 impl CallKind {
+    /// How long this kind of call may wait for the server between bytes of its answer: the
+    /// transport's read timeout, except for streams, which wait as long as the server streams
+    /// (a watch has its own stall deadline, a followed log follows for as long as the caller
+    /// reads).
+    pub fn read_timeout(self, transport: &TransportSettings) -> Option<Duration> {
+        match self {
+            CallKind::Streaming => None,
+            CallKind::Whole | CallKind::Upgrade => Some(transport.read_timeout),
+        }
+    }
+
     /// The response limits for this kind of call. A stream (a watch, followed logs) is one
     /// response that may last hours and carry gigabytes; what bounds memory there is the limit
     /// on each event or chunk where the stream is consumed, so the whole-body limits are lifted.

@@ -9,6 +9,8 @@
 //! - [`RequestIdentity`]: what every request to a server carries (base path, User-Agent,
 //!   impersonation, gzip), applied once per call.
 //! - [`Pool`]: which idle connection to reuse, and when one is too old to trust.
+//! - [`TransportSettings`]: how long connecting, waiting for an answer and writing may take, and
+//!   TCP keepalive.
 //! - [`warnings`]: the server's `Warning` headers, which [`Call::take_warnings`] hands out for
 //!   every response the call received, so that the application sees them (kubectl prints them).
 //!
@@ -22,6 +24,7 @@ mod replay;
 mod retry;
 #[cfg(test)]
 mod tests;
+mod transport;
 mod warning;
 
 pub use call::{Call, CallAction, CallError, CallKind, CallSettings, Disposition};
@@ -29,4 +32,5 @@ pub use identity::{IdentityError, RequestIdentity, USER_AGENT};
 pub use pool::{Pool, PoolSettings};
 pub use replay::{AttemptFailure, Written, is_replayable, may_replay};
 pub use retry::{RetryPolicy, retry_after};
+pub use transport::TransportSettings;
 pub use warning::{Warning, warnings};
