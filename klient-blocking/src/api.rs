@@ -451,10 +451,10 @@ impl<K: Resource + DeserializeOwned> Api<K> {
     /// A container's log, whole (`follow` must be off; use [`log_stream`](Self::log_stream) to follow).
     pub fn logs(&self, name: &str, params: &LogParams) -> Result<String> {
         let response = self.client.send(self.request.logs(name, params)?)?;
-        if !response.status.is_success() {
-            return Err(klient_proto::api::decode_error(response.status.as_u16(), &response.body).into());
-        }
-        Ok(String::from_utf8_lossy(&response.body).into_owned())
+        Ok(klient_proto::api::decode_text(
+            response.status.as_u16(),
+            &response.body,
+        )?)
     }
 
     /// A container's log as a stream: a [`std::io::Read`] (wrap it in a `BufReader` for

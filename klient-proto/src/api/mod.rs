@@ -58,6 +58,8 @@ pub use resource::{
     ClusterResourceScope, DynamicResourceScope, NamespaceResourceScope, Resource, ResourceScope, RootScope,
     Scope, SubResourceScope,
 };
-pub use response::{Deleted, ListMeta, ObjectList, decode, decode_delete, decode_error, decode_response};
+pub use response::{
+    Deleted, ListMeta, ObjectList, decode, decode_delete, decode_error, decode_response, decode_text,
+};
 pub use status::{ApiError, Status, StatusCause, StatusDetails, StatusReason};
 pub use subresource::EvictParams;

@@ -107,6 +107,21 @@ pub fn decode<T: DeserializeOwned>(code: u16, body: &[u8]) -> Result<T, Response
     })
 }
 
+/// Decodes a text response (a container's log): the body as text on 2xx, lossily where it is not
+/// UTF-8 (a log is whatever the container wrote), otherwise the error it describes.
+///
+/// ```
+/// use klient_proto::api::decode_text;
+/// assert_eq!(decode_text(200, b"line 1\nline 2\n").unwrap(), "line 1\nline 2\n");
+/// assert!(decode_text(404, b"").is_err());
+/// ```
+pub fn decode_text(code: u16, body: &[u8]) -> Result<String, ResponseError> {
+    if !is_success(code) {
+        return Err(decode_error(code, body));
+    }
+    Ok(String::from_utf8_lossy(body).into_owned())
+}
+
 /// [`decode`] for an `http::Response`.
 pub fn decode_response<T: DeserializeOwned, B: AsRef<[u8]>>(
     response: &http::Response<B>,
