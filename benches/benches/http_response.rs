@@ -1,14 +1,20 @@
-//! Decoding a large API-server response: klient's `ResponseDecoder` against a straightforward
-//! peer (httparse for the head, a hand-written chunk loop for the body) doing the same framing.
+//! The HTTP path of a large API-server response, klient against a minimal floor doing the same
+//! framing (httparse for the head, a hand-written chunk loop for the body):
+//!
+//! - `whole_response`: what a get or a list does — encode the request, decode the response, and
+//!   collect the body into one buffer (klient: `encode_request` and the `Exchange` machine with
+//!   `read_body_into`, as klient-blocking reads a whole body);
+//! - `streamed_body`: what a watch or followed log does — hand each piece of body to the consumer
+//!   as it arrives, without collecting it (klient: `ResponseDecoder` `Data` events).
 //!
 //! The response is a 1 MiB JSON list sent with `Transfer-Encoding: chunked` in 8 KiB chunks and
-//! the headers a kube-apiserver sends. Both decoders are fed 16 KiB reads, the size of a TLS
-//! record, and hand every body byte to the consumer without copying it into a body buffer.
+//! the headers a kube-apiserver sends. Both sides are fed 16 KiB reads, the size of a TLS record.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
+use http::header::{self, HeaderValue};
+use klient_proto::http::{Event, Exchange, Limits, Progress, ResponseDecoder, encode_request};
 
 const READ: usize = 16 * 1024;
 
@@ -46,6 +52,65 @@ fn api_server_response() -> Vec<u8> {
     wire
 }
 
+/// The request a client sends for the list.
+fn list_request() -> http::Request<Vec<u8>> {
+    let mut request = http::Request::get("/api/v1/namespaces/default/pods?limit=500")
+        .body(Vec::new())
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(header::USER_AGENT, HeaderValue::from_static("klient/0.1.0"));
+    headers.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_static("Bearer 0123456789abcdef0123456789abcdef"),
+    );
+    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    request
+}
+
+/// klient, whole: encode the request, then the exchange machine collects the body.
+fn klient_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8>) {
+    let mut encoded = Vec::with_capacity(256);
+    encode_request(request, "10.0.0.1:6443", &mut encoded).unwrap();
+    let sent = encoded.len();
+    let mut exchange = Exchange::new(encoded, request.method(), Limits::default(), false, false);
+    exchange.handle_written(black_box(exchange.poll_transmit()).len());
+    let mut body = Vec::new();
+    for read in wire.chunks(READ) {
+        exchange.handle_bytes(read);
+        loop {
+            match exchange.read_body_into(&mut body).unwrap() {
+                Progress::Event(Event::End { .. }) => return (sent, body),
+                Progress::Event(_) => {}
+                Progress::NeedData => break,
+                Progress::Finished => unreachable!("the response ended without End"),
+            }
+        }
+    }
+    unreachable!("response did not end")
+}
+
+/// The floor, whole: the request line and fields written by hand, then httparse and a chunk loop
+/// copying the body into one buffer.
+fn peer_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8>) {
+    let mut encoded = Vec::with_capacity(256);
+    encoded.extend_from_slice(request.method().as_str().as_bytes());
+    encoded.push(b' ');
+    encoded.extend_from_slice(request.uri().path_and_query().unwrap().as_str().as_bytes());
+    encoded.extend_from_slice(b" HTTP/1.1\r\nhost: 10.0.0.1:6443\r\n");
+    for (name, value) in request.headers() {
+        encoded.extend_from_slice(name.as_str().as_bytes());
+        encoded.extend_from_slice(b": ");
+        encoded.extend_from_slice(value.as_bytes());
+        encoded.extend_from_slice(b"\r\n");
+    }
+    encoded.extend_from_slice(b"\r\n");
+    let sent = black_box(&encoded).len();
+    let mut body = Vec::new();
+    peer_frames(wire, |piece| body.extend_from_slice(piece));
+    (sent, body)
+}
+
 /// klient: feed each read, drain the events.
 fn klient(wire: &[u8]) -> usize {
     let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
@@ -63,12 +128,19 @@ fn klient(wire: &[u8]) -> usize {
     unreachable!("response did not end")
 }
 
-/// The peer: a growable buffer, httparse for the head, then a plain chunk loop.
+/// The floor, streamed: the body pieces are counted as they come.
 fn peer(wire: &[u8]) -> usize {
+    let mut body = 0;
+    peer_frames(wire, |piece| body += black_box(piece).len());
+    body
+}
+
+/// A growable buffer, httparse for the head, then a plain chunk loop handing each piece of body
+/// to `sink`.
+fn peer_frames(wire: &[u8], mut sink: impl FnMut(&[u8])) {
     let mut buf: Vec<u8> = Vec::with_capacity(2 * READ);
     let mut in_head = true;
     let mut chunk_left: Option<usize> = None;
-    let mut body = 0;
     for read in wire.chunks(READ) {
         buf.extend_from_slice(read);
         let mut pos = 0;
@@ -100,7 +172,7 @@ fn peer(wire: &[u8]) -> usize {
                     let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16).unwrap();
                     pos += lf + 1;
                     if size == 0 {
-                        return body; // no trailers in this response
+                        return; // no trailers in this response
                     }
                     chunk_left = Some(size);
                 }
@@ -117,7 +189,7 @@ fn peer(wire: &[u8]) -> usize {
                         break;
                     }
                     let n = left.min(rest.len());
-                    body += black_box(&rest[..n]).len();
+                    sink(&rest[..n]);
                     pos += n;
                     chunk_left = Some(left - n);
                 }
@@ -130,17 +202,43 @@ fn peer(wire: &[u8]) -> usize {
 
 fn bench(c: &mut Criterion) {
     let wire = api_server_response();
+    let request = list_request();
+    let (sent, body) = klient_whole(&request, &wire);
+    assert_eq!(
+        (sent, &body),
+        (peer_whole(&request, &wire).0, &peer_whole(&request, &wire).1)
+    );
+    let mut whole = c.benchmark_group("whole_response_1MiB_chunked");
+    whole.throughput(Throughput::Bytes(wire.len() as u64));
+    whole.bench_function("klient", |b| {
+        b.iter(|| {
+            assert_eq!(
+                klient_whole(black_box(&request), black_box(&wire)).1.len(),
+                body.len()
+            )
+        })
+    });
+    whole.bench_function("httparse+chunk_loop", |b| {
+        b.iter(|| {
+            assert_eq!(
+                peer_whole(black_box(&request), black_box(&wire)).1.len(),
+                body.len()
+            )
+        })
+    });
+    whole.finish();
+
     let expected = klient(&wire);
     assert_eq!(expected, peer(&wire));
-    let mut group = c.benchmark_group("http_response_1MiB_chunked");
-    group.throughput(Throughput::Bytes(wire.len() as u64));
-    group.bench_function("klient", |b| {
+    let mut streamed = c.benchmark_group("streamed_body_1MiB_chunked");
+    streamed.throughput(Throughput::Bytes(wire.len() as u64));
+    streamed.bench_function("klient", |b| {
         b.iter(|| assert_eq!(klient(black_box(&wire)), expected))
     });
-    group.bench_function("httparse+chunk_loop", |b| {
+    streamed.bench_function("httparse+chunk_loop", |b| {
         b.iter(|| assert_eq!(peer(black_box(&wire)), expected))
     });
-    group.finish();
+    streamed.finish();
 }
 
 criterion_group!(benches, bench);

@@ -161,10 +161,22 @@ impl Exchange {
     /// Reads the whole body.
     pub(crate) fn read_body(&mut self) -> Result<Vec<u8>, ExchangeError> {
         let mut body = Vec::new();
-        while let Some(chunk) = self.next_chunk()? {
-            body.extend_from_slice(&chunk);
+        loop {
+            match self.machine.read_body_into(&mut body) {
+                Ok(Progress::Event(Event::End { .. }) | Progress::Finished) => {
+                    self.ended = true;
+                    return Ok(body);
+                }
+                Ok(Progress::Event(_)) => {
+                    return Err(ExchangeError::Http(HttpError::MalformedHead {
+                        reason: "second head",
+                    }));
+                }
+                Ok(Progress::NeedData) => self.fill().map_err(ExchangeError::Io)?,
+                Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
+                Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
+            }
         }
-        Ok(body)
     }
 
     /// The connection, when the response ended and it can carry another request.

@@ -73,7 +73,7 @@ impl ChunkedDecoder {
                     if *remaining == 0 {
                         self.stage = Stage::DataEnd;
                     }
-                    return Ok(Piece::Data(buf.split_to(n).freeze()));
+                    return Ok(Piece::Data(n));
                 }
                 Stage::DataEnd => {
                     match buf.get(..2) {
@@ -208,7 +208,7 @@ mod tests {
         loop {
             let eof = pieces.peek().is_none();
             match dec.next(&mut buf, eof, limits, &mut received)? {
-                Piece::Data(d) => out.extend_from_slice(&d),
+                Piece::Data(n) => out.extend_from_slice(&buf.split_to(n)),
                 Piece::End => return Ok(out),
                 Piece::NeedData => match pieces.next() {
                     Some(p) => buf.extend_from_slice(p),

@@ -117,6 +117,21 @@ impl Exchange {
         }
     }
 
+    /// Like [`poll_event`](Self::poll_event), with the body appended to `out` rather than handed
+    /// out as `Data` events (see [`ResponseDecoder::read_body_into`]): for a whole response.
+    pub fn read_body_into(&mut self, out: &mut Vec<u8>) -> Result<Progress, ExchangeError> {
+        loop {
+            match self.decoder.read_body_into(out) {
+                Ok(Progress::Event(Event::Informational(_))) => continue,
+                Ok(progress) => return Ok(progress),
+                Err(HttpError::ClosedBeforeResponse) => {
+                    return Err(ExchangeError::Attempt(self.attempt_failure()));
+                }
+                Err(e) => return Err(ExchangeError::Http(e)),
+            }
+        }
+    }
+
     /// After the response's `End`: whether the connection can carry another request (the server
     /// keeps it open and sent nothing past the response).
     pub fn is_reusable(&self) -> bool {

@@ -1,6 +1,6 @@
 //! How a response body is delimited (RFC 9112 §6.3) and whether the connection survives it.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use http::{HeaderMap, StatusCode, Version, header};
 
 use super::chunked::ChunkedDecoder;
@@ -9,7 +9,9 @@ use super::{HttpError, Limits};
 /// One step of reading a body.
 #[derive(Debug)]
 pub(crate) enum Piece {
-    Data(Bytes),
+    /// The next this many bytes at the front of the buffer are body: the caller takes them out
+    /// (as shared `Bytes`, or by copying them where they go) and advances the buffer.
+    Data(usize),
     NeedData,
     End,
 }
@@ -95,7 +97,7 @@ impl Framing {
                 let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(buf.len());
                 *remaining -= n as u64;
                 *received += n as u64;
-                Ok(Piece::Data(buf.split_to(n).freeze()))
+                Ok(Piece::Data(n))
             }
             Framing::Chunked(chunked) => chunked.next(buf, eof, limits, received),
             Framing::UntilClose => {
@@ -113,7 +115,7 @@ impl Framing {
                 }
                 let n = usize::try_from(room).unwrap_or(usize::MAX).min(buf.len());
                 *received += n as u64;
-                Ok(Piece::Data(buf.split_to(n).freeze()))
+                Ok(Piece::Data(n))
             }
         }
     }

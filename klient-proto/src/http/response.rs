@@ -215,6 +215,40 @@ impl ResponseDecoder {
         result
     }
 
+    /// Like [`poll_event`](Self::poll_event), but body bytes are appended to `out` instead of
+    /// being handed out as [`Event::Data`] (which this never returns): the way to read a whole
+    /// body, copying each byte once from the decoder's buffer to where it belongs, without a
+    /// shared buffer per piece. Returns `NeedData` once everything received so far is in `out`,
+    /// and `End` (then `Finished`) at the end of the body.
+    pub fn read_body_into(&mut self, out: &mut Vec<u8>) -> Result<Progress, HttpError> {
+        if let State::Failed(e) = &self.state {
+            return Err(e.clone());
+        }
+        let State::Body(body) = &mut self.state else {
+            return self.poll_event();
+        };
+        let result = loop {
+            match body.next(&mut self.buf, self.eof, &self.limits) {
+                Ok(BodyPiece::Raw(n)) => {
+                    out.extend_from_slice(&self.buf[..n]);
+                    self.buf.advance(n);
+                }
+                Ok(BodyPiece::Decoded(bytes)) => out.extend_from_slice(&bytes),
+                Ok(BodyPiece::NeedData) => break Ok(Progress::NeedData),
+                Ok(BodyPiece::End) => {
+                    let keep_alive = body.keep_alive;
+                    self.state = State::Done { keep_alive };
+                    break Ok(Progress::Event(Event::End { keep_alive }));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
     fn step(&mut self) -> Result<Progress, HttpError> {
         match &mut self.state {
             State::Head { scanned } => {
@@ -230,9 +264,10 @@ impl ResponseDecoder {
                 self.on_head(head).map(Progress::Event)
             }
             State::Body(body) => match body.next(&mut self.buf, self.eof, &self.limits)? {
-                Piece::Data(data) => Ok(Progress::Event(Event::Data(data))),
-                Piece::NeedData => Ok(Progress::NeedData),
-                Piece::End => {
+                BodyPiece::Raw(n) => Ok(Progress::Event(Event::Data(self.buf.split_to(n).freeze()))),
+                BodyPiece::Decoded(data) => Ok(Progress::Event(Event::Data(data))),
+                BodyPiece::NeedData => Ok(Progress::NeedData),
+                BodyPiece::End => {
                     let keep_alive = body.keep_alive;
                     self.state = State::Done { keep_alive };
                     Ok(Progress::Event(Event::End { keep_alive }))
@@ -280,26 +315,36 @@ impl ResponseDecoder {
     }
 }
 
+/// One step of a body with its content coding removed.
+enum BodyPiece {
+    /// The next this many bytes at the front of the buffer are body, as they came.
+    Raw(usize),
+    /// Bytes gzip produced.
+    Decoded(Bytes),
+    NeedData,
+    End,
+}
+
 impl Body {
-    fn next(&mut self, buf: &mut BytesMut, eof: bool, limits: &Limits) -> Result<Piece, HttpError> {
+    fn next(&mut self, buf: &mut BytesMut, eof: bool, limits: &Limits) -> Result<BodyPiece, HttpError> {
         loop {
             if let Some(gzip) = &mut self.gzip
                 && let Some(out) = gzip.poll_output(limits.max_decompressed_bytes)?
             {
-                return Ok(Piece::Data(out));
+                return Ok(BodyPiece::Decoded(out));
             }
             match self.framing.next(buf, eof, limits, &mut self.received)? {
-                Piece::Data(raw) => match &mut self.gzip {
-                    Some(gzip) => gzip.push(raw),
-                    None => return Ok(Piece::Data(raw)),
+                Piece::Data(n) => match &mut self.gzip {
+                    Some(gzip) => gzip.push(buf.split_to(n).freeze()),
+                    None => return Ok(BodyPiece::Raw(n)),
                 },
                 Piece::End => {
                     if let Some(gzip) = &self.gzip {
                         gzip.finish()?;
                     }
-                    return Ok(Piece::End);
+                    return Ok(BodyPiece::End);
                 }
-                Piece::NeedData => return Ok(Piece::NeedData),
+                Piece::NeedData => return Ok(BodyPiece::NeedData),
             }
         }
     }

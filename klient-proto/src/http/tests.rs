@@ -19,25 +19,35 @@ enum Seen {
     Error(HttpError),
 }
 
+/// Decodes `input` fed in pieces of `step`, once with `poll_event` and once with
+/// `read_body_into`, which must see the same.
 fn run(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool) -> Vec<Seen> {
+    let by_events = run_with(input, method, limits, step, eof, false);
+    let into_a_vec = run_with(input, method, limits, step, eof, true);
+    assert_eq!(by_events, into_a_vec, "read_body_into differs from poll_event");
+    by_events
+}
+
+fn run_with(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool, into: bool) -> Vec<Seen> {
     // Every case may switch protocols; a 101 nobody asked for is tested on its own.
     let mut decoder = ResponseDecoder::new(method, limits).with_upgrade();
     let mut seen = Vec::new();
     for piece in input.chunks(step) {
         decoder.handle_bytes(piece);
-        if drain(&mut decoder, &mut seen) && !matches!(seen.last(), Some(Seen::Upgraded { .. })) {
+        if drain(&mut decoder, &mut seen, into) && !matches!(seen.last(), Some(Seen::Upgraded { .. })) {
             return seen;
         }
     }
     if eof {
         decoder.handle_eof();
-        drain(&mut decoder, &mut seen);
+        drain(&mut decoder, &mut seen, into);
     }
     seen
 }
 
-/// Polls until "need data"; true once the decoder is finished (error or upgrade).
-fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>) -> bool {
+/// Polls until "need data"; true once the decoder is finished (error or upgrade). With `into`,
+/// body bytes come from `read_body_into` rather than `Data` events.
+fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> bool {
     // Bytes fed after an upgrade are the new protocol's: collect them like leftover.
     if let Some(Seen::Upgraded { after, .. }) = seen.last_mut() {
         after.extend_from_slice(&decoder.take_buffered());
@@ -49,7 +59,19 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>) -> bool {
         return true;
     }
     loop {
-        let event = match decoder.poll_event() {
+        let mut body = Vec::new();
+        let progress = if into {
+            decoder.read_body_into(&mut body)
+        } else {
+            decoder.poll_event()
+        };
+        if !body.is_empty() {
+            match seen.last_mut() {
+                Some(Seen::Body(seen_body)) => seen_body.extend_from_slice(&body),
+                _ => seen.push(Seen::Body(body)),
+            }
+        }
+        let event = match progress {
             Ok(Progress::NeedData | Progress::Finished) => return false,
             Ok(Progress::Event(event)) => event,
             Err(e) => {
@@ -63,6 +85,7 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>) -> bool {
             Event::Head(head) => seen.push(Seen::Head(head)),
             Event::Data(data) => {
                 assert!(!data.is_empty(), "empty Data event");
+                assert!(!into, "read_body_into handed out a Data event");
                 match seen.last_mut() {
                     Some(Seen::Body(body)) => body.extend_from_slice(&data),
                     _ => seen.push(Seen::Body(data.to_vec())),
@@ -347,11 +370,11 @@ fn pipelined_responses_on_one_connection() {
         let mut methods = [Method::HEAD, Method::GET].into_iter();
         for piece in wire.chunks(step) {
             decoder.handle_bytes(piece);
-            drain(&mut decoder, &mut seen);
+            drain(&mut decoder, &mut seen, false);
             while decoder.is_reusable() {
                 let Some(method) = methods.next() else { break };
                 decoder.next_response(&method).unwrap();
-                drain(&mut decoder, &mut seen);
+                drain(&mut decoder, &mut seen, false);
             }
         }
         assert_eq!(
@@ -378,7 +401,7 @@ fn next_response_needs_a_finished_keep_alive_response() {
     assert_eq!(decoder.next_response(&Method::GET), Err(HttpError::NotReusable));
     decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nextra");
     let mut seen = Vec::new();
-    drain(&mut decoder, &mut seen);
+    drain(&mut decoder, &mut seen, false);
     assert_eq!(seen.last(), Some(&Seen::End { keep_alive: false }));
     assert_eq!(decoder.next_response(&Method::GET), Err(HttpError::NotReusable));
     assert_eq!(
