@@ -34,11 +34,14 @@ fuzz_target!(|data: &[u8]| {
     let eof = mode & 0x80 != 0;
     let upgrade = mode & 0x40 != 0;
 
-    let whole = run(input, &method, limits, eof, upgrade, &mut Splits::whole());
-    let split = run(input, &method, limits, eof, upgrade, &mut Splits::new(seed));
+    let whole = run(input, &method, limits, eof, upgrade, false, &mut Splits::whole());
+    let split = run(input, &method, limits, eof, upgrade, false, &mut Splits::new(seed));
     if whole.result.is_ok() {
         assert_eq!(whole, split, "a valid stream must decode the same at any split");
     }
+    // Collecting the body with read_body_into sees exactly what the Data events carry.
+    let into = run(input, &method, limits, eof, upgrade, true, &mut Splits::new(seed));
+    assert_eq!(split, into, "read_body_into differs from poll_event");
 });
 
 /// Piece lengths from a small xorshift generator: mostly short, sometimes long.
@@ -69,7 +72,15 @@ impl Splits {
     }
 }
 
-fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, upgrade: bool, splits: &mut Splits) -> Outcome {
+fn run(
+    input: &[u8],
+    method: &http::Method,
+    limits: Limits,
+    eof: bool,
+    upgrade: bool,
+    into: bool,
+    splits: &mut Splits,
+) -> Outcome {
     let mut decoder = ResponseDecoder::new(method, limits);
     if upgrade {
         decoder = decoder.with_upgrade();
@@ -91,13 +102,23 @@ fn run(input: &[u8], method: &http::Method, limits: Limits, eof: bool, upgrade: 
             rest = tail;
         }
         loop {
-            match decoder.poll_event() {
+            let progress = if into {
+                let before = out.body.len();
+                let progress = decoder.read_body_into(&mut out.body);
+                body_len += (out.body.len() - before) as u64;
+                assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));
+                progress
+            } else {
+                decoder.poll_event()
+            };
+            match progress {
                 Ok(Progress::NeedData) => break,
                 Ok(Progress::Finished) => {
                     assert_eq!(decoder.poll_event(), Ok(Progress::Finished), "finished stays finished");
                     break;
                 }
                 Ok(Progress::Event(Event::Data(data))) => {
+                    assert!(!into, "read_body_into handed out a Data event");
                     assert!(!data.is_empty());
                     body_len += data.len() as u64;
                     assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));
