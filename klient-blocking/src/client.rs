@@ -214,14 +214,23 @@ impl Client {
     /// Drives one call to its answer: the call machine decides every attempt, wait, renewal and
     /// replay; this moves the bytes. An error answer is read whole and returned as the API error.
     fn call(&self, request: http::Request<Vec<u8>>, kind: CallKind) -> Result<(ResponseHead, Answer)> {
-        let mut call =
-            Call::new(&self.inner.settings, request, kind, None, Instant::now()).map_err(Error::Call)?;
-        let read_timeout = kind.read_timeout(&self.inner.config.transport);
+        let transport = &self.inner.config.transport;
+        let mut call = Call::new(
+            &self.inner.settings,
+            request,
+            kind,
+            kind.deadline(transport),
+            Instant::now(),
+        )
+        .map_err(Error::Call)?;
+        let read_timeout = kind.read_timeout(transport);
         loop {
             let new_connection = match call.poll_action(Instant::now()) {
                 Some(CallAction::Send { new_connection }) => new_connection,
                 Some(CallAction::Wait(until)) => {
+                    let until = call.poll_timeout().map_or(until, |deadline| deadline.min(until));
                     std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                    call.handle_timeout(Instant::now()).map_err(Error::Call)?;
                     continue;
                 }
                 None => return Err(Error::Call(CallError::Misuse("a call with nothing to do"))),
@@ -239,8 +248,15 @@ impl Client {
                     reused,
                 )
                 .map_err(Error::Call)?;
-            stream.set_read_timeout(read_timeout).map_err(Error::Io)?;
-            let answer = match Exchange::start(stream, exchange) {
+            stream
+                .set_read_timeout(call.wait_limit(read_timeout, Instant::now()))
+                .map_err(Error::Io)?;
+            let started = Exchange::start(stream, exchange);
+            // A read that gave up at the call's deadline ends the call, whatever else it means.
+            if started.is_err() {
+                call.handle_timeout(Instant::now()).map_err(Error::Call)?;
+            }
+            let answer = match started {
                 Ok(answer) => answer,
                 Err(ExchangeError::Attempt(failure, source)) => {
                     match call.handle_failure(failure) {

@@ -44,6 +44,8 @@ enum Reply {
     AnswerAndClose(u16, &'static str),
     /// Read the request, then close without answering.
     Close,
+    /// Read the request, then say nothing for this long before closing.
+    Silence(Duration),
 }
 
 /// Serves requests on loopback with `script` choosing each reply; returns the address and the
@@ -108,6 +110,10 @@ fn serve_connection(
             Reply::AnswerWarning(status, body, warning) => (status, body, false, warning),
             Reply::AnswerAndClose(status, body) => (status, body, true, ""),
             Reply::Close => return,
+            Reply::Silence(how_long) => {
+                thread::sleep(how_long);
+                return;
+            }
         };
         let warning = if warning.is_empty() {
             String::new()
@@ -267,5 +273,36 @@ fn the_servers_warnings_reach_the_application_once_per_response() {
     assert_eq!(
         *seen.lock().unwrap(),
         ["slow down", "really", "v1beta1 is deprecated"]
+    );
+}
+
+#[test]
+fn an_upgrade_the_server_never_answers_fails_at_the_upgrade_deadline() {
+    let (address, seen) = serve(|_, _| Reply::Silence(Duration::from_secs(20)));
+    let mut config = config(&format!("http://{address}"), "token: t");
+    config.transport.upgrade_timeout = Duration::from_millis(500);
+    let client = Client::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let params = klient_blocking::AttachParams::default();
+    let error = match client.exec("ns", "pod", &["true"], &params) {
+        Err(error) => error,
+        Ok(_) => panic!("a silent server gave an exec session"),
+    };
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            error,
+            klient_blocking::Error::Call(klient_proto::client::CallError::TimedOut { .. })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(
+        seen.lock().unwrap()[0]
+            .line
+            .starts_with("GET /api/v1/namespaces/ns/pods/pod/exec?")
     );
 }

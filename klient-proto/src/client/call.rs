@@ -45,6 +45,16 @@ pub enum CallKind {
 }
 
 impl CallKind {
+    /// How long this kind of call may take up to its answer's head, retries and waits included:
+    /// an upgrade the transport's upgrade timeout; the others have no such deadline (a whole
+    /// request is bounded between bytes by the read timeout, a stream runs as long as it flows).
+    pub fn deadline(self, transport: &TransportSettings) -> Option<Duration> {
+        match self {
+            CallKind::Upgrade => Some(transport.upgrade_timeout),
+            CallKind::Whole | CallKind::Streaming => None,
+        }
+    }
+
     /// How long this kind of call may wait for the server between bytes of its answer: the
     /// transport's read timeout, except for streams, which wait as long as the server streams
     /// (a watch has its own stall deadline, a followed log follows for as long as the caller
@@ -262,6 +272,19 @@ impl Call {
             }
             State::Waiting { until } => Some(CallAction::Wait(until)),
             State::InFlight | State::Done => None,
+        }
+    }
+
+    /// How long the adapter may block waiting for the server now: `read_timeout` (from
+    /// [`CallKind::read_timeout`]), shortened to what is left of the call's deadline (never zero,
+    /// which sockets refuse: past the deadline, [`Call::handle_timeout`] ends the call).
+    pub fn wait_limit(&self, read_timeout: Option<Duration>, now: Instant) -> Option<Duration> {
+        let left = self
+            .poll_timeout()
+            .map(|at| at.saturating_duration_since(now).max(Duration::from_millis(1)));
+        match (read_timeout, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 

@@ -299,6 +299,21 @@ fn the_deadline_covers_waits_between_retries() {
         Ok(Disposition::Retry)
     );
     assert_eq!(call.poll_timeout(), Some(start + timeout));
+    // A read may block until the deadline at most, and never for zero time.
+    let read = Some(Duration::from_secs(295));
+    assert_eq!(
+        call.wait_limit(read, start + Duration::from_secs(1)),
+        Some(Duration::from_secs(4))
+    );
+    assert_eq!(
+        call.wait_limit(None, start + Duration::from_secs(6)),
+        Some(Duration::from_millis(1))
+    );
+    assert_eq!(
+        CallKind::Upgrade.deadline(&TransportSettings::default()),
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(CallKind::Whole.deadline(&TransportSettings::default()), None);
     assert_eq!(call.handle_timeout(start + Duration::from_secs(4)), Ok(()));
     assert_eq!(
         call.handle_timeout(start + timeout),

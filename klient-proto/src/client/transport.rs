@@ -17,6 +17,10 @@ pub struct TransportSettings {
     pub read_timeout: Duration,
     /// How long one write may wait for the server to take bytes. Default 60 s.
     pub write_timeout: Duration,
+    /// How long an upgrade (exec, attach, port-forward) may take from its request to the server
+    /// switching protocols, retries included; a server that accepts the connection and then says
+    /// nothing fails the session here instead of after the read timeout. Default 30 s.
+    pub upgrade_timeout: Duration,
     /// TCP keepalive: after this long without traffic the kernel probes the peer, so that a
     /// connection whose server vanished (a node gone, a NAT entry dropped) fails instead of
     /// hanging; `None` leaves the system's setting. Default 30 s, as Go's dialer (and so
@@ -30,6 +34,7 @@ impl Default for TransportSettings {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(295),
             write_timeout: Duration::from_secs(60),
+            upgrade_timeout: Duration::from_secs(30),
             tcp_keepalive: Some(Duration::from_secs(30)),
         }
     }
