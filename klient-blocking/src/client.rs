@@ -364,7 +364,10 @@ impl Client {
             HandshakeError::Tls(e @ TlsError::ClosedDuringHandshake) => {
                 connect_error(io::Error::new(io::ErrorKind::UnexpectedEof, e))
             }
-            HandshakeError::Tls(e) => Error::Tls(format!("handshake with {}: {e}", server.authority())),
+            HandshakeError::Tls(error) => Error::Tls {
+                server: server.authority(),
+                error,
+            },
             HandshakeError::Config(e) => tls_config_error(e),
             HandshakeError::Io(source) => connect_error(source),
         })
@@ -446,7 +449,7 @@ impl TlsSetup {
 }
 
 fn tls_config_error(e: ConfigError) -> Error {
-    Error::Tls(e.to_string())
+    Error::TlsConfig(e)
 }
 
 fn read_secret(source: &Source<SecretBytes>) -> Result<Vec<u8>> {

@@ -10,6 +10,7 @@ use klient_proto::client::CallError;
 use klient_proto::config::{ParseError, ResolveError};
 use klient_proto::http::{EncodeError, HttpError, TunnelError};
 use klient_proto::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
+use klient_proto::tls::{ConfigError as TlsConfigError, TlsError};
 use klient_proto::watch::Failure;
 use klient_proto::ws::{HandshakeError, WsError};
 
@@ -39,8 +40,17 @@ pub enum Error {
     NoConfig,
     /// The configuration asks for something this client cannot do yet.
     Unsupported(String),
-    /// TLS could not be set up or the handshake failed.
-    Tls(String),
+    /// The kubeconfig's TLS material cannot be used (a CA or client certificate that is not
+    /// valid PEM, a key that does not fit, a server name that is not one).
+    TlsConfig(TlsConfigError),
+    /// The TLS handshake with the server failed: its certificate (an unknown CA, a name it does
+    /// not carry, expired), an alert, a protocol error.
+    Tls {
+        /// `host:port` of the server.
+        server: String,
+        /// What failed.
+        error: TlsError,
+    },
     /// Connecting to the server failed.
     Connect {
         /// `host:port` of the server.
@@ -115,7 +125,8 @@ impl fmt::Display for Error {
                 f.write_str("no kubeconfig found (KUBECONFIG is unset and ~/.kube/config does not exist)")
             }
             Error::Unsupported(what) => write!(f, "not supported yet: {what}"),
-            Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::TlsConfig(e) => write!(f, "TLS settings: {e}"),
+            Error::Tls { server, error } => write!(f, "TLS handshake with {server}: {error}"),
             Error::Connect { server, source } => write!(f, "connecting to {server}: {source}"),
             Error::Tunnel(e) => write!(f, "proxy: {e}"),
             Error::Io(e) => write!(f, "connection: {e}"),
@@ -149,6 +160,8 @@ impl std::error::Error for Error {
                 Some(source)
             }
             Error::Tunnel(e) => Some(e),
+            Error::TlsConfig(e) => Some(e),
+            Error::Tls { error, .. } => Some(error),
             Error::Http(e) => Some(e),
             Error::Encode(e) => Some(e),
             Error::Call(e) => Some(e),
