@@ -14,7 +14,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::header::{self, HeaderValue};
-use klient_proto::http::{Event, Exchange, Limits, Progress, ResponseDecoder, encode_request};
+use klient_proto::http::{Exchange, HttpEvent, Limits, Progress, ResponseDecoder, encode_request};
 
 const READ: usize = 16 * 1024;
 
@@ -80,7 +80,7 @@ fn klient_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8
         exchange.handle_bytes(read);
         loop {
             match exchange.read_body_into(&mut body).unwrap() {
-                Progress::Event(Event::End { .. }) => return (sent, body),
+                Progress::Event(HttpEvent::End { .. }) => return (sent, body),
                 Progress::Event(_) => {}
                 Progress::NeedData => break,
                 Progress::Finished => unreachable!("the response ended without End"),
@@ -119,8 +119,8 @@ fn klient(wire: &[u8]) -> usize {
         decoder.handle_bytes(read);
         while let Progress::Event(event) = decoder.poll_event().unwrap() {
             match event {
-                Event::Data(data) => body += black_box(&data).len(),
-                Event::End { .. } => return body,
+                HttpEvent::Data(data) => body += black_box(&data).len(),
+                HttpEvent::End { .. } => return body,
                 _ => {}
             }
         }

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use klient_benches::alloc::{Counting, measure, mib};
 use klient_benches::pods::{PODS, pod_list_json, pods};
 use klient_proto::api::{ObjectList, decode};
-use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
+use klient_proto::http::{HttpEvent, Limits, Progress, ResponseDecoder};
 
 const READ: usize = 16 * 1024;
 
@@ -56,9 +56,9 @@ fn klient_http(wire: &[u8]) -> ObjectList<Pod> {
         decoder.handle_bytes(read);
         while let Progress::Event(event) = decoder.poll_event().expect("a valid response") {
             match event {
-                Event::Head(head) => status = head.status.as_u16(),
-                Event::Data(data) => body.extend_from_slice(&data),
-                Event::End { .. } => return decode::<ObjectList<Pod>>(status, &body).expect("decodes"),
+                HttpEvent::Head(head) => status = head.status.as_u16(),
+                HttpEvent::Data(data) => body.extend_from_slice(&data),
+                HttpEvent::End { .. } => return decode::<ObjectList<Pod>>(status, &body).expect("decodes"),
                 _ => {}
             }
         }

@@ -3,7 +3,7 @@
 //! decode a valid stream the same way whatever the split.
 #![no_main]
 
-use klient_proto::http::{Event, HttpError, Limits, Progress, ResponseDecoder};
+use klient_proto::http::{HttpEvent, HttpError, Limits, Progress, ResponseDecoder};
 use libfuzzer_sys::fuzz_target;
 
 /// Everything a run produced, with adjacent data merged.
@@ -117,14 +117,14 @@ fn run(
                     assert_eq!(decoder.poll_event(), Ok(Progress::Finished), "finished stays finished");
                     break;
                 }
-                Ok(Progress::Event(Event::Data(data))) => {
+                Ok(Progress::Event(HttpEvent::Data(data))) => {
                     assert!(!into, "read_body_into handed out a Data event");
                     assert!(!data.is_empty());
                     body_len += data.len() as u64;
                     assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));
                     out.body.extend_from_slice(&data);
                 }
-                Ok(Progress::Event(Event::End { keep_alive })) => {
+                Ok(Progress::Event(HttpEvent::End { keep_alive })) => {
                     out.events.push(format!("end {keep_alive}"));
                     body_len = 0;
                     if keep_alive {
@@ -134,7 +134,7 @@ fn run(
                             .expect("reusable after keep-alive End");
                     }
                 }
-                Ok(Progress::Event(Event::Upgraded { head, leftover })) => {
+                Ok(Progress::Event(HttpEvent::Upgraded { head, leftover })) => {
                     out.events.push(format!("upgraded {}", head.status));
                     out.body.extend_from_slice(&leftover);
                 }

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use bytes::Bytes;
 use klient_proto::client::AttemptFailure;
 use klient_proto::http::{
-    Event, Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, Progress, ResponseHead,
+    Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress, ResponseHead,
 };
 
 use crate::stream::Stream;
@@ -91,10 +91,10 @@ impl Exchange {
         };
         loop {
             match exchange.machine.poll_event() {
-                Ok(Progress::Event(Event::Head(head))) => {
+                Ok(Progress::Event(HttpEvent::Head(head))) => {
                     return Ok(Answer::Response(head, Box::new(exchange)));
                 }
-                Ok(Progress::Event(Event::Upgraded { head, leftover })) => {
+                Ok(Progress::Event(HttpEvent::Upgraded { head, leftover })) => {
                     return Ok(Answer::Upgraded(head, exchange.stream, leftover));
                 }
                 Ok(Progress::NeedData) => {}
@@ -141,8 +141,8 @@ impl Exchange {
     pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>, ExchangeError> {
         loop {
             match self.machine.poll_event() {
-                Ok(Progress::Event(Event::Data(bytes))) => return Ok(Some(bytes)),
-                Ok(Progress::Event(Event::End { .. }) | Progress::Finished) => {
+                Ok(Progress::Event(HttpEvent::Data(bytes))) => return Ok(Some(bytes)),
+                Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
                     self.ended = true;
                     return Ok(None);
                 }
@@ -163,7 +163,7 @@ impl Exchange {
         let mut body = Vec::new();
         loop {
             match self.machine.read_body_into(&mut body) {
-                Ok(Progress::Event(Event::End { .. }) | Progress::Finished) => {
+                Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
                     self.ended = true;
                     return Ok(body);
                 }

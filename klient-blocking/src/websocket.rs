@@ -515,14 +515,14 @@ fn read_upgrade<S: Read>(
             })
         };
         match decoder.poll_event() {
-            Ok(wire::Progress::Event(wire::Event::Upgraded { head, leftover })) => {
+            Ok(wire::Progress::Event(wire::HttpEvent::Upgraded { head, leftover })) => {
                 return Ok((head, leftover.to_vec()));
             }
-            Ok(wire::Progress::Event(wire::Event::Head(head))) => {
+            Ok(wire::Progress::Event(wire::HttpEvent::Head(head))) => {
                 refused = Some((head.status, Vec::new()));
                 continue;
             }
-            Ok(wire::Progress::Event(wire::Event::Data(data))) => {
+            Ok(wire::Progress::Event(wire::HttpEvent::Data(data))) => {
                 if let Some((_, body)) = &mut refused {
                     let room = MAX_REFUSAL_BODY.saturating_sub(body.len());
                     body.extend_from_slice(&data[..data.len().min(room)]);

@@ -8,7 +8,7 @@ use std::fmt;
 
 use http::Method;
 
-use super::{Event, HttpError, Limits, Progress, ResponseDecoder};
+use super::{HttpError, HttpEvent, Limits, Progress, ResponseDecoder};
 use crate::client::{AttemptFailure, Written};
 
 /// Why an exchange failed.
@@ -105,7 +105,7 @@ impl Exchange {
     pub fn poll_event(&mut self) -> Result<Progress, ExchangeError> {
         loop {
             match self.decoder.poll_event() {
-                Ok(Progress::Event(Event::Informational(_))) => continue,
+                Ok(Progress::Event(HttpEvent::Informational(_))) => continue,
                 Ok(progress) => return Ok(progress),
                 // Closed without a byte of an answer: whether the request goes out again is the
                 // call's decision, made from how much of it was written.
@@ -122,7 +122,7 @@ impl Exchange {
     pub fn read_body_into(&mut self, out: &mut Vec<u8>) -> Result<Progress, ExchangeError> {
         loop {
             match self.decoder.read_body_into(out) {
-                Ok(Progress::Event(Event::Informational(_))) => continue,
+                Ok(Progress::Event(HttpEvent::Informational(_))) => continue,
                 Ok(progress) => return Ok(progress),
                 Err(HttpError::ClosedBeforeResponse) => {
                     return Err(ExchangeError::Attempt(self.attempt_failure()));
@@ -157,7 +157,7 @@ mod tests {
 
     fn head(exchange: &mut Exchange) -> ResponseHead {
         match exchange.poll_event() {
-            Ok(Progress::Event(Event::Head(head))) => head,
+            Ok(Progress::Event(HttpEvent::Head(head))) => head,
             other => panic!("{other:?}"),
         }
     }
@@ -200,7 +200,7 @@ mod tests {
         assert!(!exchange.is_reusable(), "not before End");
         assert_eq!(
             exchange.poll_event(),
-            Ok(Progress::Event(Event::End { keep_alive: true }))
+            Ok(Progress::Event(HttpEvent::End { keep_alive: true }))
         );
         assert!(exchange.is_reusable());
         exchange.handle_bytes(b"HTTP/1.1 408 Request Timeout\r\n");
@@ -217,7 +217,7 @@ mod tests {
         head(&mut closing);
         assert_eq!(
             closing.poll_event(),
-            Ok(Progress::Event(Event::End { keep_alive: false }))
+            Ok(Progress::Event(HttpEvent::End { keep_alive: false }))
         );
         assert!(!closing.is_reusable());
         assert_eq!(closing.poll_event(), Ok(Progress::Finished));
@@ -236,7 +236,7 @@ mod tests {
         let mut upgrade = Exchange::new(Vec::new(), &Method::GET, Limits::default(), false, true);
         upgrade.handle_bytes(response);
         match upgrade.poll_event() {
-            Ok(Progress::Event(Event::Upgraded { leftover, .. })) => {
+            Ok(Progress::Event(HttpEvent::Upgraded { leftover, .. })) => {
                 assert_eq!(leftover, Bytes::from_static(b"\x81\x00"))
             }
             other => panic!("{other:?}"),

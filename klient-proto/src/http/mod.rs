@@ -2,18 +2,18 @@
 //!
 //! [`encode_request`] turns an `http::Request<Vec<u8>>` (as the api module builds them) into wire
 //! bytes; [`encode_connect`] writes the `CONNECT` that opens a tunnel through a proxy.
-//! [`ResponseDecoder`] turns the bytes that come back into [`Event`]s, enforcing a [`Limits`] on
+//! [`ResponseDecoder`] turns the bytes that come back into [`HttpEvent`]s, enforcing a [`Limits`] on
 //! every buffer, decoding chunked and gzip bodies, deciding whether the connection can be reused,
 //! and handing over the bytes after a `101 Switching Protocols` to the next protocol.
 //!
 //! [`encode_request`]: crate::http::encode_request
 //! [`encode_connect`]: crate::http::encode_connect
 //! [`ResponseDecoder`]: crate::http::ResponseDecoder
-//! [`Event`]: crate::http::Event
+//! [`HttpEvent`]: crate::http::HttpEvent
 //! [`Limits`]: crate::http::Limits
 //!
 //! ```
-//! use klient_proto::http::{Event, Limits, Progress, ResponseDecoder, accept_gzip, encode_request};
+//! use klient_proto::http::{HttpEvent, Limits, Progress, ResponseDecoder, accept_gzip, encode_request};
 //!
 //! let mut request = http::Request::get("/api/v1/namespaces?limit=5").body(Vec::new()).unwrap();
 //! accept_gzip(request.headers_mut());
@@ -28,7 +28,7 @@
 //! while let Progress::Event(event) = decoder.poll_event()? {
 //!     events.push(event);
 //! }
-//! assert!(matches!(events.last(), Some(Event::End { keep_alive: true })));
+//! assert!(matches!(events.last(), Some(HttpEvent::End { keep_alive: true })));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -51,5 +51,5 @@ pub use gzip::GzipError;
 pub use head::ResponseHead;
 pub use limits::Limits;
 pub use request::{EncodeError, accept_gzip, encode_connect, encode_request};
-pub use response::{Event, Progress, ResponseDecoder};
+pub use response::{HttpEvent, Progress, ResponseDecoder};
 pub use tunnel::{Tunnel, TunnelError};

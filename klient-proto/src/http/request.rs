@@ -102,7 +102,7 @@ pub fn encode_request(
 /// Appends a `CONNECT authority HTTP/1.1` request, which asks a proxy for a tunnel to
 /// `authority` (`host:port`). Decode its answer with a
 /// [`ResponseDecoder`](super::ResponseDecoder) made for `Method::CONNECT`: a 2xx arrives as
-/// [`Event::Upgraded`](super::Event::Upgraded). On error `out` is left as it was.
+/// [`HttpEvent::Upgraded`](super::HttpEvent::Upgraded). On error `out` is left as it was.
 ///
 /// ```
 /// use klient_proto::http::encode_connect;

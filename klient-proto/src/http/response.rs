@@ -10,7 +10,7 @@ use super::{HttpError, Limits};
 
 /// What the decoder found, in the order it arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum HttpEvent {
     /// An interim `1xx` head (100 Continue, 102 Processing, 103 Early Hints). The final head
     /// follows.
     Informational(ResponseHead),
@@ -40,7 +40,7 @@ pub enum Event {
 #[must_use]
 pub enum Progress {
     /// The next event.
-    Event(Event),
+    Event(HttpEvent),
     /// Nothing more until more bytes (or the end of the stream) are fed.
     NeedData,
     /// The response is over (its `End` or `Upgraded` was handed out): nothing more comes until
@@ -71,7 +71,7 @@ struct Body {
     received: u64,
 }
 
-/// An HTTP/1.1 response decoder: bytes in, [`Event`]s out, no I/O.
+/// An HTTP/1.1 response decoder: bytes in, [`HttpEvent`]s out, no I/O.
 ///
 /// Feed what the connection delivers with [`handle_bytes`](Self::handle_bytes) (any split works,
 /// down to one byte at a time) and [`handle_eof`](Self::handle_eof) when the peer closes; after
@@ -92,16 +92,16 @@ struct Body {
 /// An error is final: every later `poll_event` returns it again.
 ///
 /// ```
-/// use klient_proto::http::{Event, Limits, Progress, ResponseDecoder};
+/// use klient_proto::http::{HttpEvent, Limits, Progress, ResponseDecoder};
 ///
 /// let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
 /// decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
 /// let mut body = Vec::new();
 /// while let Progress::Event(event) = decoder.poll_event()? {
 ///     match event {
-///         Event::Head(head) => assert_eq!(head.status, 200),
-///         Event::Data(bytes) => body.extend_from_slice(&bytes),
-///         Event::End { keep_alive } => assert!(keep_alive),
+///         HttpEvent::Head(head) => assert_eq!(head.status, 200),
+///         HttpEvent::Data(bytes) => body.extend_from_slice(&bytes),
+///         HttpEvent::End { keep_alive } => assert!(keep_alive),
 ///         other => unreachable!("{other:?}"),
 ///     }
 /// }
@@ -139,7 +139,7 @@ impl ResponseDecoder {
     }
 
     /// The request asked to switch protocols (it carries `Upgrade`, as a WebSocket handshake does):
-    /// a `101 Switching Protocols` then ends the response with [`Event::Upgraded`]. Without this, a
+    /// a `101 Switching Protocols` then ends the response with [`HttpEvent::Upgraded`]. Without this, a
     /// 101 is [`HttpError::UnexpectedUpgrade`]: a connection must not change protocols under a
     /// request that did not ask for it.
     pub fn with_upgrade(mut self) -> Self {
@@ -216,7 +216,7 @@ impl ResponseDecoder {
     }
 
     /// Like [`poll_event`](Self::poll_event), but body bytes are appended to `out` instead of
-    /// being handed out as [`Event::Data`] (which this never returns): the way to read a whole
+    /// being handed out as [`HttpEvent::Data`] (which this never returns): the way to read a whole
     /// body, copying each byte once from the decoder's buffer to where it belongs, without a
     /// shared buffer per piece. Returns `NeedData` once everything received so far is in `out`,
     /// and `End` (then `Finished`) at the end of the body.
@@ -238,7 +238,7 @@ impl ResponseDecoder {
                 Ok(BodyPiece::End) => {
                     let keep_alive = body.keep_alive;
                     self.state = State::Done { keep_alive };
-                    break Ok(Progress::Event(Event::End { keep_alive }));
+                    break Ok(Progress::Event(HttpEvent::End { keep_alive }));
                 }
                 Err(e) => break Err(e),
             }
@@ -264,13 +264,13 @@ impl ResponseDecoder {
                 self.on_head(head).map(Progress::Event)
             }
             State::Body(body) => match body.next(&mut self.buf, self.eof, &self.limits)? {
-                BodyPiece::Raw(n) => Ok(Progress::Event(Event::Data(self.buf.split_to(n).freeze()))),
-                BodyPiece::Decoded(data) => Ok(Progress::Event(Event::Data(data))),
+                BodyPiece::Raw(n) => Ok(Progress::Event(HttpEvent::Data(self.buf.split_to(n).freeze()))),
+                BodyPiece::Decoded(data) => Ok(Progress::Event(HttpEvent::Data(data))),
                 BodyPiece::NeedData => Ok(Progress::NeedData),
                 BodyPiece::End => {
                     let keep_alive = body.keep_alive;
                     self.state = State::Done { keep_alive };
-                    Ok(Progress::Event(Event::End { keep_alive }))
+                    Ok(Progress::Event(HttpEvent::End { keep_alive }))
                 }
             },
             State::Done { .. } | State::Upgraded => Ok(Progress::Finished),
@@ -279,21 +279,21 @@ impl ResponseDecoder {
         }
     }
 
-    fn on_head(&mut self, mut head: ResponseHead) -> Result<Event, HttpError> {
+    fn on_head(&mut self, mut head: ResponseHead) -> Result<HttpEvent, HttpError> {
         let status = head.status;
         if status == StatusCode::SWITCHING_PROTOCOLS && !self.upgrade_requested {
             return Err(HttpError::UnexpectedUpgrade);
         }
         if status == StatusCode::SWITCHING_PROTOCOLS || (self.request_was_connect && status.is_success()) {
             self.state = State::Upgraded;
-            return Ok(Event::Upgraded {
+            return Ok(HttpEvent::Upgraded {
                 head,
                 leftover: self.buf.split().freeze(),
             });
         }
         if status.is_informational() {
             self.state = State::Head { scanned: 0 };
-            return Ok(Event::Informational(head));
+            return Ok(HttpEvent::Informational(head));
         }
         let framing = Framing::for_response(status, &head.headers, self.request_was_head, &self.limits)?;
         let has_body = !matches!(framing, Framing::Length { remaining: 0 });
@@ -311,7 +311,7 @@ impl ResponseDecoder {
             gzip,
             received: 0,
         });
-        Ok(Event::Head(head))
+        Ok(HttpEvent::Head(head))
     }
 }
 

@@ -81,9 +81,9 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> boo
             }
         };
         match event {
-            Event::Informational(head) => seen.push(Seen::Info(head.status)),
-            Event::Head(head) => seen.push(Seen::Head(head)),
-            Event::Data(data) => {
+            HttpEvent::Informational(head) => seen.push(Seen::Info(head.status)),
+            HttpEvent::Head(head) => seen.push(Seen::Head(head)),
+            HttpEvent::Data(data) => {
                 assert!(!data.is_empty(), "empty Data event");
                 assert!(!into, "read_body_into handed out a Data event");
                 match seen.last_mut() {
@@ -91,8 +91,8 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> boo
                     _ => seen.push(Seen::Body(data.to_vec())),
                 }
             }
-            Event::End { keep_alive } => seen.push(Seen::End { keep_alive }),
-            Event::Upgraded { head, leftover } => {
+            HttpEvent::End { keep_alive } => seen.push(Seen::End { keep_alive }),
+            HttpEvent::Upgraded { head, leftover } => {
                 seen.push(Seen::Upgraded {
                     head,
                     after: leftover.to_vec(),
@@ -294,7 +294,7 @@ fn switching_protocols_hands_over_leftover() {
     // Leftover is exactly what followed the head, even when it arrived in the same read.
     let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default()).with_upgrade();
     decoder.handle_bytes(input);
-    let Ok(Progress::Event(Event::Upgraded { leftover, .. })) = decoder.poll_event() else {
+    let Ok(Progress::Event(HttpEvent::Upgraded { leftover, .. })) = decoder.poll_event() else {
         panic!()
     };
     assert_eq!(&leftover[..], b"\x82\x02\x01x");
@@ -313,11 +313,11 @@ fn need_data_and_finished_are_told_apart() {
     decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     assert!(matches!(
         decoder.poll_event(),
-        Ok(Progress::Event(Event::Head(_)))
+        Ok(Progress::Event(HttpEvent::Head(_)))
     ));
     assert_eq!(
         decoder.poll_event(),
-        Ok(Progress::Event(Event::End { keep_alive: true }))
+        Ok(Progress::Event(HttpEvent::End { keep_alive: true }))
     );
     assert_eq!(decoder.poll_event(), Ok(Progress::Finished));
     decoder.next_response(&Method::GET).unwrap();

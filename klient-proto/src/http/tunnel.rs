@@ -7,7 +7,7 @@ use std::fmt;
 
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{EncodeError, Event, HttpError, Limits, Progress, ResponseDecoder, encode_connect};
+use super::{EncodeError, HttpError, HttpEvent, Limits, Progress, ResponseDecoder, encode_connect};
 
 /// Why a tunnel could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +92,13 @@ impl Tunnel {
     pub fn poll_open(&mut self) -> Result<bool, TunnelError> {
         loop {
             match self.decoder.poll_event().map_err(TunnelError::Http)? {
-                Progress::Event(Event::Upgraded { leftover, .. }) if leftover.is_empty() => return Ok(true),
-                Progress::Event(Event::Upgraded { leftover, .. }) => {
+                Progress::Event(HttpEvent::Upgraded { leftover, .. }) if leftover.is_empty() => {
+                    return Ok(true);
+                }
+                Progress::Event(HttpEvent::Upgraded { leftover, .. }) => {
                     return Err(TunnelError::BytesBeforeTunnel { len: leftover.len() });
                 }
-                Progress::Event(Event::Head(head)) => {
+                Progress::Event(HttpEvent::Head(head)) => {
                     return Err(TunnelError::Refused { status: head.status });
                 }
                 Progress::Event(_) => continue,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use http::Method;
 
-use crate::http::{Event as HttpEvent, Limits, Progress, ResponseDecoder};
+use crate::http::{HttpEvent, Limits, Progress, ResponseDecoder};
 use crate::ws::frame::{FrameHeader, OpCode};
 use crate::ws::mask::apply_mask;
 use crate::ws::{ClientHandshake, Config, Connection};
