@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use klient_proto::remote::{ExecConfig, ExecEvent, ExecSession, Progress};
+use klient_proto::remote::{ExecSessionConfig, ExecEvent, ExecSession, Progress};
 use klient_proto::ws::frame::{FrameHeader, OpCode};
 use klient_proto::ws::{Config, Connection, Keepalive};
 use libfuzzer_sys::fuzz_target;
@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         "v4.channel.k8s.io"
     };
-    let exec_config = ExecConfig {
+    let exec_config = ExecSessionConfig {
         max_stdin_message: 5,
         max_status_len: 512,
     };

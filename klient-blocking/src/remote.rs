@@ -14,9 +14,9 @@ use k8s_openapi::api::core::v1::Pod;
 #[cfg(feature = "k8s-openapi")]
 use klient_proto::api::RequestError;
 use klient_proto::remote::{
-    AttachParams, ExecConfig, ExecError, ExecEvent, ExecSession, ExitStatus, PortForward, PortForwardConfig,
-    PortForwardError, PortForwardEvent, Ports, Progress, StdinClose, attach_path, exec_handshake, exec_path,
-    portforward_handshake, portforward_path,
+    AttachParams, ExecError, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortForward,
+    PortForwardConfig, PortForwardError, PortForwardEvent, Ports, Progress, StdinClose, attach_path,
+    exec_handshake, exec_path, portforward_handshake, portforward_path,
 };
 use klient_proto::ws::{ClientHandshake, Config as WsConfig, Connection, Keepalive, WsError};
 
@@ -450,7 +450,7 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
     let host = client.config().resolved.cluster.server.host_header();
     let handshake = exec_handshake(&host, &path, random.key16().map_err(Error::Io)?);
     let (stream, connection, protocol, leftover) = open(client, handshake, random)?;
-    let mut session = ExecSession::new(connection, protocol.as_deref(), ExecConfig::default())
+    let mut session = ExecSession::new(connection, protocol.as_deref(), ExecSessionConfig::default())
         .map_err(Error::UnsupportedProtocol)?;
     // A failure in these bytes is handed out by the pump, after the events before it.
     session.handle_bytes(&leftover);

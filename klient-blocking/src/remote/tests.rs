@@ -72,7 +72,7 @@ fn output_and_exit_status_before_a_broken_frame_are_delivered_then_the_failure()
     wire.extend(on_channel(3, EXIT_3));
     wire.extend(BROKEN_FRAME);
     let (client, server) = serve(wire);
-    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     // The caller stays: the pump must end by itself.
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let mut events = Vec::new();
@@ -103,7 +103,7 @@ fn wait_gets_the_exit_status_that_came_before_a_failure() {
     wire.extend(on_channel(3, EXIT_3));
     wire.extend(on_channel(4, b"a channel the server never writes"));
     let (client, server) = serve(wire);
-    let session = ExecSession::new(connection(), Some(V4_CHANNEL), ExecConfig::default()).unwrap();
+    let session = ExecSession::new(connection(), Some(V4_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let (stdout_tx, stdout) = mpsc::channel();
     let status = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap();
@@ -122,7 +122,7 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
     let mut wire = on_channel(1, b"out");
     wire.extend(BROKEN_FRAME);
     let (client, server) = serve(wire);
-    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let (stdout_tx, stdout) = mpsc::channel();
     let err = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap_err();
@@ -143,7 +143,7 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
     let mut wire = on_channel(1, b"out");
     wire.extend([0x88, 0x06, 0x03, 0xF3, b'g', b'o', b'n', b'e']); // 1011 "gone"
     let (client, server) = serve(wire);
-    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let err = run_exec(client, session, command_rx, None, None).unwrap_err();
     let Error::Exec(ExecError::NoExitStatus { close: Some(close) }) = &err else {

@@ -122,14 +122,14 @@ pub fn exec_handshake(host: &str, path: &str, key_bytes: [u8; 16]) -> ClientHand
 
 /// Limits of an [`ExecSession`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecConfig {
+pub struct ExecSessionConfig {
     /// Stdin is sent in messages of at most this many data bytes (at least 1).
     pub max_stdin_message: usize,
     /// Largest Status accepted on the error channel.
     pub max_status_len: usize,
 }
 
-impl Default for ExecConfig {
+impl Default for ExecSessionConfig {
     fn default() -> Self {
         Self {
             max_stdin_message: 32 << 10,
@@ -172,7 +172,7 @@ pub enum ExecError {
     StatusTooLarge {
         /// Bytes received on the error channel.
         len: usize,
-        /// [`ExecConfig::max_status_len`].
+        /// [`ExecSessionConfig::max_status_len`].
         max: usize,
     },
     /// More data on the error channel after a complete Status.
@@ -295,12 +295,12 @@ pub enum StdinClose {
 /// an error, write what `poll_transmit` still returns, then close the transport.
 ///
 /// ```
-/// use klient_proto::remote::{ExecConfig, ExecEvent, ExecSession, ExitStatus};
+/// use klient_proto::remote::{ExecSessionConfig, ExecEvent, ExecSession, ExitStatus};
 /// use klient_proto::ws::{Config, Connection, Progress};
 /// use std::time::Instant;
 ///
 /// let conn = Connection::new(Config::default(), || [9, 9, 9, 9], Instant::now());
-/// let mut exec = ExecSession::new(conn, Some("v5.channel.k8s.io"), ExecConfig::default())?;
+/// let mut exec = ExecSession::new(conn, Some("v5.channel.k8s.io"), ExecSessionConfig::default())?;
 /// // The server's binary messages (unmasked frames): hello on stdout, then the Status.
 /// let status = br#"{"metadata":{},"status":"Success"}"#;
 /// let mut wire = vec![0x82, 6, 1, b'h', b'e', b'l', b'l', b'o'];
@@ -316,7 +316,7 @@ pub enum StdinClose {
 pub struct ExecSession {
     conn: Connection,
     protocol: ChannelProtocol,
-    config: ExecConfig,
+    config: ExecSessionConfig,
     events: VecDeque<ExecEvent>,
     /// Error-channel bytes not yet forming a complete Status.
     status: Vec<u8>,
@@ -333,7 +333,7 @@ impl ExecSession {
     pub fn new(
         conn: Connection,
         protocol: Option<&str>,
-        config: ExecConfig,
+        config: ExecSessionConfig,
     ) -> Result<Self, UnsupportedProtocol> {
         Ok(Self {
             protocol: ChannelProtocol::from_negotiated(protocol)?,
@@ -403,7 +403,7 @@ impl ExecSession {
     }
 
     /// Queues standard input, split into messages of at most
-    /// [`ExecConfig::max_stdin_message`] bytes. The server drops it unless the request asked
+    /// [`ExecSessionConfig::max_stdin_message`] bytes. The server drops it unless the request asked
     /// for stdin.
     pub fn send_stdin(&mut self, data: &[u8]) -> Result<(), ExecSendError> {
         self.ensure_usable()?;

@@ -20,7 +20,7 @@ fn handshake() -> ClientHandshake {
 fn session(protocol: &str, after: &[u8]) -> (ExecSession, Vec<u8>) {
     let (conn, negotiated, leftover) = upgrade(&handshake(), Some(protocol), after);
     assert_eq!(negotiated.as_deref(), Some(protocol));
-    let exec = ExecSession::new(conn, negotiated.as_deref(), ExecConfig::default()).unwrap();
+    let exec = ExecSession::new(conn, negotiated.as_deref(), ExecSessionConfig::default()).unwrap();
     (exec, leftover)
 }
 
@@ -252,9 +252,9 @@ fn truncated_status_at_close_is_malformed() {
 #[test]
 fn oversized_status_is_refused() {
     let (conn, protocol, _) = upgrade(&handshake(), Some(V5_CHANNEL), &[]);
-    let config = ExecConfig {
+    let config = ExecSessionConfig {
         max_status_len: 16,
-        ..ExecConfig::default()
+        ..ExecSessionConfig::default()
     };
     let mut exec = ExecSession::new(conn, protocol.as_deref(), config).unwrap();
     let mut wire = on_channel(ERROR, b"{\"status\":");
@@ -396,9 +396,9 @@ fn a_clean_end_is_finished_not_need_data() {
 #[test]
 fn stdin_is_framed_on_channel_0_in_bounded_messages() {
     let (conn, protocol, _) = upgrade(&handshake(), Some(V5_CHANNEL), &[]);
-    let config = ExecConfig {
+    let config = ExecSessionConfig {
         max_stdin_message: 4,
-        ..ExecConfig::default()
+        ..ExecSessionConfig::default()
     };
     let mut exec = ExecSession::new(conn, protocol.as_deref(), config).unwrap();
     exec.send_stdin(b"0123456789").unwrap();
@@ -477,7 +477,7 @@ fn unsupported_protocols_are_refused() {
     for protocol in [None, Some("channel.k8s.io")] {
         let conn = Connection::new(ws::Config::default(), || [0; 4], Instant::now());
         assert_eq!(
-            ExecSession::new(conn, protocol, ExecConfig::default()).unwrap_err(),
+            ExecSession::new(conn, protocol, ExecSessionConfig::default()).unwrap_err(),
             UnsupportedProtocol(protocol.map(str::to_owned))
         );
     }
@@ -516,7 +516,7 @@ fn keepalive_and_deadlines_pass_through() {
         ..ws::Config::default()
     };
     let conn = Connection::new(config, || [1; 4], start);
-    let mut exec = ExecSession::new(conn, Some(V5_CHANNEL), ExecConfig::default()).unwrap();
+    let mut exec = ExecSession::new(conn, Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let ping_at = exec.poll_timeout().unwrap();
     assert_eq!(ping_at, start + Duration::from_secs(5));
     tick(&mut exec, ping_at).unwrap();

@@ -36,8 +36,8 @@ mod test_util;
 pub use crate::ws::Progress;
 pub use channel::{ChannelProtocol, InvalidSegment, UnsupportedProtocol, V4_CHANNEL, V5_CHANNEL};
 pub use exec::{
-    AttachParams, EXEC_PROTOCOLS, ExecConfig, ExecError, ExecEvent, ExecSendError, ExecSession, StdinClose,
-    attach_path, exec_handshake, exec_path,
+    AttachParams, EXEC_PROTOCOLS, ExecError, ExecEvent, ExecSendError, ExecSession, ExecSessionConfig,
+    StdinClose, attach_path, exec_handshake, exec_path,
 };
 pub use portforward::{
     InvalidPorts, MAX_PORTS, PORTFORWARD_PROTOCOLS, PortError, PortForward, PortForwardConfig,
