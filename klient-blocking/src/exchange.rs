@@ -139,33 +139,29 @@ impl Exchange {
 
     /// The next piece of the body, `None` at its end. Blocks on the socket as needed.
     pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>, ExchangeError> {
-        loop {
-            match self.machine.poll_event() {
-                Ok(Progress::Event(HttpEvent::Data(bytes))) => return Ok(Some(bytes)),
-                Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
-                    self.ended = true;
-                    return Ok(None);
-                }
-                Ok(Progress::Event(_)) => {
-                    return Err(ExchangeError::Http(HttpError::MalformedHead {
-                        reason: "second head",
-                    }));
-                }
-                Ok(Progress::NeedData) => self.fill().map_err(ExchangeError::Io)?,
-                Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
-                Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
-            }
-        }
+        self.step_body(ExchangeMachine::poll_event)
     }
 
     /// Reads the whole body.
     pub(crate) fn read_body(&mut self) -> Result<Vec<u8>, ExchangeError> {
         let mut body = Vec::new();
+        self.step_body(|machine| machine.read_body_into(&mut body))?;
+        Ok(body)
+    }
+
+    /// Steps the machine with `step` (`poll_event`, or `read_body_into` which hands out no data),
+    /// reading from the socket whenever it needs more, until it hands out body data (`Some`) or
+    /// the body ends (`None`).
+    fn step_body(
+        &mut self,
+        mut step: impl FnMut(&mut ExchangeMachine) -> Result<Progress, MachineError>,
+    ) -> Result<Option<Bytes>, ExchangeError> {
         loop {
-            match self.machine.read_body_into(&mut body) {
+            match step(&mut self.machine) {
+                Ok(Progress::Event(HttpEvent::Data(bytes))) => return Ok(Some(bytes)),
                 Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
                     self.ended = true;
-                    return Ok(body);
+                    return Ok(None);
                 }
                 Ok(Progress::Event(_)) => {
                     return Err(ExchangeError::Http(HttpError::MalformedHead {
