@@ -34,6 +34,7 @@ impl ChunkedDecoder {
     }
 
     /// The next piece of body data, taken out of `buf`. `received` counts body bytes so far.
+    #[inline]
     pub(crate) fn next(
         &mut self,
         buf: &mut BytesMut,

@@ -81,6 +81,7 @@ impl Framing {
     }
 
     /// Takes the next piece of body out of `buf`; `received` counts body bytes so far.
+    #[inline]
     pub(crate) fn next(
         &mut self,
         buf: &mut BytesMut,

@@ -326,6 +326,7 @@ enum BodyPiece {
 }
 
 impl Body {
+    #[inline]
     fn next(&mut self, buf: &mut BytesMut, eof: bool, limits: &Limits) -> Result<BodyPiece, HttpError> {
         loop {
             if let Some(gzip) = &mut self.gzip
