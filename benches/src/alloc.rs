@@ -3,9 +3,15 @@
 //! A bench that wants the numbers installs it itself (a library cannot choose the allocator of the
 //! binaries that link it without surprising the ones that do not measure):
 //!
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static ALLOCATOR: klient_benches::alloc::Counting = klient_benches::alloc::Counting;
+//!
+//! fn main() {
+//!     let (buffer, heap) = klient_benches::alloc::measure(|| vec![1u8; 1 << 20]);
+//!     assert_eq!(buffer.len(), 1 << 20);
+//!     assert!(heap.peak >= 1 << 20 && heap.kept >= 1 << 20);
+//! }
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};

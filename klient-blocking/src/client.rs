@@ -223,7 +223,6 @@ impl Client {
             Instant::now(),
         )
         .map_err(Error::Call)?;
-        let read_timeout = kind.read_timeout(transport);
         loop {
             let new_connection = match call.poll_action(Instant::now()) {
                 Some(CallAction::Send { new_connection }) => new_connection,
@@ -249,7 +248,7 @@ impl Client {
                 )
                 .map_err(Error::Call)?;
             stream
-                .set_read_timeout(call.wait_limit(read_timeout, Instant::now()))
+                .set_read_timeout(Some(call.wait_limit(transport, Instant::now())))
                 .map_err(Error::Io)?;
             let started = Exchange::start(stream, exchange);
             // A read that gave up at the call's deadline ends the call, whatever else it means.
@@ -279,7 +278,14 @@ impl Client {
                 self.inner.config.on_warning.handle(&warning);
             }
             match disposition {
-                Disposition::ReadBody | Disposition::Stream | Disposition::Upgraded => {
+                Disposition::ReadBody | Disposition::Upgraded => return Ok((head, answer)),
+                Disposition::Stream => {
+                    let mut answer = answer;
+                    if let Answer::Response(_, exchange) = &mut answer {
+                        exchange
+                            .open_stream(kind.body_read_timeout(transport))
+                            .map_err(Error::Io)?;
+                    }
                     return Ok((head, answer));
                 }
                 Disposition::Error => {

@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 use bytes::Bytes;
-use klient_proto::client::AttemptFailure;
+use klient_proto::client::{AttemptFailure, FailureCause};
 use klient_proto::http::{
     Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress, ResponseHead,
 };
@@ -68,9 +68,18 @@ pub(crate) struct Exchange {
 impl Exchange {
     /// Writes the encoded request and reads until the response head.
     pub(crate) fn start(mut stream: Stream, mut machine: ExchangeMachine) -> Result<Answer, ExchangeError> {
-        let failed = |machine: &ExchangeMachine, e: io::Error| match machine.handle_transport_error() {
-            MachineError::Attempt(failure) => ExchangeError::Attempt(failure, e),
-            _ => ExchangeError::Io(e),
+        let failed = |machine: &ExchangeMachine, e: io::Error| {
+            // A read timeout shows as WouldBlock on Unix and TimedOut on Windows.
+            let (cause, e) = match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    (FailureCause::TimedOut, io::Error::new(io::ErrorKind::TimedOut, e))
+                }
+                _ => (FailureCause::Closed, e),
+            };
+            match machine.handle_transport_error(cause) {
+                MachineError::Attempt(failure) => ExchangeError::Attempt(failure, e),
+                _ => ExchangeError::Io(e),
+            }
         };
         while !machine.poll_transmit().is_empty() {
             match stream.write(machine.poll_transmit()) {
@@ -117,6 +126,14 @@ impl Exchange {
                 return Err(failed(&exchange.machine, e));
             }
         }
+    }
+
+    /// Turns a response that was called as a stream into one: its body is read with no limit on
+    /// its whole length (each event or chunk keeps its own) and with the stream's read timeout
+    /// (`None` waits for as long as the server stays silent; the stall deadline is the watch's).
+    pub(crate) fn open_stream(&mut self, read_timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.machine.open_stream();
+        self.stream.set_read_timeout(read_timeout)
     }
 
     /// Reads once from the socket into the machine.

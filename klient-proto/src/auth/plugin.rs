@@ -19,7 +19,7 @@ pub const MAX_STDERR_QUOTE_LEN: usize = 4096;
 /// A plugin process to run: the adapter starts `command` with `args`, its own environment plus
 /// `env`, and the stdio that [`stdio`](Self::stdio) says; it kills the process when `timeout`
 /// passes, and hands back a [`PluginOutcome`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct PluginRun {
     /// The program.
     pub command: String,
@@ -37,6 +37,21 @@ pub struct PluginRun {
     /// Kill the plugin and report [`PluginOutcome::TimedOut`] after this long; `None` for
     /// interactive plugins (and when the configuration asks for no timeout).
     pub timeout: Option<Duration>,
+}
+
+/// Debug shows the arguments only by count: they often carry secrets (`--oidc-client-secret=`).
+impl std::fmt::Debug for PluginRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginRun")
+            .field("command", &self.command)
+            .field("args", &format_args!("<{} redacted>", self.args.len()))
+            .field("env", &self.env)
+            .field("stdio", &self.stdio)
+            .field("max_stdout_len", &self.max_stdout_len)
+            .field("max_stderr_len", &self.max_stderr_len)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// The plugin's stdin and stderr; its stdout is always captured, since it carries the credential.

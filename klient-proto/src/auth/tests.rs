@@ -672,3 +672,31 @@ fn the_plugin_timeout_is_configurable() {
     assert_eq!(expect_run(&mut untimed, t0).1.timeout, None);
     assert!(matches!(untimed.poll_action(t0 + 600 * MINUTE), Next::Wait(_)));
 }
+
+#[test]
+fn plugin_arguments_never_reach_debug() {
+    let exec = crate::config::ExecConfig {
+        command: "kubectl".into(),
+        args: vec!["oidc-login".into(), "--oidc-client-secret=TOPSECRET".into()],
+        ..crate::config::ExecConfig::default()
+    };
+    let shown = format!("{exec:?}");
+    assert!(
+        !shown.contains("TOPSECRET") && shown.contains("<2 redacted>"),
+        "{shown}"
+    );
+    let run = PluginRun {
+        command: exec.command.clone(),
+        args: exec.args.clone(),
+        env: Vec::new(),
+        stdio: crate::auth::PluginStdio::Captured,
+        max_stdout_len: 1,
+        max_stderr_len: 1,
+        timeout: None,
+    };
+    let shown = format!("{run:?}");
+    assert!(
+        !shown.contains("TOPSECRET") && shown.contains("<2 redacted>"),
+        "{shown}"
+    );
+}

@@ -23,7 +23,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
 use super::identity::{IdentityError, RequestIdentity};
-use super::replay::{AttemptFailure, may_replay};
+use super::replay::{AttemptFailure, FailureCause, Written, may_replay};
 use super::retry::RetryPolicy;
 use super::transport::TransportSettings;
 use super::warning::{Warning, warnings};
@@ -55,28 +55,15 @@ impl CallKind {
         }
     }
 
-    /// How long this kind of call may wait for the server between bytes of its answer: the
-    /// transport's read timeout, except for streams, which wait as long as the server streams
+    /// How long this kind of call may wait between bytes once its answer is being read: the
+    /// transport's read timeout, except for a stream, which waits as long as the server streams
     /// (a watch has its own stall deadline, a followed log follows for as long as the caller
-    /// reads).
-    pub fn read_timeout(self, transport: &TransportSettings) -> Option<Duration> {
+    /// reads). Until the answer's head every kind waits at most the read timeout
+    /// ([`Call::wait_limit`]).
+    pub fn body_read_timeout(self, transport: &TransportSettings) -> Option<Duration> {
         match self {
             CallKind::Streaming => None,
             CallKind::Whole | CallKind::Upgrade => Some(transport.read_timeout),
-        }
-    }
-
-    /// The response limits for this kind of call. A stream (a watch, followed logs) is one
-    /// response that may last hours and carry gigabytes; what bounds memory there is the limit
-    /// on each event or chunk where the stream is consumed, so the whole-body limits are lifted.
-    pub fn response_limits(self, limits: Limits) -> Limits {
-        match self {
-            CallKind::Streaming => Limits {
-                max_body_bytes: u64::MAX,
-                max_decompressed_bytes: u64::MAX,
-                ..limits
-            },
-            CallKind::Whole | CallKind::Upgrade => limits,
         }
     }
 }
@@ -115,7 +102,9 @@ pub enum CallAction {
 pub enum Disposition {
     /// The answer: read the whole body and hand status, headers and body to the caller.
     ReadBody,
-    /// The answer of a streaming call: hand the body to the caller as it arrives.
+    /// The answer of a streaming call: hand the body to the caller as it arrives, after
+    /// [`Exchange::open_stream`] (which lifts the whole-body limits: each event or chunk is bounded
+    /// where it is consumed) and with [`CallKind::body_read_timeout`] between bytes.
     Stream,
     /// The answer of an upgrade: the connection speaks the new protocol now, beginning with the
     /// bytes that followed the head.
@@ -168,9 +157,13 @@ impl fmt::Display for CallError {
         match self {
             CallError::Identity(e) => e.fmt(f),
             CallError::Encode(e) => write!(f, "cannot encode the request: {e}"),
-            CallError::NotReplayable { .. } => f.write_str(
-                "the connection failed after the request was sent, and it is not safe to send again",
-            ),
+            CallError::NotReplayable { failure } => match (failure.cause, failure.written) {
+                (FailureCause::TimedOut, _) => f.write_str("no answer within the read timeout"),
+                (_, Written::Nothing) => f.write_str("the connection failed before the request was sent"),
+                (_, Written::Some) => f.write_str(
+                    "the connection failed after the request was sent, and it is not safe to send again",
+                ),
+            },
             CallError::TooManyReplays => f.write_str("every pooled connection failed"),
             CallError::UnexpectedUpgrade { status } => {
                 write!(f, "the server switched protocols ({status}) for a plain request")
@@ -240,7 +233,8 @@ impl Call {
             retries: 0,
             renewed: false,
             replays: 0,
-            deadline: timeout.map(|after| (now + after, after)),
+            // A timeout too long to represent is no deadline.
+            deadline: timeout.and_then(|after| Some((now.checked_add(after)?, after))),
             warnings: Vec::new(),
         })
     }
@@ -275,16 +269,16 @@ impl Call {
         }
     }
 
-    /// How long the adapter may block waiting for the server now: `read_timeout` (from
-    /// [`CallKind::read_timeout`]), shortened to what is left of the call's deadline (never zero,
+    /// How long the adapter may block waiting for the server now, until the answer's head: the
+    /// transport's read timeout, shortened to what is left of the call's deadline (never zero,
     /// which sockets refuse: past the deadline, [`Call::handle_timeout`] ends the call).
-    pub fn wait_limit(&self, read_timeout: Option<Duration>, now: Instant) -> Option<Duration> {
-        let left = self
-            .poll_timeout()
-            .map(|at| at.saturating_duration_since(now).max(Duration::from_millis(1)));
-        match (read_timeout, left) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    pub fn wait_limit(&self, transport: &TransportSettings, now: Instant) -> Duration {
+        match self.poll_timeout() {
+            Some(at) => at
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+                .min(transport.read_timeout),
+            None => transport.read_timeout,
         }
     }
 
@@ -344,8 +338,9 @@ impl Call {
     }
 
     /// Writes the next attempt with `authorization` (the credential of the moment) and returns the
-    /// exchange that carries it on a connection that is `reused` (from the pool) or new: set up
-    /// for this kind of call (a stream's response limits, an upgrade's protocol switch).
+    /// exchange that carries it on a connection that is `reused` (from the pool) or new, with
+    /// `limits` (a whole response's: a stream lifts them only once its answer is a success, see
+    /// [`Disposition::Stream`]) and, for an upgrade, the protocol switch.
     pub fn start_attempt(
         &mut self,
         authorization: Option<&HeaderValue>,
@@ -358,7 +353,7 @@ impl Call {
         Ok(Exchange::new(
             request,
             self.request.method(),
-            self.kind.response_limits(limits),
+            limits,
             reused,
             upgrade,
         ))
@@ -387,12 +382,14 @@ impl Call {
             };
             return Ok(Disposition::RenewCredentialAndRetry);
         }
-        if let Some(delay) = self
+        // A wait too long to represent (a max_wait of Duration::MAX) is not waited for.
+        let retry_at = self
             .retry
-            .delay(self.request.method(), status, &head.headers, self.retries)
-        {
+            .delay(status, &head.headers, self.retries)
+            .and_then(|delay| now.checked_add(delay));
+        if let Some(until) = retry_at {
             self.retries += 1;
-            self.state = State::Waiting { until: now + delay };
+            self.state = State::Waiting { until };
             return Ok(Disposition::Retry);
         }
         self.state = State::Done;

@@ -30,7 +30,7 @@ mod warning;
 pub use call::{Call, CallAction, CallError, CallKind, CallSettings, Disposition};
 pub use identity::{IdentityError, RequestIdentity, USER_AGENT};
 pub use pool::{Pool, PoolSettings};
-pub use replay::{AttemptFailure, Written, is_replayable, may_replay};
+pub use replay::{AttemptFailure, FailureCause, Written, is_replayable, may_replay};
 pub use retry::{RetryPolicy, retry_after};
 pub use transport::TransportSettings;
 pub use warning::{Warning, warnings};

@@ -6,7 +6,9 @@
 //! request was written can also mean the server received and applied it; sending a create again
 //! then makes two objects (`generateName`). So, as Go's `net/http` transport decides: a request
 //! goes out again only when none of it was written, or when sending it twice does no harm
-//! (GET, HEAD, OPTIONS, TRACE, or a request carrying an `Idempotency-Key`).
+//! (GET, HEAD, OPTIONS, TRACE, or a request carrying an `Idempotency-Key`). A connection that
+//! merely waited too long is not a closed one: the server may still be working on the request,
+//! and sending it again would only add load, so a timeout is never replayed (Go does not either).
 
 use http::{HeaderMap, Method};
 
@@ -19,6 +21,15 @@ pub enum Written {
     Some,
 }
 
+/// How a connection failed an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCause {
+    /// The connection closed or broke (end of stream, reset, any other socket error).
+    Closed,
+    /// A read or write waited longer than the transport allows: the server is slow, not gone.
+    TimedOut,
+}
+
 /// How an attempt failed on its connection, before any byte of a response arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptFailure {
@@ -26,6 +37,8 @@ pub struct AttemptFailure {
     pub reused: bool,
     /// How much of the request was written.
     pub written: Written,
+    /// What happened to the connection.
+    pub cause: FailureCause,
 }
 
 /// Whether the request may be sent again after `failure`.
@@ -33,7 +46,9 @@ pub struct AttemptFailure {
 /// Only failures of reused connections are replayed: a new connection that fails is a real
 /// network error, reported to the caller.
 pub fn may_replay(method: &Method, headers: &HeaderMap, failure: AttemptFailure) -> bool {
-    failure.reused && (failure.written == Written::Nothing || is_replayable(method, headers))
+    failure.reused
+        && failure.cause == FailureCause::Closed
+        && (failure.written == Written::Nothing || is_replayable(method, headers))
 }
 
 /// Sending it twice does no harm.
@@ -57,10 +72,17 @@ mod tests {
         let stale = |written| AttemptFailure {
             reused: true,
             written,
+            cause: FailureCause::Closed,
         };
         let fresh = |written| AttemptFailure {
             reused: false,
             written,
+            cause: FailureCause::Closed,
+        };
+        let slow = AttemptFailure {
+            reused: true,
+            written: Written::Some,
+            cause: FailureCause::TimedOut,
         };
 
         assert!(may_replay(&Method::GET, &plain, stale(Written::Some)));
@@ -75,6 +97,10 @@ mod tests {
         assert!(
             !may_replay(&Method::GET, &plain, fresh(Written::Nothing)),
             "a new connection's failure is real"
+        );
+        assert!(
+            !may_replay(&Method::GET, &plain, slow),
+            "a slow server is not a closed connection"
         );
     }
 }

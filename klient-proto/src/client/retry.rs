@@ -1,9 +1,12 @@
-//! When an answer is not the answer yet: `429 Too Many Requests`, `503 Service Unavailable` and
-//! `504 Gateway Timeout` ask the client to come back later, the way client-go reads them.
+//! When an answer is not the answer yet. As client-go reads it (`checkWait` in its REST client),
+//! a `429 Too Many Requests` or any 5xx that carries `Retry-After` says the server did not
+//! process the request and when to come back, so the request goes out again, whatever its method.
+//! Without `Retry-After` the status is the answer: a 429 from an eviction that a disruption budget
+//! blocks, a 503 from an aggregated API that is down.
 
 use std::time::Duration;
 
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 
 /// How many times, and how long at most, a call waits and tries again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,9 +16,6 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` honoured; a server asking for more gets its answer returned.
     /// Default 60 s.
     pub max_wait: Duration,
-    /// The wait before the first retry of a read answered without `Retry-After`, doubled for each
-    /// further one (up to 32 times). Default 500 ms.
-    pub base_backoff: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -23,7 +23,6 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_retries: 3,
             max_wait: Duration::from_secs(60),
-            base_backoff: Duration::from_millis(500),
         }
     }
 }
@@ -31,34 +30,14 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// How long to wait before trying again after `status`, when the call should be tried again
     /// at all; `retries` is how many times it was tried again already.
-    ///
-    /// With `Retry-After` the server says it did not process the request and when to come back:
-    /// any method is tried again. A 503/504 without it is tried again only for reads (a write may
-    /// have been applied). A 429 without it (an eviction a disruption budget blocks) is an
-    /// answer, not a signal to retry.
-    pub fn delay(
-        &self,
-        method: &Method,
-        status: StatusCode,
-        headers: &HeaderMap,
-        retries: u32,
-    ) -> Option<Duration> {
+    pub fn delay(&self, status: StatusCode, headers: &HeaderMap, retries: u32) -> Option<Duration> {
         if retries >= self.max_retries {
             return None;
         }
-        let retry_after = retry_after(headers);
-        let retryable = match status {
-            StatusCode::TOO_MANY_REQUESTS => retry_after.is_some(),
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-                retry_after.is_some() || method == Method::GET
-            }
-            _ => false,
-        };
-        if !retryable {
+        if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
             return None;
         }
-        let delay = retry_after.unwrap_or_else(|| self.base_backoff.saturating_mul(1 << retries.min(5)));
-        (delay <= self.max_wait).then_some(delay)
+        retry_after(headers).filter(|delay| *delay <= self.max_wait)
     }
 }
 
@@ -84,42 +63,35 @@ mod tests {
         headers
     }
 
-    fn status(code: u16) -> StatusCode {
-        StatusCode::from_u16(code).unwrap()
-    }
-
     #[test]
     fn retries_follow_retry_after_and_stop_after_max_retries() {
         let policy = RetryPolicy::default();
-        let post = Method::POST;
-        let delay = |method: &Method, code, after, retries| {
-            policy.delay(method, status(code), &headers(after), retries)
+        let delay = |code, after, retries| {
+            policy.delay(StatusCode::from_u16(code).unwrap(), &headers(after), retries)
         };
-        assert_eq!(delay(&post, 429, Some("2"), 0), Some(Duration::from_secs(2)));
+        assert_eq!(delay(429, Some("2"), 0), Some(Duration::from_secs(2)));
+        assert_eq!(delay(429, None, 0), None, "429 without Retry-After is final");
+        assert_eq!(delay(503, Some("1"), 0), Some(Duration::from_secs(1)));
         assert_eq!(
-            delay(&post, 429, None, 0),
+            delay(500, Some("1"), 0),
+            Some(Duration::from_secs(1)),
+            "a ServerTimeout"
+        );
+        assert_eq!(
+            delay(503, None, 0),
             None,
-            "429 without Retry-After is final"
+            "an aggregated API that is down answers"
         );
-        assert_eq!(delay(&post, 503, Some("1"), 0), Some(Duration::from_secs(1)));
+        assert_eq!(delay(504, None, 1), None);
+        assert_eq!(delay(409, Some("1"), 0), None, "a conflict is an answer");
+        assert_eq!(delay(429, Some("1"), 3), None, "max_retries is 3");
         assert_eq!(
-            delay(&post, 503, None, 0),
-            None,
-            "a write without Retry-After is not repeated"
-        );
-        assert_eq!(
-            delay(&Method::GET, 504, None, 1),
-            Some(Duration::from_millis(1000))
-        );
-        assert_eq!(delay(&Method::GET, 500, Some("1"), 0), None, "500 is an answer");
-        assert_eq!(delay(&post, 429, Some("1"), 3), None, "max_retries is 3");
-        assert_eq!(
-            delay(&post, 429, Some("3600"), 0),
+            delay(429, Some("3600"), 0),
             None,
             "too long a wait is not honoured"
         );
         assert_eq!(
-            delay(&post, 429, Some("soon"), 0),
+            delay(429, Some("soon"), 0),
             None,
             "an unreadable Retry-After is none"
         );

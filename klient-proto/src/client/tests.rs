@@ -182,14 +182,23 @@ fn failures_are_replayed_only_when_safe() {
     let stale_after_writing = AttemptFailure {
         reused: true,
         written: Written::Some,
+        cause: FailureCause::Closed,
     };
     let stale_before_writing = AttemptFailure {
         reused: true,
         written: Written::Nothing,
+        cause: FailureCause::Closed,
     };
     let new_connection = AttemptFailure {
         reused: false,
         written: Written::Nothing,
+        cause: FailureCause::Closed,
+    };
+    // A pooled connection whose read timed out: the server is slow, maybe still working on it.
+    let timed_out = AttemptFailure {
+        reused: true,
+        written: Written::Some,
+        cause: FailureCause::TimedOut,
     };
     for (method, failure, replayed) in [
         (Method::GET, stale_after_writing, true),
@@ -199,6 +208,7 @@ fn failures_are_replayed_only_when_safe() {
         (Method::DELETE, stale_after_writing, false),
         (Method::POST, stale_before_writing, true),
         (Method::GET, new_connection, false),
+        (Method::GET, timed_out, false),
     ] {
         let mut call = Call::new(
             &settings(true),
@@ -238,6 +248,7 @@ fn a_pool_of_dead_connections_ends_the_call() {
     let stale = AttemptFailure {
         reused: true,
         written: Written::Some,
+        cause: FailureCause::Closed,
     };
     let mut outcome = Ok(());
     for _ in 0..=16 {
@@ -300,14 +311,27 @@ fn the_deadline_covers_waits_between_retries() {
     );
     assert_eq!(call.poll_timeout(), Some(start + timeout));
     // A read may block until the deadline at most, and never for zero time.
-    let read = Some(Duration::from_secs(295));
+    let transport = TransportSettings::default();
     assert_eq!(
-        call.wait_limit(read, start + Duration::from_secs(1)),
-        Some(Duration::from_secs(4))
+        call.wait_limit(&transport, start + Duration::from_secs(1)),
+        Duration::from_secs(4)
     );
     assert_eq!(
-        call.wait_limit(None, start + Duration::from_secs(6)),
-        Some(Duration::from_millis(1))
+        call.wait_limit(&transport, start + Duration::from_secs(6)),
+        Duration::from_millis(1)
+    );
+    let short = TransportSettings {
+        read_timeout: Duration::from_secs(2),
+        ..transport
+    };
+    assert_eq!(
+        call.wait_limit(&short, start + Duration::from_secs(1)),
+        Duration::from_secs(2)
+    );
+    assert_eq!(CallKind::Streaming.body_read_timeout(&transport), None);
+    assert_eq!(
+        CallKind::Whole.body_read_timeout(&transport),
+        Some(transport.read_timeout)
     );
     assert_eq!(
         CallKind::Upgrade.deadline(&TransportSettings::default()),

@@ -32,7 +32,11 @@ impl fmt::Display for Warning {
 pub fn warnings(headers: &HeaderMap) -> Vec<Warning> {
     let mut out = Vec::new();
     for value in headers.get_all(http::header::WARNING) {
-        let Ok(text) = value.to_str() else { continue };
+        // Not `to_str`, which refuses any byte past ASCII: the API server allows UTF-8 text
+        // (an admission webhook's warning in the user's language).
+        let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+            continue;
+        };
         let mut rest = text;
         while !rest.trim_start().is_empty() {
             match parse_one(rest.trim_start()) {
@@ -117,6 +121,18 @@ mod tests {
                 (299, "proxy:8080", "third"),
             ]
         );
+    }
+
+    #[test]
+    fn utf8_warnings_are_delivered() {
+        let mut headers = HeaderMap::new();
+        let value =
+            HeaderValue::from_bytes("299 - \"Ressource veraltet: bitte v1 verwenden, ä ö ü\"".as_bytes())
+                .unwrap();
+        headers.append(http::header::WARNING, value);
+        let found = warnings(&headers);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].text, "Ressource veraltet: bitte v1 verwenden, ä ö ü");
     }
 
     #[test]

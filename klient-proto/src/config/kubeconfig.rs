@@ -135,7 +135,7 @@ pub struct AuthProviderConfig {
 }
 
 /// `exec`: an external program that prints credentials (see the exec credential protocol).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ExecConfig {
     /// `command`; a relative path containing `/` is already joined to the file's folder.
     pub command: String,
@@ -151,6 +151,22 @@ pub struct ExecConfig {
     pub provide_cluster_info: bool,
     /// `interactiveMode`; `None` when the file leaves it out.
     pub interactive_mode: Option<InteractiveMode>,
+}
+
+/// Debug shows the plugin's arguments only by count: they often carry secrets
+/// (`--oidc-client-secret=...`), as client-go's own String() of this type assumes too.
+impl std::fmt::Debug for ExecConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecConfig")
+            .field("command", &self.command)
+            .field("args", &format_args!("<{} redacted>", self.args.len()))
+            .field("env", &self.env)
+            .field("api_version", &self.api_version)
+            .field("install_hint", &self.install_hint)
+            .field("provide_cluster_info", &self.provide_cluster_info)
+            .field("interactive_mode", &self.interactive_mode)
+            .finish()
+    }
 }
 
 /// One `env` entry of an exec plugin; values may carry secrets, so they are redacted.

@@ -94,6 +94,12 @@ pub enum HttpError {
     NotReusable,
     /// `101 Switching Protocols` answered a request that did not ask to switch.
     UnexpectedUpgrade,
+    /// More interim (1xx) heads than [`MAX_INTERIM_RESPONSES`](super::MAX_INTERIM_RESPONSES)
+    /// before a final one.
+    TooManyInterimResponses {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for HttpError {
@@ -132,6 +138,9 @@ impl fmt::Display for HttpError {
             Self::UnexpectedEof => f.write_str("connection closed in the middle of a response"),
             Self::ClosedBeforeResponse => f.write_str("connection closed before any response"),
             Self::NotReusable => f.write_str("the connection cannot take another response"),
+            Self::TooManyInterimResponses { max } => {
+                write!(f, "more than {max} interim (1xx) responses before the final one")
+            }
             Self::UnexpectedUpgrade => {
                 f.write_str("the server switched protocols (101) for a request that did not ask to")
             }

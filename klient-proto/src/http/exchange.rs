@@ -9,7 +9,7 @@ use std::fmt;
 use http::Method;
 
 use super::{HttpError, HttpEvent, Limits, Progress, ResponseDecoder};
-use crate::client::{AttemptFailure, Written};
+use crate::client::{AttemptFailure, FailureCause, Written};
 
 /// Why an exchange failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,12 +38,23 @@ impl std::error::Error for ExchangeError {}
 /// what the connection delivers; drain [`poll_event`](Self::poll_event) (interim 1xx heads are
 /// skipped). A read or write error is reported with [`handle_transport_error`](Self::handle_transport_error),
 /// which says what it means.
-#[derive(Debug)]
 pub struct Exchange {
     request: Vec<u8>,
     written: usize,
     decoder: ResponseDecoder,
     reused: bool,
+}
+
+/// Debug shows sizes only: the encoded request carries the credential.
+impl fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exchange")
+            .field("request_len", &self.request.len())
+            .field("written", &self.written)
+            .field("reused", &self.reused)
+            .field("decoder", &self.decoder)
+            .finish()
+    }
 }
 
 impl Exchange {
@@ -79,17 +90,18 @@ impl Exchange {
         self.decoder.handle_eof();
     }
 
-    /// A read or write on the connection failed: before any response byte, the attempt failed
-    /// (the call decides on a replay); during a response, the response is cut short.
-    pub fn handle_transport_error(&self) -> ExchangeError {
+    /// A read or write on the connection failed (`cause`: it broke, or it waited too long):
+    /// before any response byte, the attempt failed (the call decides on a replay); during a
+    /// response, the response is cut short.
+    pub fn handle_transport_error(&self, cause: FailureCause) -> ExchangeError {
         if self.decoder.has_started() {
             ExchangeError::Http(HttpError::UnexpectedEof)
         } else {
-            ExchangeError::Attempt(self.attempt_failure())
+            ExchangeError::Attempt(self.attempt_failure(cause))
         }
     }
 
-    fn attempt_failure(&self) -> AttemptFailure {
+    fn attempt_failure(&self, cause: FailureCause) -> AttemptFailure {
         AttemptFailure {
             reused: self.reused,
             written: if self.written == 0 {
@@ -97,6 +109,7 @@ impl Exchange {
             } else {
                 Written::Some
             },
+            cause,
         }
     }
 
@@ -110,7 +123,7 @@ impl Exchange {
                 // Closed without a byte of an answer: whether the request goes out again is the
                 // call's decision, made from how much of it was written.
                 Err(HttpError::ClosedBeforeResponse) => {
-                    return Err(ExchangeError::Attempt(self.attempt_failure()));
+                    return Err(ExchangeError::Attempt(self.attempt_failure(FailureCause::Closed)));
                 }
                 Err(e) => return Err(ExchangeError::Http(e)),
             }
@@ -125,17 +138,26 @@ impl Exchange {
                 Ok(Progress::Event(HttpEvent::Informational(_))) => continue,
                 Ok(progress) => return Ok(progress),
                 Err(HttpError::ClosedBeforeResponse) => {
-                    return Err(ExchangeError::Attempt(self.attempt_failure()));
+                    return Err(ExchangeError::Attempt(self.attempt_failure(FailureCause::Closed)));
                 }
                 Err(e) => return Err(ExchangeError::Http(e)),
             }
         }
     }
 
+    /// The response is a stream (a watch, a followed log) that may last hours and carry
+    /// gigabytes: the whole-body limits no longer apply to it, since each event or chunk is
+    /// bounded where it is consumed. Only for a success: an error body stays bounded.
+    pub fn open_stream(&mut self) {
+        self.decoder.lift_body_limits();
+    }
+
     /// After the response's `End`: whether the connection can carry another request (the server
     /// keeps it open and sent nothing past the response).
     pub fn is_reusable(&self) -> bool {
-        self.decoder.is_reusable() && self.decoder.buffered_len() == 0
+        // A server that answered before reading all of the request (an early 401 or 413) would
+        // take the rest of it as the next request.
+        self.written == self.request.len() && self.decoder.is_reusable() && self.decoder.buffered_len() == 0
     }
 }
 
@@ -166,12 +188,20 @@ mod tests {
     fn a_close_before_any_answer_is_an_attempt_failure_saying_what_was_written() {
         let mut fresh = exchange(false);
         assert_eq!(
-            fresh.handle_transport_error(),
+            fresh.handle_transport_error(FailureCause::Closed),
             ExchangeError::Attempt(AttemptFailure {
                 reused: false,
-                written: Written::Nothing
+                written: Written::Nothing,
+                cause: FailureCause::Closed,
             })
         );
+        assert!(matches!(
+            fresh.handle_transport_error(FailureCause::TimedOut),
+            ExchangeError::Attempt(AttemptFailure {
+                cause: FailureCause::TimedOut,
+                ..
+            })
+        ));
         let mut pooled = exchange(true);
         let n = pooled.poll_transmit().len();
         pooled.handle_written(n);
@@ -181,13 +211,14 @@ mod tests {
             pooled.poll_event(),
             Err(ExchangeError::Attempt(AttemptFailure {
                 reused: true,
-                written: Written::Some
+                written: Written::Some,
+                cause: FailureCause::Closed,
             }))
         );
         fresh.handle_bytes(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab");
         assert_eq!(head(&mut fresh).status, 200, "the 100 is skipped");
         assert_eq!(
-            fresh.handle_transport_error(),
+            fresh.handle_transport_error(FailureCause::Closed),
             ExchangeError::Http(HttpError::UnexpectedEof)
         );
     }
@@ -202,6 +233,11 @@ mod tests {
             exchange.poll_event(),
             Ok(Progress::Event(HttpEvent::End { keep_alive: true }))
         );
+        // The server answered before the request was all written: the rest would be read as
+        // the next request.
+        assert!(!exchange.is_reusable(), "not before the request is written");
+        let n = exchange.poll_transmit().len();
+        exchange.handle_written(n);
         assert!(exchange.is_reusable());
         exchange.handle_bytes(b"HTTP/1.1 408 Request Timeout\r\n");
         assert!(!exchange.is_reusable(), "bytes nobody asked for");
@@ -221,6 +257,53 @@ mod tests {
         );
         assert!(!closing.is_reusable());
         assert_eq!(closing.poll_event(), Ok(Progress::Finished));
+    }
+
+    #[test]
+    fn a_stream_is_unbounded_only_once_opened() {
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
+        let body = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n14\r\n{}\r\n",
+            "x".repeat(20)
+        );
+        let mut error = Exchange::new(Vec::new(), &Method::GET, limits, false, false);
+        error.handle_bytes(body.replace("200 OK", "500 Internal Server Error").as_bytes());
+        head(&mut error);
+        assert!(matches!(
+            error.poll_event(),
+            Err(ExchangeError::Http(HttpError::BodyTooLarge { max: 10, .. }))
+        ));
+        let mut stream = Exchange::new(Vec::new(), &Method::GET, limits, false, false);
+        stream.handle_bytes(body.as_bytes());
+        head(&mut stream);
+        stream.open_stream();
+        assert!(matches!(stream.poll_event(), Ok(Progress::Event(HttpEvent::Data(d))) if d.len() == 20));
+    }
+
+    #[test]
+    fn debug_never_shows_the_request_and_its_credentials() {
+        let request = b"GET / HTTP/1.1\r\nauthorization: Bearer SUPERSECRET\r\n\r\n".to_vec();
+        let exchange = Exchange::new(request, &Method::GET, Limits::default(), false, false);
+        let shown = format!("{exchange:?}");
+        assert!(
+            !shown.contains("request: [") && !shown.contains("SUPERSECRET"),
+            "{shown}"
+        );
+        let tunnel = crate::http::Tunnel::new(
+            "10.0.0.1:6443",
+            Some(&http::HeaderValue::from_static("Basic c2VjcmV0")),
+            Limits::default(),
+        )
+        .unwrap();
+        let shown = format!("{tunnel:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("request_len: 0"),
+            "{shown}"
+        );
+        assert!(shown.contains("request_len"), "{shown}");
     }
 
     #[test]

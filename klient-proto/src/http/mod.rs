@@ -51,5 +51,5 @@ pub use gzip::GzipError;
 pub use head::ResponseHead;
 pub use limits::Limits;
 pub use request::{EncodeError, accept_gzip, encode_connect, encode_request};
-pub use response::{HttpEvent, Progress, ResponseDecoder};
+pub use response::{HttpEvent, MAX_INTERIM_RESPONSES, Progress, ResponseDecoder};
 pub use tunnel::{Tunnel, TunnelError};

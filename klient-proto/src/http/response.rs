@@ -35,6 +35,9 @@ pub enum HttpEvent {
     },
 }
 
+/// How many interim (1xx) heads one response may have before its final head.
+pub const MAX_INTERIM_RESPONSES: usize = 5;
+
 /// What [`ResponseDecoder::poll_event`] found: an event, a need for more input, or the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -117,6 +120,8 @@ pub struct ResponseDecoder {
     request_was_connect: bool,
     /// Whether any part of this response (even a 1xx) has arrived, to tell an idle close apart.
     started: bool,
+    /// Interim (1xx) heads of this response so far.
+    interim: usize,
     /// Whether the request asked to switch protocols: only then does a 101 hand the connection over.
     upgrade_requested: bool,
     state: State,
@@ -133,6 +138,7 @@ impl ResponseDecoder {
             request_was_head: method == Method::HEAD,
             request_was_connect: method == Method::CONNECT,
             started: false,
+            interim: 0,
             upgrade_requested: false,
             state: State::Head { scanned: 0 },
         }
@@ -156,6 +162,13 @@ impl ResponseDecoder {
     /// may be called.
     pub fn is_reusable(&self) -> bool {
         matches!(self.state, State::Done { keep_alive: true })
+    }
+
+    /// Lifts the body limits of the current response ([`Limits::max_body_bytes`] and
+    /// [`Limits::max_decompressed_bytes`]), for a stream whose consumer bounds each piece.
+    pub fn lift_body_limits(&mut self) {
+        self.limits.max_body_bytes = u64::MAX;
+        self.limits.max_decompressed_bytes = u64::MAX;
     }
 
     /// Whether any byte of the response (even of a 1xx head) has arrived: a connection that ends
@@ -198,6 +211,7 @@ impl ResponseDecoder {
         self.request_was_head = method == Method::HEAD;
         self.request_was_connect = method == Method::CONNECT;
         self.started = false;
+        self.interim = 0;
         self.state = State::Head { scanned: 0 };
         Ok(())
     }
@@ -292,6 +306,14 @@ impl ResponseDecoder {
             });
         }
         if status.is_informational() {
+            // A server that only ever sends interim heads would keep a call alive past every
+            // read timeout; Go's transport stops after five as well.
+            self.interim += 1;
+            if self.interim > MAX_INTERIM_RESPONSES {
+                return Err(HttpError::TooManyInterimResponses {
+                    max: MAX_INTERIM_RESPONSES,
+                });
+            }
             self.state = State::Head { scanned: 0 };
             return Ok(HttpEvent::Informational(head));
         }

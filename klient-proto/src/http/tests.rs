@@ -307,6 +307,20 @@ fn switching_protocols_hands_over_leftover() {
 }
 
 #[test]
+fn endless_interim_responses_are_refused() {
+    let five = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(MAX_INTERIM_RESPONSES);
+    let ok = format!("{five}HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(decode(ok.as_bytes()).last(), Some(Seen::End { .. })));
+    let six = format!("{five}HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(
+        decode(six.as_bytes()).last(),
+        Some(&error(HttpError::TooManyInterimResponses {
+            max: MAX_INTERIM_RESPONSES
+        }))
+    );
+}
+
+#[test]
 fn need_data_and_finished_are_told_apart() {
     let mut decoder = ResponseDecoder::new(&Method::GET, Limits::default());
     assert_eq!(decoder.poll_event(), Ok(Progress::NeedData));

@@ -43,11 +43,21 @@ impl std::error::Error for TunnelError {}
 
 /// Opening a tunnel: write [`poll_transmit`](Self::poll_transmit), feed the proxy's bytes, and
 /// poll [`poll_open`](Self::poll_open) until it answers `Ok(true)`.
-#[derive(Debug)]
 pub struct Tunnel {
     request: Vec<u8>,
     written: usize,
     decoder: ResponseDecoder,
+}
+
+/// Debug shows sizes only: the CONNECT carries the proxy's credentials.
+impl fmt::Debug for Tunnel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tunnel")
+            .field("request_len", &self.request.len())
+            .field("written", &self.written)
+            .field("decoder", &self.decoder)
+            .finish()
+    }
 }
 
 impl Tunnel {
