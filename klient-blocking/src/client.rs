@@ -12,12 +12,11 @@ use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, Disposition, Pool, PoolSettings, RequestIdentity,
     RetryPolicy,
 };
-use klient_proto::config::{Proxy, ProxyEnv, Scheme, SecretBytes, Source, select_proxy};
+use klient_proto::config::{Config, Proxy, ProxyEnv, Scheme, read_secret, read_source, select_proxy};
 use klient_proto::http::{ResponseHead, Tunnel};
 use klient_proto::tls::{ConfigError, ServerName, TlsConfig, TlsError, TlsSettings};
 
 use crate::auth::Authorizer;
-use crate::config::{Config, read_source};
 use crate::exchange::{Answer, Exchange, ExchangeError};
 use crate::stream::{HandshakeError, Stream};
 use crate::{Error, Result};
@@ -106,7 +105,7 @@ impl Client {
                 let identity = match &credentials.client_certificate {
                     Some(pair) => Some(ClientIdentity {
                         certificate: read_source(&pair.certificate)?,
-                        key: SecretBytes::new(read_secret(&pair.key)?),
+                        key: read_secret(&pair.key)?,
                     }),
                     None => None,
                 };
@@ -456,16 +455,6 @@ impl TlsSetup {
 
 fn tls_config_error(e: ConfigError) -> Error {
     Error::TlsConfig(e)
-}
-
-fn read_secret(source: &Source<SecretBytes>) -> Result<Vec<u8>> {
-    match source {
-        Source::Inline(bytes) => Ok(bytes.expose().to_vec()),
-        Source::File(path) => std::fs::read(path).map_err(|source| Error::ReadFile {
-            path: path.clone(),
-            source,
-        }),
-    }
 }
 
 pub(crate) fn exchange_error(e: ExchangeError) -> Error {

@@ -17,9 +17,7 @@
 mod api;
 mod auth;
 mod client;
-mod config;
 mod discovery;
-mod error;
 mod exchange;
 mod listener;
 mod random;
@@ -30,9 +28,10 @@ pub mod websocket;
 
 pub use api::{Api, Pages};
 pub use client::{BodyStream, Client, Response, StreamCloser};
-pub use config::{Config, WarningHandler};
 pub use discovery::Discovery;
-pub use error::{Error, Result};
+/// The client's configuration and the error every call returns, shared by klient's adapters.
+pub use klient_proto::config::{Config, WarningHandler};
+pub use klient_proto::{Error, Result};
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};

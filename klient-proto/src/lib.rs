@@ -39,6 +39,9 @@ pub mod watch;
 /// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
 pub mod ws;
 
+mod error;
+pub use error::{Error, Result};
+
 // The README's example, compiled (and run, unless marked no_run) as a doc test so it stays true.
 #[cfg(all(doctest, feature = "k8s-openapi"))]
 #[doc = include_str!("../README.md")]

@@ -20,6 +20,7 @@
 //! # let _ = resolved; Ok(()) }
 //! ```
 
+mod client_config;
 mod error;
 mod exec;
 mod fields;
@@ -39,6 +40,7 @@ mod token_file;
 #[cfg(test)]
 mod tests;
 
+pub use client_config::{Config, WarningHandler, read_secret, read_source};
 pub use error::{ParseError, ParseErrorKind};
 pub use exec::{
     EXEC_API_V1, EXEC_API_V1BETA1, EXEC_INFO_ENV, ExecCredential, ExecPluginError, ExecPluginErrorKind,

@@ -1,21 +1,24 @@
-//! Finding and reading the configuration: the files live here, the rules in
-//! [`klient_proto::config`].
+//! A client's configuration: the resolved kubeconfig plus klient's own settings (timeouts,
+//! retries, limits, wire format, what to do with warnings), found the way kubectl finds it.
+//!
+//! This is the one place klient-proto reads files and the environment, and only when the
+//! application asks for a configuration (once, at start-up, as kubectl and kube do): every
+//! adapter finds it the same way, so the search lives here once.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use klient_proto::api::Format;
-use klient_proto::client::{TransportSettings, Warning};
-use klient_proto::config::{
+use super::{
     Auth, InClusterInputs, Kubeconfig, Overrides, ResolvedConfig, SERVICE_ACCOUNT_CA_FILE,
     SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_NAMESPACE_FILE, SERVICE_ACCOUNT_TOKEN_FILE, SERVICE_HOST_ENV,
-    SERVICE_PORT_ENV, Source, in_cluster_config, kubeconfig_paths,
+    SERVICE_PORT_ENV, SecretBytes, Source, in_cluster_config, kubeconfig_paths,
 };
-use klient_proto::http::Limits;
-
+use crate::api::Format;
+use crate::client::{TransportSettings, Warning};
+use crate::http::Limits;
 use crate::{Error, Result};
 
-/// Everything a [`Client`](crate::Client) needs: the resolved kubeconfig context plus the
+/// Everything a client (of any adapter) needs: the resolved kubeconfig context plus the
 /// client's own settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,8 +30,8 @@ pub struct Config {
     pub max_retries: u32,
     /// Limits on what one response may make the client hold.
     pub limits: Limits,
-    /// The wire format [`Api`](crate::Api)s made from the client prefer, unless told otherwise
-    /// ([`Api::protobuf`](crate::Api::protobuf), [`Api::json`](crate::Api::json)). Default JSON.
+    /// The wire format the client's `Api`s prefer, unless told otherwise (`Api::protobuf`,
+    /// `Api::json`). Default JSON.
     /// Protobuf applies to the built-in kinds; custom resources stay on JSON.
     pub format: Format,
     /// What happens to the warnings the server attaches to its answers (a deprecated API
@@ -41,12 +44,14 @@ pub struct Config {
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use klient_blocking::WarningHandler;
+/// use klient_proto::client::Warning;
+/// use klient_proto::config::WarningHandler;
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();
 /// let handler = WarningHandler::new(move |warning| sink.lock().unwrap().push(warning.text.clone()));
-/// # let _ = handler;
+/// handler.handle(&Warning { code: 299, agent: "-".into(), text: "deprecated".into() });
+/// assert_eq!(*seen.lock().unwrap(), ["deprecated"]);
 /// ```
 #[derive(Clone)]
 pub struct WarningHandler(Arc<dyn Fn(&Warning) + Send + Sync>);
@@ -186,7 +191,8 @@ impl Config {
 }
 
 /// Reads a source the kubeconfig gave inline or by path.
-pub(crate) fn read_source(source: &Source) -> Result<Vec<u8>> {
+/// The bytes of a kubeconfig source: inline, or read from its file.
+pub fn read_source(source: &Source) -> Result<Vec<u8>> {
     match source {
         Source::Inline(bytes) => Ok(bytes.clone()),
         Source::File(path) => std::fs::read(path).map_err(|source| Error::ReadFile {
@@ -196,10 +202,24 @@ pub(crate) fn read_source(source: &Source) -> Result<Vec<u8>> {
     }
 }
 
+/// The bytes of a kubeconfig source that holds a secret (a client key): inline, or read from its
+/// file; kept as a secret either way.
+pub fn read_secret(source: &Source<SecretBytes>) -> Result<SecretBytes> {
+    match source {
+        Source::Inline(bytes) => Ok(bytes.clone()),
+        Source::File(path) => std::fs::read(path)
+            .map(SecretBytes::new)
+            .map_err(|source| Error::ReadFile {
+                path: path.clone(),
+                source,
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use klient_proto::config::ProxyEnv;
+    use crate::config::ProxyEnv;
 
     const KUBECONFIG: &[u8] = b"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: 'https://10.0.0.1:6443'\n    proxy-url: 'http://proxyuser:secret@proxy:3128'\n\
         users:\n- name: u\n  user: {token: tok}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";

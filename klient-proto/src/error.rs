@@ -1,18 +1,19 @@
-//! Everything a klient-blocking call can fail with.
+//! Everything a klient call can fail with, on any adapter: the adapters share this one enum, so
+//! a program matches the same variants whichever runtime it uses.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use klient_proto::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
-use klient_proto::auth::AuthError;
-use klient_proto::client::CallError;
-use klient_proto::config::{ParseError, ResolveError};
-use klient_proto::http::{EncodeError, HttpError, TunnelError};
-use klient_proto::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
-use klient_proto::tls::{ConfigError as TlsConfigError, TlsError};
-use klient_proto::watch::Failure;
-use klient_proto::ws::{HandshakeError, WsError};
+use crate::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
+use crate::auth::AuthError;
+use crate::client::CallError;
+use crate::config::{ParseError, ResolveError};
+use crate::http::{EncodeError, HttpError, TunnelError};
+use crate::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
+use crate::tls::{ConfigError as TlsConfigError, TlsError};
+use crate::watch::Failure;
+use crate::ws::{HandshakeError, WsError};
 
 /// What went wrong. API errors from the server are [`Error::Api`]; the rest describe the local
 /// configuration or the connection.
@@ -253,5 +254,5 @@ impl From<PortForwardError> for Error {
     }
 }
 
-/// The result of klient-blocking calls.
+/// The result of klient calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
