@@ -4,15 +4,15 @@
 //! processes (killing them at their timeout) and reads the clock.
 
 use std::io::{self, IsTerminal, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderValue;
 use klient_proto::auth::{
-    Action, AuthConfig, AuthError, Authenticator, FetchId, Generation, Next, PluginExit, PluginOutcome,
-    PluginRun, PluginStdio,
+    Action, AuthConfig, AuthError, Authenticator, FetchId, Generation, Next, PluginOutcome, PluginRun,
+    PluginStdio,
 };
 use klient_proto::config::{Auth, ClusterConfig, SecretBytes};
 
@@ -223,7 +223,7 @@ fn run_plugin(run: &PluginRun) -> PluginOutcome {
     };
     match (collect(stdout), collect(stderr)) {
         (Ok(stdout), Ok(stderr)) => PluginOutcome::Exited {
-            status: exit(status),
+            status: status.into(),
             stdout,
             stderr,
         },
@@ -255,17 +255,6 @@ fn kill(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn exit(status: ExitStatus) -> PluginExit {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return PluginExit::Signal(signal);
-        }
-    }
-    PluginExit::Code(status.code().unwrap_or(-1))
-}
-
 /// klient-blocking's error for a credential failure; the typed [`AuthError`] is in its text
 /// until `Error` has a variant for it.
 fn into_error(error: AuthError) -> Error {
@@ -277,7 +266,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use klient_proto::auth::PluginFailure;
+    use klient_proto::auth::{PluginExit, PluginFailure};
     use klient_proto::config::{ExecConfig, InteractiveMode, ServerUrl};
 
     use super::*;

@@ -14,7 +14,7 @@ use klient_proto::client::{
 };
 use klient_proto::config::{Config, Proxy, ProxyEnv, Scheme, read_secret, read_source, select_proxy};
 use klient_proto::http::{ResponseHead, Tunnel};
-use klient_proto::tls::{ConfigError, ServerName, TlsConfig, TlsError, TlsSettings};
+use klient_proto::tls::{ClusterTls, ConfigError, TlsError};
 
 use crate::auth::Authorizer;
 use crate::exchange::{Answer, Exchange, ExchangeError};
@@ -35,7 +35,7 @@ pub struct Client {
 
 struct Inner {
     config: Config,
-    tls: Option<TlsSetup>,
+    tls: Option<ClusterTls>,
     proxy: Option<Proxy>,
     authorizer: Authorizer,
     settings: CallSettings,
@@ -109,24 +109,14 @@ impl Client {
                     }),
                     None => None,
                 };
-                let settings = TlsSettings {
-                    ca_pem: ca_pem.clone(),
+                // "How long connecting (TCP and TLS) may take": the session keeps the deadline.
+                let tls = ClusterTls::new(
+                    cluster,
+                    ca_pem.clone(),
                     identity,
-                    insecure_skip_verify: cluster.insecure_skip_tls_verify,
-                    // "How long connecting (TCP and TLS) may take": the session keeps the deadline.
-                    handshake_timeout: config.transport.connect_timeout,
-                    ..TlsSettings::default()
-                };
-                let name = match &cluster.tls_server_name {
-                    Some(name) => ServerName::parse(name),
-                    None => ServerName::parse(&cluster.server.host.to_string()),
-                };
-                Some(TlsSetup {
-                    base: TlsConfig::new(&settings).map_err(tls_config_error)?,
-                    name: name.map_err(tls_config_error)?,
-                    settings,
-                    exec_identity: Mutex::new(None),
-                })
+                    config.transport.connect_timeout,
+                );
+                Some(tls.map_err(tls_config_error)?)
             }
         };
         let authorizer = Authorizer::new(&credentials.auth, cluster, &ca_pem)?;
@@ -357,12 +347,13 @@ impl Client {
             return Ok(Stream::plain(tcp));
         };
         // The same TLS session whether `tcp` goes to the server or through a proxy's tunnel.
-        let config = setup.config_for(&self.inner.authorizer)?;
+        let identity = self.inner.authorizer.identity()?;
+        let config = setup.config_for(identity).map_err(tls_config_error)?;
         let connect_error = |source| Error::Connect {
             server: server.authority(),
             source,
         };
-        Stream::tls(tcp, &config, &setup.name).map_err(|e| match e {
+        Stream::tls(tcp, &config, setup.server_name()).map_err(|e| match e {
             HandshakeError::Tls(e @ TlsError::HandshakeTimeout) => {
                 connect_error(io::Error::new(io::ErrorKind::TimedOut, e))
             }
@@ -418,38 +409,6 @@ impl Client {
             }
         }
         Ok(tcp)
-    }
-}
-
-/// The TLS configuration of a cluster, and the one built for an exec plugin's client certificate.
-struct TlsSetup {
-    settings: TlsSettings,
-    name: ServerName,
-    base: TlsConfig,
-    exec_identity: Mutex<Option<(Vec<u8>, TlsConfig)>>,
-}
-
-impl TlsSetup {
-    fn config_for(&self, authorizer: &Authorizer) -> Result<TlsConfig> {
-        let Some((certificate, key)) = authorizer.identity()? else {
-            return Ok(self.base.clone());
-        };
-        let mut cached = self.exec_identity.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((cached_certificate, config)) = cached.as_ref()
-            && *cached_certificate == certificate
-        {
-            return Ok(config.clone());
-        }
-        let settings = TlsSettings {
-            identity: Some(ClientIdentity {
-                certificate: certificate.clone(),
-                key,
-            }),
-            ..self.settings.clone()
-        };
-        let config = TlsConfig::new(&settings).map_err(tls_config_error)?;
-        *cached = Some((certificate, config.clone()));
-        Ok(config)
     }
 }
 

@@ -121,6 +121,19 @@ pub enum PluginExit {
     Signal(i32),
 }
 
+impl From<std::process::ExitStatus> for PluginExit {
+    fn from(status: std::process::ExitStatus) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(signal) = status.signal() {
+                return PluginExit::Signal(signal);
+            }
+        }
+        PluginExit::Code(status.code().unwrap_or(-1))
+    }
+}
+
 impl PluginExit {
     /// Whether it exited with code 0.
     pub fn success(self) -> bool {

@@ -30,6 +30,11 @@ pub struct Config {
     pub max_retries: u32,
     /// Limits on what one response may make the client hold.
     pub limits: Limits,
+    /// How many request-response calls may hold a connection at once; further calls wait their
+    /// turn (the async adapters). Streams (watches, followed logs) and upgraded sessions (exec,
+    /// attach, port-forward) hold a connection of their own outside this limit, so a program's
+    /// watches never starve its other requests. Default 32.
+    pub max_connections: usize,
     /// The wire format the client's `Api`s prefer, unless told otherwise (`Api::protobuf`,
     /// `Api::json`). Default JSON.
     /// Protobuf applies to the built-in kinds; custom resources stay on JSON.
@@ -88,6 +93,7 @@ impl Config {
             transport: TransportSettings::default(),
             max_retries: 3,
             limits: Limits::default(),
+            max_connections: 32,
             format: Format::Json,
             on_warning: WarningHandler::default(),
         }

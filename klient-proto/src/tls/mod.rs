@@ -29,6 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cluster_tls;
 mod config;
 mod error;
 mod insecure;
@@ -38,6 +39,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+pub use cluster_tls::ClusterTls;
 pub use config::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_RECEIVED_QUEUE, TlsConfig, TlsSettings};
 pub use error::{CertificateError, ConfigError, PemError, SendError, TlsError};
 pub use server_name::ServerName;

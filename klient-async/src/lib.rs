@@ -1,0 +1,28 @@
+//! The async Kubernetes client behind `klient-tokio` and `klient-async-std`: one async loop
+//! over the [`klient_proto`] state machines, generic over a small [`Runtime`] trait (timer,
+//! spawn, resolve, connect, file reads, exec plugins), as quinn's async layer is over
+//! quinn-proto. Every protocol rule and every decision about a request's life is klient-proto's;
+//! this crate only awaits. Applications use an adapter crate, which names these types for its
+//! runtime (`klient_tokio::Client` is `Client<Tokio>`); this crate is for adapter authors.
+#![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod body;
+mod client;
+mod exchange;
+mod io;
+mod runtime;
+mod stream;
+mod watch;
+
+pub use api::Api;
+pub use body::BodyStream;
+pub use client::{Client, Response};
+pub use runtime::{AsyncTcp, BoxFuture, Runtime};
+pub use watch::{WatchConfig, WatchStream, watcher};
+
+pub use klient_proto::api::Format;
+pub use klient_proto::client::Warning;
+pub use klient_proto::config::{Config, WarningHandler};
+pub use klient_proto::{Error, Result};
