@@ -12,8 +12,7 @@ use klient_proto::api::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use futures_core::Stream;
-use futures_util::stream;
+use futures_util::stream::{self, BoxStream};
 
 use crate::runtime::Runtime;
 use crate::{BodyStream, Client, Result};
@@ -254,7 +253,7 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
 
     /// Every object, fetched page by page as the iterator is driven (`params.limit` is the page
     /// size; 500 when unset).
-    pub fn list_pages(&self, params: &ListParams) -> impl Stream<Item = Result<K>> + Send + '_
+    pub fn list_pages(&self, params: &ListParams) -> BoxStream<'_, Result<K>>
     where
         K: Send,
     {

@@ -74,6 +74,15 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
+impl TryFrom<Config> for Client {
+    type Error = Error;
+
+    /// [`Client::new`], as kube and klient's async adapters spell it.
+    fn try_from(config: Config) -> Result<Client> {
+        Client::new(config)
+    }
+}
+
 impl Client {
     /// A client from the default kubeconfig chain (`KUBECONFIG`, then `~/.kube/config`).
     pub fn try_default() -> Result<Client> {
@@ -465,6 +474,16 @@ impl BodyStream {
     pub fn closer(&self) -> Option<StreamCloser> {
         let tcp = self.exchange.as_ref()?.stream().try_clone_tcp().ok()?;
         Some(StreamCloser(tcp))
+    }
+}
+
+/// The body's pieces as the server sent them, as [`BodyStream::next_chunk`] gives them (the
+/// async adapters' `BodyStream` is the same as a `Stream`).
+impl Iterator for BodyStream {
+    type Item = Result<Bytes>;
+
+    fn next(&mut self) -> Option<Result<Bytes>> {
+        self.next_chunk().transpose()
     }
 }
 

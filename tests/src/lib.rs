@@ -21,4 +21,4 @@ pub use protobuf::{
     PROTOBUF, PROTOBUF_WATCH, assert_kubectl_reads, assert_protobuf_on_the_wire, kubectl_get, object_from,
     protobuf_client, resource_version,
 };
-pub use watching::{BackgroundWatcher, Seen, list_versions};
+pub use watching::{AsyncWatching, BackgroundWatcher, Seen, list_versions};

@@ -154,3 +154,78 @@ where
     pairs.sort();
     pairs
 }
+
+/// A watcher of an async adapter ([`klient_async::watcher`], so every async adapter's), whose
+/// events a scenario takes with a timeout, as [`BackgroundWatcher`]'s are taken on the blocking
+/// adapter: the same methods, awaited.
+pub struct AsyncWatching<K, R: klient_async::Runtime> {
+    events: futures_util::stream::BoxStream<'static, klient_proto::Result<Event<K>>>,
+    runtime: R,
+    /// The cache the events keep in sync.
+    pub store: Store<K>,
+    /// Every event taken so far, summarised, in order.
+    pub seen: Vec<Seen>,
+}
+
+impl<K, R> AsyncWatching<K, R>
+where
+    K: klient_proto::api::Resource
+        + Metadata<Ty = ObjectMeta>
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    R: klient_async::Runtime,
+{
+    /// Starts `watcher(api, config)`; it runs while the scenario takes its events.
+    pub fn start(api: klient_async::Api<K, R>, config: WatchConfig) -> Self {
+        use futures_util::StreamExt;
+        let runtime = api.client().runtime().clone();
+        AsyncWatching {
+            events: klient_async::watcher(api, config).boxed(),
+            runtime,
+            store: Store::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Takes the next event into the store and `seen`, or `None` when none came within `timeout`.
+    pub async fn step(&mut self, timeout: Duration) -> Option<&Seen> {
+        use futures_util::StreamExt;
+        use futures_util::future::{Either, select};
+        let timer = self.runtime.sleep_until(Instant::now() + timeout);
+        match select(self.events.next(), timer).await {
+            Either::Left((Some(event), _)) => {
+                self.seen.push(Seen::of(&event));
+                if let Ok(event) = event {
+                    self.store.apply(event);
+                }
+                self.seen.last()
+            }
+            Either::Left((None, _)) => panic!("the watcher ended"),
+            Either::Right(((), _)) => None,
+        }
+    }
+
+    /// Takes events until `done` holds for this watcher, panicking after `timeout` with what was seen.
+    pub async fn until(&mut self, what: &str, timeout: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out after {timeout:?} waiting for {what}; seen: {:#?}",
+                self.seen
+            );
+            self.step(left.min(Duration::from_millis(200))).await;
+        }
+    }
+
+    /// The store's content as (name, resourceVersion) pairs, sorted.
+    pub fn store_versions(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = self.store.list().map(name_rv).collect();
+        pairs.sort();
+        pairs
+    }
+}
