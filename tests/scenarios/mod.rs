@@ -38,6 +38,7 @@ macro_rules! wait_until {
     }};
 }
 
+mod auth;
 mod errors;
 mod pagination;
 mod verbs;
