@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod body;
 mod client;
+mod discovery;
 mod exchange;
 mod io;
 mod runtime;
@@ -19,6 +20,7 @@ mod watch;
 pub use api::Api;
 pub use body::BodyStream;
 pub use client::{Client, Response};
+pub use discovery::Discovery;
 pub use runtime::{AsyncTcp, BoxFuture, Runtime};
 pub use watch::{WatchConfig, WatchStream, watcher};
 

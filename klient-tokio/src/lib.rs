@@ -29,7 +29,9 @@ pub use tokio_runtime::Tokio;
 /// `Client::try_from(config)` and `Client::try_default()` make one.
 pub type Client = klient_async::Client<Tokio>;
 
-pub use klient_async::{BodyStream, Config, Error, Format, Response, Result, Warning, WarningHandler};
+pub use klient_async::{
+    BodyStream, Config, Discovery, Error, Format, Response, Result, Warning, WarningHandler,
+};
 
 /// The typed API: [`Api`](api::Api) and its parameters, as in `kube::api`.
 pub mod api {

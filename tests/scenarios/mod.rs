@@ -39,6 +39,8 @@ macro_rules! wait_until {
 }
 
 mod auth;
+mod discovery;
+mod dynamic;
 mod errors;
 mod pagination;
 mod verbs;

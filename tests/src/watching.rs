@@ -4,10 +4,9 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::Metadata;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use klient_blocking::watch_core::{Event, Store};
 use klient_blocking::{Api, WatchConfig, watcher};
+use klient_proto::api::Resource;
 use serde::de::DeserializeOwned;
 
 /// One watcher event reduced to what tests compare: kind of event, name and resourceVersion.
@@ -40,17 +39,16 @@ pub enum Seen {
     Failure(String),
 }
 
-fn name_rv<K: Metadata<Ty = ObjectMeta>>(object: &K) -> (String, String) {
-    let meta = object.metadata();
+fn name_rv<K: Resource>(object: &K) -> (String, String) {
     (
-        meta.name.clone().unwrap_or_default(),
-        meta.resource_version.clone().unwrap_or_default(),
+        object.name().unwrap_or_default().to_owned(),
+        object.resource_version().unwrap_or_default().to_owned(),
     )
 }
 
 impl Seen {
     /// The summary of one event (or failure) of a watcher.
-    pub fn of<K: Metadata<Ty = ObjectMeta>>(event: &klient_blocking::Result<Event<K>>) -> Seen {
+    pub fn of<K: Resource>(event: &klient_blocking::Result<Event<K>>) -> Seen {
         match event {
             Err(e) => Seen::Failure(e.to_string()),
             Ok(Event::Init) => Seen::Init,
@@ -81,7 +79,7 @@ pub struct BackgroundWatcher<K> {
 
 impl<K> BackgroundWatcher<K>
 where
-    K: klient_blocking::core::Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned + Send + 'static,
+    K: Resource + DeserializeOwned + Send + 'static,
 {
     /// Starts `watcher(api, config)` on a thread. The thread ends at the first event after this
     /// value is dropped.
@@ -141,7 +139,7 @@ where
 /// The (name, resourceVersion) pairs of a fresh list, sorted, to compare with a store.
 pub fn list_versions<K>(api: &Api<K>, selector: &str) -> Vec<(String, String)>
 where
-    K: klient_blocking::core::Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
+    K: Resource + DeserializeOwned,
 {
     let params = klient_blocking::core::ListParams::default().labels(selector);
     let mut pairs: Vec<_> = api
@@ -169,13 +167,7 @@ pub struct AsyncWatching<K, R: klient_async::Runtime> {
 
 impl<K, R> AsyncWatching<K, R>
 where
-    K: klient_proto::api::Resource
-        + Metadata<Ty = ObjectMeta>
-        + DeserializeOwned
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    K: Resource + DeserializeOwned + Clone + Send + Sync + 'static,
     R: klient_async::Runtime,
 {
     /// Starts `watcher(api, config)`; it runs while the scenario takes its events.

@@ -25,7 +25,7 @@ macro_rules! pause {
 mod adapter {
     use super::*;
 
-    pub use klient_blocking::{Api, Client, Config};
+    pub use klient_blocking::{Api, Client, Config, Discovery};
     use klient_e2e::{Cluster, TestNamespace};
 
     /// The watcher of the blocking adapter, on a thread of its own.

@@ -26,7 +26,7 @@ mod adapter {
 
     use klient_e2e::{Cluster, TestNamespace};
     pub use klient_tokio::api::Api;
-    pub use klient_tokio::{Client, Config};
+    pub use klient_tokio::{Client, Config, Discovery};
 
     /// The watcher of an async adapter.
     pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_tokio::Tokio>;
