@@ -20,7 +20,6 @@ mod client;
 mod discovery;
 mod exchange;
 mod listener;
-mod random;
 mod remote;
 mod stream;
 mod watch;

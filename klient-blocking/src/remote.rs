@@ -22,7 +22,7 @@ use klient_proto::ws::{ClientHandshake, Config as WsConfig, Connection, Keepaliv
 
 #[cfg(feature = "k8s-openapi")]
 use crate::Api;
-use crate::random::OsRandom;
+use klient_proto::ws::OsRandom;
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
 

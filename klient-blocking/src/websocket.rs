@@ -35,7 +35,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use klient_proto::http::{self as wire, EncodeError, HttpError, Limits, ResponseDecoder, encode_request};
 use klient_proto::ws::{ClientHandshake, CloseCode, Connection, Progress, WsEvent};
 
-use crate::random::OsRandom;
+use klient_proto::ws::OsRandom;
 
 pub use klient_proto::ws::{
     Config, DeflateOffer, HandshakeError, Keepalive, Negotiated, WsError, WsSendError,

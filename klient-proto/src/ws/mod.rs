@@ -31,6 +31,7 @@ mod error;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+mod os_random;
 mod progress;
 mod utf8;
 
@@ -40,4 +41,5 @@ pub use deflate::{DeflateOffer, DeflateParams};
 pub use encoder::{MaskKeyError, MaskKeys};
 pub use error::{Deadline, ProtocolViolation, SizeLimit, WsError, WsSendError};
 pub use handshake::{ClientHandshake, HandshakeError, Negotiated};
+pub use os_random::OsRandom;
 pub use progress::Progress;

@@ -8,7 +8,7 @@
 
 use std::io;
 
-use klient_proto::ws::{MaskKeyError, MaskKeys};
+use super::{MaskKeyError, MaskKeys};
 
 const BLOCK: usize = 256;
 
@@ -25,7 +25,7 @@ fn os_source(buf: &mut [u8]) -> io::Result<()> {
 }
 
 /// A buffered reader of the OS random generator.
-pub(crate) struct OsRandom {
+pub struct OsRandom {
     block: [u8; BLOCK],
     used: usize,
     source: Source,
@@ -34,7 +34,7 @@ pub(crate) struct OsRandom {
 impl OsRandom {
     /// A reader with its first block already read: an error here means the generator does not
     /// work at all.
-    pub(crate) fn new() -> io::Result<Self> {
+    pub fn new() -> io::Result<Self> {
         Self::with_source(os_source)
     }
 
@@ -56,7 +56,7 @@ impl OsRandom {
 
     /// Fills `out` with random bytes, or fails when the generator does; `out` is then left
     /// partly written and must not be used.
-    pub(crate) fn fill(&mut self, out: &mut [u8]) -> io::Result<()> {
+    pub fn fill(&mut self, out: &mut [u8]) -> io::Result<()> {
         for byte in out {
             if self.used == BLOCK {
                 self.refill()?;
@@ -68,7 +68,7 @@ impl OsRandom {
     }
 
     /// The 16 random bytes of a `Sec-WebSocket-Key`.
-    pub(crate) fn key16(&mut self) -> io::Result<[u8; 16]> {
+    pub fn key16(&mut self) -> io::Result<[u8; 16]> {
         let mut key = [0; 16];
         self.fill(&mut key)?;
         Ok(key)
@@ -87,7 +87,7 @@ impl MaskKeys for OsRandom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use klient_proto::ws::{Config, Connection, WsSendError};
+    use crate::ws::{Config, Connection, WsSendError};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
 
