@@ -14,17 +14,17 @@ use k8s_openapi::api::core::v1::Pod;
 #[cfg(feature = "k8s-openapi")]
 use klient_proto::api::RequestError;
 use klient_proto::remote::{
-    AttachParams, ExecError, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortForward,
-    PortForwardConfig, PortForwardError, PortForwardEvent, Ports, Progress, StdinClose, attach_path,
-    exec_handshake, exec_path, portforward_handshake, portforward_path,
+    AttachParams, ExecCommand, ExecError, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortCommand,
+    PortForward, PortForwardConfig, PortForwardError, PortForwardEvent, Ports, Progress, Session,
+    attach_path, channel_ws_config, exec_handshake, exec_path, portforward_handshake, portforward_path,
 };
-use klient_proto::ws::{ClientHandshake, Config as WsConfig, Connection, Keepalive, WsError};
+use klient_proto::ws::{ClientHandshake, Connection, WsError};
 
 #[cfg(feature = "k8s-openapi")]
 use crate::Api;
-use klient_proto::ws::OsRandom;
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
+use klient_proto::ws::OsRandom;
 
 /// How long the pump waits on the socket before looking at the caller's requests again: the
 /// latency of stdin and resize when the server is silent.
@@ -39,17 +39,6 @@ const READS_PER_TURN: usize = 16;
 /// server) before it drops the socket.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
-/// Keepalive like kubectl's: a ping every 5 s, the session fails after 30 s without a pong.
-fn ws_config() -> WsConfig {
-    WsConfig {
-        keepalive: Some(Keepalive {
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(30),
-        }),
-        ..WsConfig::default()
-    }
-}
-
 /// What an upgrade leaves: the stream, the connection machine, the negotiated subprotocol, and
 /// the bytes that came with the 101 (they belong to the session and must be fed to it first).
 type Opened = (Stream, Connection, Option<String>, Bytes);
@@ -63,7 +52,7 @@ fn open(client: &Client, handshake: ClientHandshake, random: OsRandom) -> Result
     let negotiated = handshake
         .check_response(head.status, &head.headers)
         .map_err(Error::Handshake)?;
-    let mut config = ws_config();
+    let mut config = channel_ws_config();
     config.deflate = negotiated.deflate;
     let connection = Connection::new(config, random, Instant::now());
     Ok((stream, connection, negotiated.protocol, leftover))
@@ -98,24 +87,6 @@ impl Transport for TcpStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
-}
-
-/// The parts of a channel session the pump drives; exec/attach and port-forward both have them.
-trait Session {
-    type Event;
-    type Command;
-    type Failure;
-    fn handle_bytes(&mut self, bytes: &[u8]);
-    fn handle_eof(&mut self);
-    fn handle_timeout(&mut self, now: Instant);
-    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
-    fn poll_event(&mut self) -> std::result::Result<Progress<Self::Event>, Self::Failure>;
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// Carries out one caller request; `true` asks the pump to half-close the socket. A request
-    /// the session refuses is dropped: the session's end, which `poll_event` reports, says why.
-    fn command(&mut self, command: Self::Command) -> bool;
-    /// The caller is gone: close the session.
-    fn abandon(&mut self, now: Instant);
 }
 
 /// How a pump ended other than cleanly.
@@ -162,7 +133,7 @@ fn pump<S: Session>(
         if ended.is_none() && io_error.is_none() {
             while !caller_gone && !shutdown_pending && outbox.len() - sent < OUTBOX_HIGH_WATER {
                 match commands.try_recv() {
-                    Ok(command) => shutdown_pending = session.command(command),
+                    Ok(command) => shutdown_pending = session.command(command, Instant::now()),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         caller_gone = true;
@@ -268,54 +239,6 @@ fn session_has_nothing_to_send<S: Session>(session: &mut S, outbox: &mut Vec<u8>
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-enum ExecCommand {
-    Stdin(Vec<u8>),
-    CloseStdin,
-    Resize(u16, u16),
-}
-
-impl Session for ExecSession {
-    type Event = ExecEvent;
-    type Command = ExecCommand;
-    type Failure = ExecError;
-
-    fn handle_bytes(&mut self, bytes: &[u8]) {
-        ExecSession::handle_bytes(self, bytes);
-    }
-    fn handle_eof(&mut self) {
-        ExecSession::handle_eof(self);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        ExecSession::handle_timeout(self, now);
-    }
-    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        ExecSession::poll_transmit(self)
-    }
-    fn poll_event(&mut self) -> std::result::Result<Progress<ExecEvent>, ExecError> {
-        ExecSession::poll_event(self)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        ExecSession::poll_timeout(self)
-    }
-    fn command(&mut self, command: ExecCommand) -> bool {
-        let outcome = match command {
-            ExecCommand::Stdin(data) => self.send_stdin(&data).map(|()| false),
-            // v4 has no stdin half-close; a TCP half-close is the nearest thing the server can see.
-            ExecCommand::CloseStdin => self
-                .close_stdin()
-                .map(|close| close == StdinClose::NeedsSocketClose),
-            ExecCommand::Resize(width, height) => self.resize(width, height).map(|()| false),
-        };
-        outcome.unwrap_or_else(|e| {
-            log::debug!("exec: request dropped: {e}");
-            false
-        })
-    }
-    fn abandon(&mut self, now: Instant) {
-        let _ = self.close(now);
-    }
 }
 
 /// A command running in a container (exec) or a session attached to one (attach): stdin as
@@ -640,49 +563,6 @@ impl Api<Pod> {
     /// Forwards `ports` of pod `name` (see [`Client::portforward`]).
     pub fn portforward(&self, name: &str, ports: &[u16]) -> Result<PortForwarder> {
         self.client().portforward(self.pod_namespace()?, name, ports)
-    }
-}
-
-enum PortCommand {
-    Send(usize, Vec<u8>),
-    Close,
-}
-
-impl Session for PortForward {
-    type Event = PortForwardEvent;
-    type Command = PortCommand;
-    type Failure = PortForwardError;
-
-    fn handle_bytes(&mut self, bytes: &[u8]) {
-        PortForward::handle_bytes(self, bytes);
-    }
-    fn handle_eof(&mut self) {
-        PortForward::handle_eof(self);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        PortForward::handle_timeout(self, now);
-    }
-    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        PortForward::poll_transmit(self)
-    }
-    fn poll_event(&mut self) -> std::result::Result<Progress<PortForwardEvent>, PortForwardError> {
-        PortForward::poll_event(self)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        PortForward::poll_timeout(self)
-    }
-    fn command(&mut self, command: PortCommand) -> bool {
-        let outcome = match command {
-            PortCommand::Send(index, data) => self.send(index, &data),
-            PortCommand::Close => self.close(Instant::now()),
-        };
-        if let Err(e) = outcome {
-            log::debug!("port-forward: request dropped: {e}");
-        }
-        false
-    }
-    fn abandon(&mut self, now: Instant) {
-        let _ = self.close(now);
     }
 }
 

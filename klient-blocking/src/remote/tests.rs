@@ -63,7 +63,7 @@ fn serve(wire: Vec<u8>) -> (TcpStream, thread::JoinHandle<Vec<u8>>) {
 }
 
 fn connection() -> Connection {
-    Connection::new(ws_config(), || [1, 2, 3, 4], Instant::now())
+    Connection::new(channel_ws_config(), || [1, 2, 3, 4], Instant::now())
 }
 
 #[test]

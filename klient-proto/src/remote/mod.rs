@@ -28,6 +28,7 @@
 pub mod channel;
 pub mod exec;
 pub mod portforward;
+mod session;
 pub mod status;
 #[cfg(test)]
 mod test_util;
@@ -43,4 +44,5 @@ pub use portforward::{
     InvalidPorts, MAX_PORTS, PORTFORWARD_PROTOCOLS, PortError, PortForward, PortForwardConfig,
     PortForwardError, PortForwardEvent, PortForwardSendError, Ports, portforward_handshake, portforward_path,
 };
+pub use session::{ExecCommand, PortCommand, Session, channel_ws_config};
 pub use status::{ExitStatus, StatusError};
