@@ -220,6 +220,18 @@ impl<R: Runtime> Client<R> {
         Ok(crate::BodyStream::new(self.clone(), head.headers, exchange))
     }
 
+    /// Sends an upgrade request (WebSocket) and hands over the connection after the 101.
+    pub(crate) async fn upgrade(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<(ResponseHead, Stream, bytes::Bytes)> {
+        let (_, answer) = self.call(request, CallKind::Upgrade).await?;
+        match answer {
+            Answer::Upgraded(head, stream, leftover) => Ok((head, stream, leftover)),
+            Answer::Response(..) => Err(Error::Call(CallError::Misuse("a response answered an upgrade"))),
+        }
+    }
+
     /// Drives one call to its answer: the call machine decides every attempt, wait, renewal and
     /// replay; this moves the bytes. An error answer is read whole and returned as the API error.
     async fn call(

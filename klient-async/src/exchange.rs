@@ -36,10 +36,6 @@ pub(crate) enum Answer<R> {
     /// A final response; its body is read from the exchange.
     Response(ResponseHead, Box<Exchange<R>>),
     /// `101 Switching Protocols`: the stream now speaks another protocol, starting with `leftover`.
-    #[expect(
-        dead_code,
-        reason = "the upgrade path (exec, attach, port-forward) does not read them yet"
-    )]
     Upgraded(ResponseHead, Stream, Bytes),
 }
 

@@ -25,11 +25,6 @@ pub(crate) async fn write_all(tcp: &mut dyn AsyncTcp, mut buf: &[u8]) -> io::Res
     Ok(())
 }
 
-/// Flushes the connection.
-pub(crate) async fn flush(tcp: &mut dyn AsyncTcp) -> io::Result<()> {
-    poll_fn(|cx| tcp.poll_flush(cx)).await
-}
-
 /// `future`'s output, or `Err(Elapsed)` if `deadline` comes first (`None`: no deadline).
 pub(crate) async fn until<R: Runtime, F: Future>(
     runtime: &R,

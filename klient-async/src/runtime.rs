@@ -20,7 +20,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// An async runtime, as klient uses it. A value is cheap to clone (usually zero-sized) and
 /// `Default` gives the one the adapter's `Client::try_default` runs on.
-pub trait Runtime: Clone + Default + Send + Sync + fmt::Debug + 'static {
+pub trait Runtime: Clone + Default + Send + Sync + Unpin + fmt::Debug + 'static {
     /// Ready at `at`.
     fn sleep_until(&self, at: Instant) -> BoxFuture<()>;
 

@@ -42,6 +42,7 @@ mod auth;
 mod discovery;
 mod dynamic;
 mod errors;
+mod exec;
 mod pagination;
 mod verbs;
 mod watch;

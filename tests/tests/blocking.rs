@@ -22,6 +22,51 @@ macro_rules! pause {
     };
 }
 
+/// Reads `reader` to its end.
+macro_rules! read_to_end {
+    ($reader:expr) => {{
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut $reader, &mut out).expect("readable to the end");
+        out
+    }};
+}
+
+/// Reads what is there into `buf`: how much.
+macro_rules! read_some {
+    ($reader:expr, $buf:expr) => {
+        std::io::Read::read(&mut $reader, $buf).expect("readable")
+    };
+}
+
+/// Writes all of `data`.
+macro_rules! write_all {
+    ($writer:expr, $data:expr) => {
+        std::io::Write::write_all(&mut $writer, $data).expect("writable")
+    };
+}
+
+/// Runs `$body` beside the scenario (a thread here); `join!` gives its value.
+macro_rules! spawn {
+    ($body:block) => {
+        std::thread::spawn(move || $body)
+    };
+}
+
+macro_rules! join {
+    ($handle:expr) => {
+        $handle.join().expect("the spawned part of the scenario")
+    };
+}
+
+/// A forwarded port's stream as a reader and a writer.
+macro_rules! split {
+    ($stream:expr) => {{
+        let stream = $stream;
+        let writer = stream.writer();
+        (stream, writer)
+    }};
+}
+
 mod adapter {
     use super::*;
 

@@ -21,6 +21,55 @@ macro_rules! pause {
     };
 }
 
+/// Reads `reader` to its end.
+macro_rules! read_to_end {
+    ($reader:expr) => {{
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut $reader, &mut out)
+            .await
+            .expect("readable to the end");
+        out
+    }};
+}
+
+/// Reads what is there into `buf`: how much.
+macro_rules! read_some {
+    ($reader:expr, $buf:expr) => {
+        tokio::io::AsyncReadExt::read(&mut $reader, $buf)
+            .await
+            .expect("readable")
+    };
+}
+
+/// Writes all of `data`.
+macro_rules! write_all {
+    ($writer:expr, $data:expr) => {
+        tokio::io::AsyncWriteExt::write_all(&mut $writer, $data)
+            .await
+            .expect("writable")
+    };
+}
+
+/// Runs `$body` beside the scenario (a task here); `join!` gives its value.
+macro_rules! spawn {
+    ($body:block) => {
+        tokio::spawn(async move { $body })
+    };
+}
+
+macro_rules! join {
+    ($handle:expr) => {
+        $handle.await.expect("the spawned part of the scenario")
+    };
+}
+
+/// A forwarded port's stream as a reader and a writer.
+macro_rules! split {
+    ($stream:expr) => {
+        tokio::io::split($stream)
+    };
+}
+
 mod adapter {
     use super::*;
 
