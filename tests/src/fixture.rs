@@ -37,6 +37,21 @@ pub struct TestNamespace {
 impl TestNamespace {
     /// Creates `<prefix>-<pid>-<n>-<nanos>`.
     pub fn create(client: &Client, prefix: &str) -> TestNamespace {
+        let namespace = TestNamespace::create_for_objects(client, prefix);
+        // Pods are refused until the controller manager has made the namespace's default
+        // service account; wait for it so that no test races it.
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace.name);
+        wait_for(
+            &format!("the default service account of {}", namespace.name),
+            Duration::from_secs(30),
+            || accounts.get_opt("default").ok().flatten(),
+        );
+        namespace
+    }
+
+    /// Creates `<prefix>-<pid>-<n>-<nanos>` for objects other than pods, without waiting for the
+    /// controller manager (which may still be reconnecting after an API server restart).
+    pub fn create_for_objects(client: &Client, prefix: &str) -> TestNamespace {
         let name = unique_name(prefix);
         let namespaces: Api<Namespace> = Api::all(client.clone());
         let ns: Namespace =
@@ -44,14 +59,6 @@ impl TestNamespace {
         namespaces
             .create(&PostParams::default(), &ns)
             .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
-        // Pods are refused until the controller manager has made the namespace's default
-        // service account; wait for it so that no test races it.
-        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
-        wait_for(
-            &format!("the default service account of {name}"),
-            Duration::from_secs(30),
-            || accounts.get_opt("default").ok().flatten(),
-        );
         TestNamespace {
             client: client.clone(),
             name,

@@ -1,0 +1,108 @@
+// What the shared scenarios need of klient-tokio (included by its test binaries).
+// `w!`, `next!`, `pause!` and the I/O macros await; `adapter` has its types, an admin
+// client and the runner (a multi-threaded tokio runtime per scenario).
+
+use std::future::Future;
+
+macro_rules! w {
+    ($call:expr) => {
+        $call.await
+    };
+}
+
+macro_rules! next {
+    ($stream:expr) => {
+        futures_util::StreamExt::next(&mut $stream).await
+    };
+}
+
+macro_rules! pause {
+    ($duration:expr) => {
+        tokio::time::sleep($duration).await
+    };
+}
+
+/// Reads `reader` to its end.
+macro_rules! read_to_end {
+    ($reader:expr) => {{
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut $reader, &mut out)
+            .await
+            .expect("readable to the end");
+        out
+    }};
+}
+
+/// Reads what is there into `buf`: how much.
+macro_rules! read_some {
+    ($reader:expr, $buf:expr) => {
+        tokio::io::AsyncReadExt::read(&mut $reader, $buf)
+            .await
+            .expect("readable")
+    };
+}
+
+/// Writes all of `data`.
+macro_rules! write_all {
+    ($writer:expr, $data:expr) => {
+        tokio::io::AsyncWriteExt::write_all(&mut $writer, $data)
+            .await
+            .expect("writable")
+    };
+}
+
+/// Runs `$body` beside the scenario (a task here); `join!` gives its value.
+macro_rules! spawn {
+    ($body:block) => {
+        tokio::spawn(async move { $body })
+    };
+}
+
+macro_rules! join {
+    ($handle:expr) => {
+        $handle.await.expect("the spawned part of the scenario")
+    };
+}
+
+/// A forwarded port's stream as a reader and a writer.
+macro_rules! split {
+    ($stream:expr) => {
+        tokio::io::split($stream)
+    };
+}
+
+mod adapter {
+    use super::*;
+
+    use klient_e2e::{Cluster, TestNamespace};
+    pub use klient_tokio::api::Api;
+    pub use klient_tokio::{Client, Config, Discovery};
+
+    /// The watcher of an async adapter.
+    pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_tokio::Tokio>;
+
+    /// A client for the cluster admin.
+    pub fn client() -> Client {
+        let config = Config::from_kubeconfig(Cluster::get().admin_kubeconfig()).expect("admin kubeconfig");
+        Client::try_from(config).expect("admin client")
+    }
+
+    /// An `Api` of the admin client in `namespace`.
+    pub fn api<K>(namespace: &TestNamespace) -> Api<K>
+    where
+        K: klient_proto::api::Resource<DynamicType = (), Scope = klient_proto::api::NamespaceResourceScope>,
+    {
+        Api::namespaced(client(), namespace.name())
+    }
+
+    /// Runs a scenario on a multi-threaded tokio runtime.
+    pub fn run(scenario: impl Future<Output = ()>) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(scenario)
+    }
+}
+
