@@ -21,6 +21,7 @@ use klient_proto::client::{
 use klient_proto::config::{Config, Proxy, ProxyEnv, Scheme, read_secret, read_source, select_proxy};
 use klient_proto::http::{ResponseHead, Tunnel};
 use klient_proto::tls::{ClusterTls, TlsError};
+use tracing::Instrument;
 
 use crate::auth::Authorizer;
 use crate::exchange::{Answer, Exchange, ExchangeError};
@@ -235,6 +236,21 @@ impl<R: Runtime> Client<R> {
     /// Drives one call to its answer: the call machine decides every attempt, wait, renewal and
     /// replay; this moves the bytes. An error answer is read whole and returned as the API error.
     async fn call(
+        &self,
+        request: http::Request<Vec<u8>>,
+        kind: CallKind,
+    ) -> Result<(ResponseHead, Answer<R>)> {
+        // One span per call, attempts and waits included: what `tracing` users see of klient.
+        let span = tracing::debug_span!(
+            "klient.request",
+            method = %request.method(),
+            path = request.uri().path(),
+            kind = ?kind,
+        );
+        self.call_in_span(request, kind).instrument(span).await
+    }
+
+    async fn call_in_span(
         &self,
         request: http::Request<Vec<u8>>,
         kind: CallKind,

@@ -19,6 +19,7 @@ mod remote;
 mod runtime;
 mod stream;
 mod watch;
+mod watch_ext;
 
 pub use api::Api;
 pub use body::BodyStream;
@@ -27,6 +28,7 @@ pub use discovery::Discovery;
 pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
 pub use runtime::{AsyncTcp, BoxFuture, Runtime};
 pub use watch::{WatchConfig, WatchStream, watcher};
+pub use watch_ext::{WatchStreamExt, await_condition};
 
 pub use klient_proto::api::Format;
 pub use klient_proto::client::Warning;

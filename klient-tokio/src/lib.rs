@@ -43,14 +43,14 @@ pub mod api {
     pub use klient_async::WatchStream;
     pub use klient_proto::api::{
         ApiResource, DeleteParams, Deleted, DynamicObject, EvictParams, GetParams, ListParams, LogParams,
-        ObjectList, Patch, PatchParams, PostParams, Resource, Status, WatchParams,
+        ObjectList, Patch, PatchParams, PostParams, Resource, ResourceExt, Status, WatchParams,
     };
     pub use klient_proto::watch::WatchEvent;
 }
 
 /// Watching: the [`watcher`](runtime::watcher()) stream and its store, as in `kube::runtime`.
 pub mod runtime {
-    pub use klient_async::watcher;
+    pub use klient_async::{WatchStreamExt, await_condition, watcher};
     pub use klient_proto::watch::Store;
 
     /// The watcher's configuration and events, as in `kube::runtime::watcher`.

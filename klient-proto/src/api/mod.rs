@@ -31,6 +31,7 @@ mod negotiated;
 mod params;
 mod request;
 mod resource;
+mod resource_ext;
 mod response;
 mod status;
 mod subresource;
@@ -58,6 +59,7 @@ pub use resource::{
     ClusterResourceScope, DynamicResourceScope, NamespaceResourceScope, Resource, ResourceScope, RootScope,
     Scope, SubResourceScope,
 };
+pub use resource_ext::ResourceExt;
 pub use response::{
     Deleted, ListMeta, ObjectList, decode, decode_delete, decode_error, decode_response, decode_text,
 };
