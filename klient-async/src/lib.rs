@@ -14,6 +14,7 @@ mod discovery;
 mod exchange;
 mod io;
 mod io_traits;
+mod listener;
 mod pump;
 mod remote;
 mod runtime;
@@ -25,8 +26,9 @@ pub use api::Api;
 pub use body::BodyStream;
 pub use client::{Client, Response};
 pub use discovery::Discovery;
+pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
-pub use runtime::{AsyncTcp, BoxFuture, Runtime};
+pub use runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
 pub use watch::{WatchConfig, WatchStream, watcher};
 pub use watch_ext::{WatchStreamExt, await_condition};
 

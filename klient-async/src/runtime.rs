@@ -39,6 +39,10 @@ pub trait Runtime: Clone + Default + Send + Sync + Unpin + fmt::Debug + 'static 
         keepalive: Option<Duration>,
     ) -> BoxFuture<io::Result<Box<dyn AsyncTcp>>>;
 
+    /// A TCP listener bound to `addr` (a port-forward listener's local end). Called from a task
+    /// of the runtime.
+    fn listen(&self, addr: SocketAddr) -> io::Result<Box<dyn AsyncListener>>;
+
     /// A file's contents (a token file, a certificate), read without blocking the runtime.
     fn read_file(&self, path: PathBuf) -> BoxFuture<io::Result<Vec<u8>>>;
 
@@ -60,4 +64,13 @@ pub trait AsyncTcp: Send + Sync + fmt::Debug {
 
     /// Closes the write side: the peer reads the end of the stream.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A TCP listener of the runtime.
+pub trait AsyncListener: Send + Sync + fmt::Debug {
+    /// The address it listens on (with the port the system chose for port 0).
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+
+    /// The next connection.
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Box<dyn AsyncTcp>>>;
 }

@@ -30,8 +30,9 @@ pub use tokio_runtime::Tokio;
 pub type Client = klient_async::Client<Tokio>;
 
 pub use klient_async::{
-    AttachParams, BodyStream, Config, Discovery, Error, ExitStatus, Format, OutputReader, PortForwarder,
-    PortStream, Process, ProcessStdin, Response, Result, Warning, WarningHandler,
+    AttachParams, BodyStream, Config, Discovery, Error, ExitStatus, Format, OutputReader,
+    PortForwardListener, PortForwarder, PortStream, Process, ProcessStdin, Response, Result, Warning,
+    WarningHandler,
 };
 
 /// The typed API: [`Api`](api::Api) and its parameters, as in `kube::api`.

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use klient_async::{AsyncTcp, BoxFuture, Runtime};
+use klient_async::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
 use klient_proto::auth::{PluginOutcome, PluginRun, PluginStdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -57,6 +57,14 @@ impl Runtime for Tokio {
         })
     }
 
+    fn listen(&self, addr: SocketAddr) -> io::Result<Box<dyn AsyncListener>> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        Ok(Box::new(TokioListener(tokio::net::TcpListener::from_std(
+            listener,
+        )?)))
+    }
+
     fn read_file(&self, path: PathBuf) -> BoxFuture<io::Result<Vec<u8>>> {
         Box::pin(tokio::fs::read(path))
     }
@@ -87,6 +95,22 @@ impl AsyncTcp for TokioTcp {
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// A tokio TCP listener.
+#[derive(Debug)]
+struct TokioListener(tokio::net::TcpListener);
+
+impl AsyncListener for TokioListener {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Box<dyn AsyncTcp>>> {
+        let (tcp, _) = ready!(self.0.poll_accept(cx))?;
+        tcp.set_nodelay(true)?;
+        Poll::Ready(Ok(Box::new(TokioTcp(tcp))))
     }
 }
 

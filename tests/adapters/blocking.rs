@@ -72,7 +72,7 @@ macro_rules! split {
 mod adapter {
     use super::*;
 
-    pub use klient_blocking::{Api, Client, Config, Discovery};
+    pub use klient_blocking::{Api, Client, Config, Discovery, PortForwardListener};
     use klient_e2e::{Cluster, TestNamespace};
 
     /// The watcher of the blocking adapter, on a thread of its own.

@@ -76,7 +76,7 @@ mod adapter {
 
     use klient_e2e::{Cluster, TestNamespace};
     pub use klient_tokio::api::Api;
-    pub use klient_tokio::{Client, Config, Discovery};
+    pub use klient_tokio::{Client, Config, Discovery, PortForwardListener};
 
     /// The watcher of an async adapter.
     pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_tokio::Tokio>;

@@ -1,6 +1,6 @@
 //! klient-tokio under load and cancellation, against the real API server: one client shared by a
-//! thousand concurrent gets never holds more connections than its limit, and a future or stream
-//! dropped at any await leaves no socket and no task behind.
+//! thousand concurrent gets never holds more connections than its limit, and a future, stream or
+//! session (exec, port-forward, listener) dropped at any await leaves no socket and no task behind.
 //!
 //! One test per binary: it counts this process's sockets, which other tests would disturb.
 
@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::ConfigMap;
-use klient_e2e::{Cluster, TestNamespace, admin_client};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use klient_e2e::{Cluster, TestNamespace, admin_client, running_pod};
 use klient_proto::api::{ListParams, PostParams, WatchParams};
 use klient_tokio::api::Api;
 use klient_tokio::runtime::watcher;
-use klient_tokio::{Client, Config};
+use klient_tokio::{AttachParams, Client, Config, PortForwardListener};
 use serde_json::json;
 
 /// This process's open sockets (Linux: the fds that link to `socket:[…]`).
@@ -67,6 +67,7 @@ fn client(max_connections: usize) -> Client {
 fn a_thousand_concurrent_gets_within_the_limit_and_nothing_left_after_drops() {
     let fixtures = admin_client(&Cluster::get());
     let ns = TestNamespace::create(&fixtures, "tokio-load");
+    running_pod(&ns.api(), "box");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -105,6 +106,7 @@ fn a_thousand_concurrent_gets_within_the_limit_and_nothing_left_after_drops() {
         // Drops at every kind of await; after each, the client still works and nothing is left.
         let settled = open_sockets();
         let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        assert_eq!(tasks, 0, "the gets' tasks have ended");
         // Mid-body: a list of 50 ConfigMaps of 2 kB, dropped as soon as it has started.
         let everything = ListParams::default();
         for _ in 0..20 {
@@ -124,6 +126,45 @@ fn a_thousand_concurrent_gets_within_the_limit_and_nothing_left_after_drops() {
             view.next().await.unwrap().unwrap();
         }
         drop(view);
+        // Mid-exec: a command still running, its process dropped (the session is closed).
+        let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+        let params = AttachParams::default();
+        let process = pods
+            .exec("box", &["sh", "-c", "sleep 30"], &params)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(process);
+        // Mid-port-forward: bytes in flight both ways, everything dropped.
+        let port = Cluster::get().echo_port();
+        let mut forwarder = pods.portforward("box", &[port]).await.unwrap();
+        let mut stream = forwarder.take_stream(port).unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, &[7u8; 100_000])
+            .await
+            .unwrap();
+        let mut some = [0u8; 1000];
+        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut some)
+            .await
+            .unwrap();
+        drop((forwarder, stream));
+        // A listener with a connection forwarding, dropped.
+        let listener =
+            PortForwardListener::bind(&client, ns.name(), "box", port, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        let mut local = tokio::net::TcpStream::connect(listener.local_addr())
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut local, b"ping")
+            .await
+            .unwrap();
+        let mut pong = [0u8; 4];
+        tokio::io::AsyncReadExt::read_exact(&mut local, &mut pong)
+            .await
+            .unwrap();
+        assert_eq!(&pong, b"ping");
+        drop(listener);
+        drop(local);
         // The next request on the same client succeeds...
         assert_eq!(
             cms.get("cm-7").await.unwrap().metadata.name.as_deref(),

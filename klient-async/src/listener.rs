@@ -1,0 +1,169 @@
+//! `kubectl port-forward` as a library, on any runtime: a local TCP listener whose every
+//! accepted connection is forwarded to a pod's port over its own port-forward session (the
+//! WebSocket protocol carries one connection per port per session). One task accepts, one task
+//! per connection forwards; stopping the listener (or dropping it) ends them all.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use event_listener::Event;
+use futures_util::future::{Either, select};
+use futures_util::io::AsyncReadExt;
+
+use crate::runtime::{AsyncListener, AsyncTcp, Runtime};
+use crate::{Client, Error, Result};
+
+/// Forwards the connections made to a local address to a pod's port, like
+/// `kubectl port-forward pod/NAME LOCAL:PORT`.
+#[derive(Debug)]
+pub struct PortForwardListener {
+    local: SocketAddr,
+    stop: Arc<Stop>,
+}
+
+/// The listener's stop signal, which its tasks wait on beside their work.
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: AtomicBool,
+    event: Event,
+}
+
+impl Stop {
+    /// `future`'s output, or `None` once the listener is stopped.
+    async fn unless_stopped<F: Future>(&self, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            let stopping = self.event.listen();
+            // Stopped between the check and listening: the notification was missed, look again.
+            if self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            match select(future.as_mut(), stopping).await {
+                Either::Left((output, _)) => return Some(output),
+                Either::Right(((), _)) => {}
+            }
+        }
+    }
+}
+
+impl PortForwardListener {
+    /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)) and
+    /// forwards each connection to `port` of pod `namespace/pod`. A connection whose session
+    /// cannot be opened (the pod gone, a refusal) is closed and logged.
+    pub async fn bind<R: Runtime>(
+        client: &Client<R>,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+        local: SocketAddr,
+    ) -> Result<Self> {
+        let listener = client.runtime().listen(local).map_err(Error::Io)?;
+        let local = listener.local_addr().map_err(Error::Io)?;
+        let stop = Arc::new(Stop::default());
+        let target = Target {
+            client: client.clone(),
+            namespace: namespace.to_owned(),
+            pod: pod.to_owned(),
+            port,
+        };
+        client
+            .runtime()
+            .spawn(Box::pin(accept(listener, target, stop.clone())));
+        Ok(PortForwardListener { local, stop })
+    }
+
+    /// The address connections are accepted on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Stops accepting and ends every forwarded connection (as dropping the listener does).
+    pub fn stop(self) {}
+}
+
+impl Drop for PortForwardListener {
+    fn drop(&mut self) {
+        self.stop.stopped.store(true, Ordering::SeqCst);
+        self.stop.event.notify(usize::MAX);
+    }
+}
+
+/// Where connections go.
+#[derive(Clone)]
+struct Target<R: Runtime> {
+    client: Client<R>,
+    namespace: String,
+    pod: String,
+    port: u16,
+}
+
+async fn accept<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<R>, stop: Arc<Stop>) {
+    while let Some(accepted) = stop.unless_stopped(poll_fn(|cx| listener.poll_accept(cx))).await {
+        match accepted {
+            Ok(connection) => {
+                let (target, stop) = (target.clone(), stop.clone());
+                target.client.runtime().clone().spawn(Box::pin(async move {
+                    let what = format!("{}/{}:{}", target.namespace, target.pod, target.port);
+                    if let Some(Err(e)) = stop.unless_stopped(forward(&target, connection)).await {
+                        log::warn!("port-forward to {what}: {e}");
+                    }
+                }));
+            }
+            // A connection that failed before it was accepted (reset by its client) is its
+            // own business; the listener goes on.
+            Err(e) => log::debug!("port-forward listener: accept failed: {e}"),
+        }
+    }
+}
+
+/// Copies both ways until either side ends: the protocol cannot half-close one port, so the
+/// local end closing ends the session, as with kubectl.
+async fn forward<R: Runtime>(target: &Target<R>, connection: Box<dyn AsyncTcp>) -> Result<()> {
+    let mut forwarder = target
+        .client
+        .portforward(&target.namespace, &target.pod, &[target.port])
+        .await?;
+    let Some(remote) = forwarder.take_stream(target.port) else {
+        return Err(Error::Io(io::Error::other(
+            "the session has no stream for its port",
+        )));
+    };
+    let (remote_read, mut remote_write) = remote.split();
+    let (local_read, mut local_write) = Tcp(connection).split();
+    let upstream = pin!(futures_util::io::copy(local_read, &mut remote_write));
+    let downstream = pin!(futures_util::io::copy(remote_read, &mut local_write));
+    let outcome = match select(upstream, downstream).await {
+        Either::Left((copied, _)) | Either::Right((copied, _)) => copied,
+    };
+    let _ = futures_util::io::AsyncWriteExt::close(&mut local_write).await;
+    outcome.map(|_| ()).map_err(Error::Io)
+}
+
+/// A runtime's connection with `futures-io`'s traits, for `futures_util::io::copy`.
+struct Tcp(Box<dyn AsyncTcp>);
+
+impl futures_io::AsyncRead for Tcp {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().0.poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for Tcp {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().0.poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().0.poll_flush(cx)
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().0.poll_shutdown(cx)
+    }
+}
