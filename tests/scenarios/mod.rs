@@ -44,5 +44,7 @@ mod dynamic;
 mod errors;
 mod exec;
 mod pagination;
+mod proxy;
+mod stream_limits;
 mod verbs;
 mod watch;

@@ -6,8 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
-use klient_blocking::core::ListParams;
-use klient_blocking::{Api, Client, Config};
+use klient_proto::api::ListParams;
+
+use crate::adapter::{Api, Client, Config};
 use klient_e2e::Cluster;
 
 /// tinyproxy on 127.0.0.1 requiring basic auth, logging every connection; stopped on drop.
@@ -88,36 +89,45 @@ fn client_through(cluster: &Cluster, proxy_url: &str) -> Client {
         proxy_url.len()
     ));
     std::fs::write(&path, with_proxy).unwrap();
-    let client = Client::new(Config::from_kubeconfig(&path).unwrap()).unwrap();
+    let client = Client::try_from(Config::from_kubeconfig(&path).unwrap()).unwrap();
     let _ = std::fs::remove_file(path);
     client
 }
 
 #[test]
 fn requests_go_through_the_proxy_tunnel() {
-    let cluster = Cluster::get();
-    let proxy = Tinyproxy::start();
-    let client = client_through(
-        &cluster,
-        &format!("http://klient:pr0xy-pass@127.0.0.1:{}", proxy.port),
-    );
-    let namespaces: Api<Namespace> = Api::all(client);
-    assert!(!namespaces.list(&ListParams::default()).unwrap().items.is_empty());
-    let target = format!("127.0.0.1:{}", cluster.apiserver_port());
-    let log = proxy.log();
-    assert!(
-        log.contains("CONNECT") && log.contains(&target),
-        "the proxy did not carry the request:\n{log}"
-    );
+    crate::adapter::run(async move {
+        let cluster = Cluster::get();
+        let proxy = Tinyproxy::start();
+        let client = client_through(
+            &cluster,
+            &format!("http://klient:pr0xy-pass@127.0.0.1:{}", proxy.port),
+        );
+        let namespaces: Api<Namespace> = Api::all(client);
+        assert!(
+            !w!(namespaces.list(&ListParams::default()))
+                .unwrap()
+                .items
+                .is_empty()
+        );
+        let target = format!("127.0.0.1:{}", cluster.apiserver_port());
+        let log = proxy.log();
+        assert!(
+            log.contains("CONNECT") && log.contains(&target),
+            "the proxy did not carry the request:\n{log}"
+        );
 
-    // Wrong proxy credentials: the proxy refuses the tunnel, and the error says so without the password.
-    let client = client_through(
-        &cluster,
-        &format!("http://klient:wrong-pass@127.0.0.1:{}", proxy.port),
-    );
-    let namespaces: Api<Namespace> = Api::all(client);
-    let err = namespaces.list(&ListParams::default()).unwrap_err().to_string();
-    // tinyproxy answers 401 rather than 407 to bad credentials; either way the tunnel is refused.
-    assert!(err.contains("refused") && err.contains("proxy"), "{err}");
-    assert!(!err.contains("wrong-pass"), "{err}");
+        // Wrong proxy credentials: the proxy refuses the tunnel, and the error says so without the password.
+        let client = client_through(
+            &cluster,
+            &format!("http://klient:wrong-pass@127.0.0.1:{}", proxy.port),
+        );
+        let namespaces: Api<Namespace> = Api::all(client);
+        let err = w!(namespaces.list(&ListParams::default()))
+            .unwrap_err()
+            .to_string();
+        // tinyproxy answers 401 rather than 407 to bad credentials; either way the tunnel is refused.
+        assert!(err.contains("refused") && err.contains("proxy"), "{err}");
+        assert!(!err.contains("wrong-pass"), "{err}");
+    });
 }
