@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
-use klient_proto::auth::ClientIdentity;
 use klient_proto::client::{
-    Call, CallAction, CallError, CallKind, CallSettings, Disposition, Pool, PoolSettings, RequestIdentity,
-    RetryPolicy,
+    Call, CallAction, CallError, CallKind, CallSettings, ClientSetup, Disposition, Pool, PoolSettings,
 };
-use klient_proto::config::{Config, Proxy, ProxyEnv, Scheme, read_secret, read_source, select_proxy};
+use klient_proto::config::{Config, Proxy};
 use klient_proto::http::{ResponseHead, Tunnel};
 use klient_proto::tls::{ClusterTls, ConfigError, TlsError};
 
@@ -91,59 +89,15 @@ impl Client {
 
     /// A client for an explicit configuration.
     pub fn new(config: Config) -> Result<Client> {
+        let setup = ClientSetup::new(&config)?;
         let cluster = &config.resolved.cluster;
-        let env = |upper: &str, lower: &str| std::env::var(upper).or_else(|_| std::env::var(lower)).ok();
-        let https_proxy = env("HTTPS_PROXY", "https_proxy");
-        let http_proxy = env("HTTP_PROXY", "http_proxy");
-        let no_proxy = env("NO_PROXY", "no_proxy");
-        let proxy_env = ProxyEnv {
-            https_proxy: https_proxy.as_deref(),
-            http_proxy: http_proxy.as_deref(),
-            no_proxy: no_proxy.as_deref(),
-        };
-        let proxy = select_proxy(&cluster.server, cluster.proxy_url.as_deref(), &proxy_env)
-            .map_err(|e| Error::Unsupported(e.to_string()))?;
-        let credentials = &config.resolved.credentials;
-        let ca_pem = match &cluster.certificate_authority {
-            Some(source) => read_source(source)?,
-            None => Vec::new(),
-        };
-        let tls = match cluster.server.scheme {
-            Scheme::Http => None,
-            Scheme::Https => {
-                let identity = match &credentials.client_certificate {
-                    Some(pair) => Some(ClientIdentity {
-                        certificate: read_source(&pair.certificate)?,
-                        key: read_secret(&pair.key)?,
-                    }),
-                    None => None,
-                };
-                // "How long connecting (TCP and TLS) may take": the session keeps the deadline.
-                let tls = ClusterTls::new(
-                    cluster,
-                    ca_pem.clone(),
-                    identity,
-                    config.transport.connect_timeout,
-                );
-                Some(tls.map_err(tls_config_error)?)
-            }
-        };
-        let authorizer = Authorizer::new(&credentials.auth, cluster, &ca_pem)?;
-        let settings = CallSettings {
-            identity: RequestIdentity::new(&config.resolved)
-                .map_err(|e| Error::Call(CallError::Identity(e)))?,
-            host: cluster.server.host_header(),
-            retry: RetryPolicy {
-                max_retries: config.max_retries,
-                ..RetryPolicy::default()
-            },
-            renewable_credential: authorizer.can_refresh(),
-        };
+        let authorizer = Authorizer::new(&config.resolved.credentials.auth, cluster, &setup.ca_pem)?;
+        let settings = setup.call_settings(authorizer.can_refresh());
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
-                tls,
-                proxy,
+                tls: setup.tls,
+                proxy: setup.proxy,
                 authorizer,
                 settings,
                 pool: Mutex::new(Pool::new(PoolSettings::default())),

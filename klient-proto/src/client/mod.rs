@@ -22,6 +22,7 @@ mod identity;
 mod pool;
 mod replay;
 mod retry;
+mod setup;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -32,5 +33,6 @@ pub use identity::{IdentityError, RequestIdentity, USER_AGENT};
 pub use pool::{Pool, PoolSettings};
 pub use replay::{AttemptFailure, FailureCause, Written, is_replayable, may_replay};
 pub use retry::{RetryPolicy, retry_after};
+pub use setup::ClientSetup;
 pub use transport::TransportSettings;
 pub use warning::{Warning, warnings};
