@@ -60,3 +60,8 @@ pub mod runtime {
         pub use klient_proto::watch::watcher::*;
     }
 }
+
+// The README's example, compiled as a doc test so it stays true.
+#[cfg(all(doctest, feature = "k8s-openapi"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
