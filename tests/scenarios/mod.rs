@@ -46,5 +46,6 @@ mod exec;
 mod pagination;
 mod proxy;
 mod stream_limits;
+mod token_rotation;
 mod verbs;
 mod watch;
