@@ -1,0 +1,99 @@
+//! The comparison program on klient-blocking (see ../../README.md): the same subcommands as the
+//! async programs, with threads where they use tasks.
+
+#[path = "../../common.rs"]
+mod common;
+
+use std::error::Error;
+use std::io::{Read, Write};
+
+use common::{Command, Pattern};
+use k8s_openapi::api::core::v1::Pod;
+use klient_blocking::core::ListParams;
+use klient_blocking::watch_core::Event;
+use klient_blocking::{Api, AttachParams, Client, ExitStatus, watcher};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
+
+fn main() -> Result {
+    let client = Client::try_default()?;
+    match Command::from_args() {
+        Command::BuildDemo { namespace, pod } => {
+            let pods: Api<Pod> = Api::namespaced(client, &namespace);
+            let listed = pods.list(&ListParams::default())?.items.len();
+            let initial = watch_initial_list(pods.clone())?;
+            exec_true(&pods, &pod)?;
+            println!("listed {listed}, watched {initial}, exec ok");
+        }
+        Command::ExecTrue { namespace, pod } => exec_true(&Api::namespaced(client, &namespace), &pod)?,
+        Command::List { namespace } => {
+            let pods: Api<Pod> = Api::namespaced(client, &namespace);
+            println!("{}", pods.list(&ListParams::default())?.items.len());
+        }
+        Command::PortForward {
+            namespace,
+            pod,
+            port,
+            bytes,
+        } => {
+            port_forward(&Api::namespaced(client, &namespace), &pod, port, bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a watcher until its initial list is complete; returns how many pods it held.
+fn watch_initial_list(pods: Api<Pod>) -> Result<usize> {
+    let mut seen = 0;
+    for event in watcher(pods, Default::default()) {
+        match event? {
+            Event::Init => seen = 0,
+            Event::InitApply(_) => seen += 1,
+            Event::InitDone => return Ok(seen),
+            _ => {}
+        }
+    }
+    Err("the watcher ended before its initial list was complete".into())
+}
+
+fn exec_true(pods: &Api<Pod>, pod: &str) -> Result {
+    let process = pods.exec(pod, &["true"], &AttachParams::default())?;
+    match process.wait()? {
+        ExitStatus::Success => Ok(()),
+        other => Err(format!("`true` ended with {other:?}").into()),
+    }
+}
+
+/// Writes `total` bytes into the forwarded port from one thread while this one reads them back.
+fn port_forward(pods: &Api<Pod>, pod: &str, port: u16, total: u64) -> Result {
+    let mut forwarder = pods.portforward(pod, &[port])?;
+    let mut stream = forwarder.take_stream(port).ok_or("no stream for the port")?;
+    let pattern = &Pattern::new();
+    let mut writer = stream.writer();
+    std::thread::scope(|scope| -> Result {
+        let sender = scope.spawn(move || -> std::io::Result<()> {
+            let mut sent = 0;
+            while sent < total {
+                let chunk = pattern.next_chunk(sent, total);
+                writer.write_all(chunk)?;
+                sent += chunk.len() as u64;
+            }
+            Ok(())
+        });
+        let mut received = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        while received < total {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Err(format!("the port closed after {received} of {total} bytes").into());
+            }
+            pattern.check(received, &buf[..n])?;
+            received += n as u64;
+        }
+        sender.join().expect("the sender thread panicked")?;
+        Ok(())
+    })?;
+    drop(stream);
+    forwarder.close();
+    Ok(())
+}
