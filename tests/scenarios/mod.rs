@@ -44,6 +44,8 @@ mod dynamic;
 mod errors;
 mod exec;
 mod pagination;
+mod protobuf_kinds;
+mod protobuf_support;
 mod proxy;
 mod stream_limits;
 mod token_rotation;

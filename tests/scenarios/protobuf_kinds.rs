@@ -1,8 +1,8 @@
-//! Every verb in protobuf, for each kind the protobuf work promises (Pods, Deployments,
-//! ConfigMaps, Secrets, Nodes, Services, Leases, CustomResourceDefinitions), through one generic
-//! check: a protobuf watch sees three objects created, one replaced and all deleted; in between
-//! they are read one by one and in pages of one, every answer protobuf on the wire, and kubectl
-//! reads in JSON what klient wrote in protobuf.
+// Every verb in protobuf, for each kind the protobuf work promises (Pods, Deployments,
+// ConfigMaps, Secrets, Nodes, Services, Leases, CustomResourceDefinitions), through one generic
+// check: a protobuf watch sees three objects created, one replaced and all deleted; in between
+// they are read one by one and in pages of one, every answer protobuf on the wire, and kubectl
+// reads in JSON what klient wrote in protobuf.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -14,15 +14,17 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use klient_blocking::core::{
+use klient_proto::api::{
     ClusterResourceScope, DeleteParams, Deleted, Format, ListParams, NamespaceResourceScope, ObjectList,
     PostParams, Resource, RootScope, WatchParams, decode_negotiated,
 };
-use klient_blocking::watch_core::WatchEvent;
-use klient_blocking::{Api, Client};
+use klient_proto::watch::WatchEvent;
+
+use super::protobuf_support::{assert_kubectl_reads, assert_protobuf_on_the_wire, protobuf_client};
+use crate::adapter::{Api, Client};
 use klient_e2e::{
-    Cluster, PROTOBUF, PROTOBUF_WATCH, TestNamespace, assert_kubectl_reads, assert_protobuf_on_the_wire,
-    kubectl_get, kwok_pod, object_from, protobuf_client, resource_version, unique_name, wait_for,
+    Cluster, PROTOBUF, PROTOBUF_WATCH, TestNamespace, admin_client, kubectl_get, kwok_pod, object_from,
+    resource_version, unique_name,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -48,8 +50,8 @@ impl Placement for NamespaceResourceScope {
         client: &Client,
         prefix: &str,
     ) -> (Option<TestNamespace>, Api<K>) {
-        let namespace = TestNamespace::create(client, prefix);
-        let api = namespace.api();
+        let namespace = TestNamespace::create(&admin_client(&Cluster::get()), prefix);
+        let api = Api::namespaced(client.clone(), namespace.name());
         (Some(namespace), api)
     }
 }
@@ -83,7 +85,7 @@ fn labels_of<K: Metadata<Ty = ObjectMeta>>(object: &K) -> BTreeMap<String, Strin
 /// Creates three objects of `K` (`make` turns a unique token into a minimal valid object), then
 /// gets, lists in pages of one, replaces and deletes them through a protobuf `Api`, and checks
 /// what a protobuf watch started beforehand reported for each.
-fn every_verb_in_protobuf<K>(prefix: &str, make: impl Fn(&str) -> K)
+async fn every_verb_in_protobuf<K>(prefix: &str, make: impl Fn(&str) -> K)
 where
     K: Resource<DynamicType = ()>
         + Metadata<Ty = ObjectMeta>
@@ -91,7 +93,10 @@ where
         + DeserializeOwned
         + Clone
         + PartialEq
-        + Debug,
+        + Debug
+        + Send
+        + Sync
+        + 'static,
     <K as Resource>::Scope: Placement,
 {
     let cluster = Cluster::get();
@@ -103,22 +108,20 @@ where
     let resource = kubectl_resource::<K>();
 
     // The watch starts before anything exists, so it must report every change that follows.
-    let start = api.list(&ListParams::default().labels(&selector)).unwrap();
+    let start = w!(api.list(&ListParams::default().labels(&selector))).unwrap();
     assert!(start.items.is_empty(), "{:?}", start.items);
-    let mut stream = api
-        .watch(
-            &WatchParams::default()
-                .labels(&selector)
-                .at(start
-                    .metadata
-                    .resource_version
-                    .as_deref()
-                    .expect("a list version"))
-                .timeout(300),
-        )
-        .unwrap();
+    let mut stream = w!(api.watch(
+        &WatchParams::default()
+            .labels(&selector)
+            .at(start
+                .metadata
+                .resource_version
+                .as_deref()
+                .expect("a list version"))
+            .timeout(300),
+    ))
+    .unwrap();
     assert_eq!(stream.content_type(), Some(PROTOBUF_WATCH));
-    assert_eq!(stream.format(), Format::Protobuf);
 
     // Create.
     let mut created = Vec::new();
@@ -138,29 +141,29 @@ where
             request.body().starts_with(b"k8s\0"),
             "a create body without protobuf magic"
         );
-        let made = api.create(&PostParams::default(), &object).unwrap();
+        let made = w!(api.create(&PostParams::default(), &object)).unwrap();
         assert_eq!(name_of(&made), name_of(&object));
         assert_eq!(labels_of(&made)[RUN_LABEL], run);
         assert!(made.metadata().uid.is_some() && made.metadata().creation_timestamp.is_some());
-        assert_kubectl_reads(&cluster, &api, &resource, &made);
+        assert_kubectl_reads(&cluster, &api, &resource, &made).await;
         created.push(made);
     }
     let names: Vec<String> = created.iter().map(name_of).collect();
 
     // Get.
-    let got = api.get(&names[1]).unwrap();
+    let got = w!(api.get(&names[1])).unwrap();
     assert_eq!(got.metadata().uid, created[1].metadata().uid);
     if resource_version(&got) == resource_version(&created[1]) {
         assert_eq!(got, created[1]);
     }
-    assert_protobuf_on_the_wire(&api, &names[1]);
+    assert_protobuf_on_the_wire(&api, &names[1]).await;
 
     // List in pages of one, following the continue tokens; every page protobuf on the wire.
     let mut params = ListParams::default().labels(&selector).limit(1);
     let mut listed = Vec::new();
     let mut pages = 0;
     loop {
-        let response = client.send(api.request_builder().list(&params).unwrap()).unwrap();
+        let response = w!(client.send(api.request_builder().list(&params).unwrap())).unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.content_type(), Some(PROTOBUF));
         assert!(
@@ -187,15 +190,15 @@ where
     assert!(pages >= 3, "{pages} pages");
 
     // Replace: a label more, guarded by the resourceVersion (controllers may write in between).
-    let replaced = wait_for("a replace without conflict", Duration::from_secs(30), || {
-        let mut latest = api.get(&names[0]).unwrap();
+    let replaced = wait_until!("a replace without conflict", Duration::from_secs(30), {
+        let mut latest = w!(api.get(&names[0])).unwrap();
         let before = resource_version(&latest);
         latest
             .metadata_mut()
             .labels
             .get_or_insert_default()
             .insert(REPLACED_LABEL.into(), "yes".into());
-        match api.replace(&names[0], &PostParams::default(), &latest) {
+        match w!(api.replace(&names[0], &PostParams::default(), &latest)) {
             Ok(object) => {
                 assert_ne!(
                     resource_version(&object),
@@ -215,23 +218,20 @@ where
         labels_of(&theirs).get(REPLACED_LABEL).map(String::as_str),
         Some("yes")
     );
-    assert_kubectl_reads(&cluster, &api, &resource, &replaced);
+    assert_kubectl_reads(&cluster, &api, &resource, &replaced).await;
 
     // Delete (no grace, so that pods go at once; background, so that nothing waits on dependents).
     for name in &names {
-        match api
-            .delete(name, &DeleteParams::background().grace_period(0))
-            .unwrap()
-        {
+        match w!(api.delete(name, &DeleteParams::background().grace_period(0))).unwrap() {
             Deleted::Object(object) => assert_eq!(&name_of(&object), name),
             Deleted::Status(status) => assert!(status.is_success(), "{status:?}"),
         }
     }
     for name in &names {
-        wait_for(
-            &format!("{resource} {name} gone"),
+        wait_until!(
+            format!("{resource} {name} gone"),
             Duration::from_secs(60),
-            || api.get_opt(name).unwrap().is_none().then_some(()),
+            w!(api.get_opt(name)).unwrap().is_none().then_some(())
         );
     }
 
@@ -244,8 +244,7 @@ where
         })
     };
     while !deleted_all(&seen) {
-        let event = stream
-            .next()
+        let event = next!(stream)
             .unwrap_or_else(|| panic!("the watch ended before every DELETED; seen: {seen:#?}"))
             .expect("a protobuf watch event");
         let name = match &event {
@@ -301,12 +300,14 @@ where
 
 #[test]
 fn pods_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Pod>("pb-pods", |token| kwok_pod(token, json!({"app": "pb"})));
+    crate::adapter::run(every_verb_in_protobuf::<Pod>("pb-pods", |token| {
+        kwok_pod(token, json!({"app": "pb"}))
+    }));
 }
 
 #[test]
 fn deployments_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Deployment>("pb-deployments", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<Deployment>("pb-deployments", |token| {
         object_from(json!({
             "metadata": {"name": token},
             "spec": {
@@ -318,37 +319,37 @@ fn deployments_every_verb_in_protobuf() {
                 },
             },
         }))
-    });
+    }));
 }
 
 #[test]
 fn config_maps_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<ConfigMap>("pb-configmaps", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<ConfigMap>("pb-configmaps", |token| {
         object_from(json!({"metadata": {"name": token}, "data": {"token": token}}))
-    });
+    }));
 }
 
 #[test]
 fn secrets_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Secret>("pb-secrets", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<Secret>("pb-secrets", |token| {
         object_from(json!({
             "metadata": {"name": token},
             "type": "Opaque",
             "stringData": {"token": token},
         }))
-    });
+    }));
 }
 
 #[test]
 fn nodes_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Node>("pb-nodes", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<Node>("pb-nodes", |token| {
         object_from(json!({"metadata": {"name": token}}))
-    });
+    }));
 }
 
 #[test]
 fn services_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Service>("pb-services", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<Service>("pb-services", |token| {
         object_from(json!({
             "metadata": {"name": token},
             "spec": {
@@ -357,35 +358,38 @@ fn services_every_verb_in_protobuf() {
                 "ports": [{"port": 80, "targetPort": 8080}],
             },
         }))
-    });
+    }));
 }
 
 #[test]
 fn leases_every_verb_in_protobuf() {
-    every_verb_in_protobuf::<Lease>("pb-leases", |token| {
+    crate::adapter::run(every_verb_in_protobuf::<Lease>("pb-leases", |token| {
         object_from(json!({
             "metadata": {"name": token},
             "spec": {"holderIdentity": token, "leaseDurationSeconds": 15},
         }))
-    });
+    }));
 }
 
 #[test]
 fn custom_resource_definitions_every_verb_in_protobuf() {
     // A group of its own per object: a CRD's name is its plural and group.
-    every_verb_in_protobuf::<CustomResourceDefinition>("pb-crds", |token| {
-        let group = format!("{token}.klient.test");
-        object_from(json!({
-            "metadata": {"name": format!("widgets.{group}")},
-            "spec": {
-                "group": group,
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-                "scope": "Namespaced",
-                "versions": [{
-                    "name": "v1", "served": true, "storage": true,
-                    "schema": {"openAPIV3Schema": {"type": "object"}},
-                }],
-            },
-        }))
-    });
+    crate::adapter::run(every_verb_in_protobuf::<CustomResourceDefinition>(
+        "pb-crds",
+        |token| {
+            let group = format!("{token}.klient.test");
+            object_from(json!({
+                "metadata": {"name": format!("widgets.{group}")},
+                "spec": {
+                    "group": group,
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                    "scope": "Namespaced",
+                    "versions": [{
+                        "name": "v1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object"}},
+                    }],
+                },
+            }))
+        },
+    ));
 }
