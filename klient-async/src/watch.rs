@@ -27,6 +27,7 @@ use crate::{Api, BodyStream, Error, Result};
 /// reconnect; [`watcher`] does.
 pub struct WatchStream<K> {
     content_type: Option<String>,
+    format: klient_proto::api::Format,
     events: BoxStream<'static, Result<WatchEvent<K>>>,
 }
 
@@ -43,6 +44,7 @@ impl<K: Resource + DeserializeOwned + Send + 'static> WatchStream<K> {
         let content_type = body.content_type().map(str::to_owned);
         let decoder = WatchDecoder::<K>::for_resource(body.content_type())
             .map_err(|e| Error::Watch(Failure::Decode(e)))?;
+        let format = decoder.format();
         let events = stream::unfold(Some((body, decoder)), |state| async move {
             let (mut body, mut decoder) = state?;
             loop {
@@ -67,6 +69,7 @@ impl<K: Resource + DeserializeOwned + Send + 'static> WatchStream<K> {
         });
         Ok(WatchStream {
             content_type,
+            format,
             events: Box::pin(events),
         })
     }
@@ -76,6 +79,12 @@ impl<K> WatchStream<K> {
     /// The response's `Content-Type`: which format the events come in.
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
+    }
+
+    /// The format the events are decoded from (the server's choice, from what the request
+    /// accepted).
+    pub fn format(&self) -> klient_proto::api::Format {
+        self.format
     }
 }
 

@@ -44,6 +44,7 @@ mod dynamic;
 mod errors;
 mod exec;
 mod pagination;
+mod protobuf;
 mod protobuf_kinds;
 mod protobuf_support;
 mod proxy;

@@ -122,6 +122,7 @@ where
     ))
     .unwrap();
     assert_eq!(stream.content_type(), Some(PROTOBUF_WATCH));
+    assert_eq!(stream.format(), Format::Protobuf);
 
     // Create.
     let mut created = Vec::new();

@@ -17,8 +17,5 @@ pub use fixture::{
     wait_for,
 };
 pub use interop::{EchoImpl, EchoServer};
-pub use protobuf::{
-    PROTOBUF, PROTOBUF_WATCH, assert_kubectl_reads, assert_protobuf_on_the_wire, kubectl_get, object_from,
-    protobuf_client, resource_version,
-};
+pub use protobuf::{PROTOBUF, PROTOBUF_WATCH, kubectl_get, object_from, resource_version};
 pub use watching::{AsyncWatching, BackgroundWatcher, Seen, list_versions};
