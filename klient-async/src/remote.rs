@@ -19,7 +19,7 @@ use klient_proto::remote::{
     PortForward, PortForwardConfig, PortForwardError, PortForwardEvent, Ports, attach_path,
     channel_ws_config, exec_handshake, exec_path, portforward_handshake, portforward_path,
 };
-use klient_proto::ws::{ClientHandshake, Connection, OsRandom, WsError};
+use klient_proto::ws::{ClientHandshake, Connection, OsRandom};
 
 use crate::pump::{Inputs, Outputs, Pump, PumpError};
 use crate::runtime::Runtime;
@@ -425,14 +425,7 @@ impl Outputs<PortForwardEvent> for PortOutputs {
 
 fn port_failure(failure: &PumpError<PortForwardError>) -> io::Error {
     match failure {
-        PumpError::Session(e) => {
-            let kind = match e {
-                PortForwardError::Ws(ws) if ws.is_timeout() => io::ErrorKind::TimedOut,
-                PortForwardError::Ws(WsError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
-                _ => io::ErrorKind::ConnectionAborted,
-            };
-            io::Error::new(kind, Error::from(e.clone()))
-        }
+        PumpError::Session(e) => io::Error::new(e.io_error_kind(), Error::from(e.clone())),
         PumpError::Io(e) => io::Error::new(e.kind(), e.to_string()),
     }
 }

@@ -175,11 +175,11 @@ impl OpenStream {
                     *self = OpenStream::Reading(*id, body);
                     Piece::Head(content_type)
                 }
-                Err(e) => Piece::Failed(request_failure(e)),
+                Err(e) => Piece::Failed(RequestFailure::from(e)),
             },
             OpenStream::Reading(_, body) => match body.next().await {
                 Some(Ok(bytes)) => Piece::Bytes(bytes),
-                Some(Err(e)) => Piece::Failed(request_failure(e)),
+                Some(Err(e)) => Piece::Failed(RequestFailure::from(e)),
                 None => Piece::End,
             },
         }
@@ -194,7 +194,7 @@ where
     async fn next_event(&mut self) -> Option<Result<Event<K>>> {
         loop {
             if let Some(event) = self.driver.poll_event() {
-                return Some(event.map_err(watch_error));
+                return Some(event.map_err(Error::from));
             }
             let now = Instant::now();
             if self.driver.poll_timeout().is_some_and(|at| at <= now) {
@@ -243,7 +243,9 @@ where
             Action::List { id, params } => {
                 let outcome = match self.api.list(&params).await {
                     Ok(list) => self.driver.handle_list_page(id, list.into(), Instant::now()),
-                    Err(e) => self.driver.handle_failure(id, request_failure(e), Instant::now()),
+                    Err(e) => self
+                        .driver
+                        .handle_failure(id, RequestFailure::from(e), Instant::now()),
                 };
                 log_input_error(outcome);
             }
@@ -254,7 +256,7 @@ where
                     self.stream = Some(OpenStream::Connecting(id, connecting));
                 }
                 Err(e) => {
-                    let failure = request_failure(e.into());
+                    let failure = RequestFailure::from(Error::from(e));
                     log_input_error(self.driver.handle_failure(id, failure, Instant::now()));
                 }
             },
@@ -262,23 +264,6 @@ where
             Action::Abandon { id } => drop(self.stream.take_if(|stream| stream.id() == id)),
             other => log::error!("watcher: an action this adapter does not know: {other:?}"),
         }
-    }
-}
-
-fn request_failure(error: Error) -> RequestFailure {
-    match error {
-        Error::Api(api) => RequestFailure::Api(api),
-        Error::Response(response) => response.into(),
-        other => RequestFailure::Transport {
-            description: other.to_string(),
-        },
-    }
-}
-
-fn watch_error(failure: Failure) -> Error {
-    match failure {
-        Failure::Api(api) => Error::Api(api),
-        other => Error::Watch(other),
     }
 }
 

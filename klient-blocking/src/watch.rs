@@ -201,7 +201,7 @@ fn read_body(client: &Client, request: http::Request<Vec<u8>>, sender: &SyncSend
     let mut body = match client.send_streaming(request) {
         Ok(body) => body,
         Err(e) => {
-            let _ = sender.send(Piece::Failed(request_failure(e)));
+            let _ = sender.send(Piece::Failed(RequestFailure::from(e)));
             return;
         }
     };
@@ -216,7 +216,7 @@ fn read_body(client: &Client, request: http::Request<Vec<u8>>, sender: &SyncSend
         let piece = match body.next_chunk() {
             Ok(Some(chunk)) => Piece::Bytes(chunk),
             Ok(None) => Piece::End,
-            Err(e) => Piece::Failed(request_failure(e)),
+            Err(e) => Piece::Failed(RequestFailure::from(e)),
         };
         let last = !matches!(piece, Piece::Bytes(_));
         if sender.send(piece).is_err() || last {
@@ -242,7 +242,9 @@ impl<K: Resource + DeserializeOwned> Watcher<K> {
             Action::List { id, params } => {
                 let outcome = match self.api.list(&params) {
                     Ok(list) => self.driver.handle_list_page(id, list.into(), Instant::now()),
-                    Err(e) => self.driver.handle_failure(id, request_failure(e), Instant::now()),
+                    Err(e) => self
+                        .driver
+                        .handle_failure(id, RequestFailure::from(e), Instant::now()),
                 };
                 log_input_error(outcome);
             }
@@ -251,7 +253,7 @@ impl<K: Resource + DeserializeOwned> Watcher<K> {
                     self.stream = Some(OpenStream::start(id, self.api.client().clone(), request));
                 }
                 Err(e) => {
-                    let failure = request_failure(e.into());
+                    let failure = RequestFailure::from(Error::from(e));
                     log_input_error(self.driver.handle_failure(id, failure, Instant::now()));
                 }
             },
@@ -319,7 +321,7 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(event) = self.driver.poll_event() {
-                return Some(event.map_err(watch_error));
+                return Some(event.map_err(Error::from));
             }
             let now = Instant::now();
             if self.driver.poll_timeout().is_some_and(|at| at <= now) {
@@ -340,24 +342,6 @@ where
 }
 
 /// This crate's error as the driver's typed input.
-fn request_failure(error: Error) -> RequestFailure {
-    match error {
-        Error::Api(api) => RequestFailure::Api(api),
-        Error::Response(response) => response.into(),
-        other => RequestFailure::Transport {
-            description: other.to_string(),
-        },
-    }
-}
-
-/// The driver's failure as this crate's error: the server's Status stays an API error.
-fn watch_error(failure: Failure) -> Error {
-    match failure {
-        Failure::Api(api) => Error::Api(api),
-        other => Error::Watch(other),
-    }
-}
-
 fn log_input_error(outcome: std::result::Result<(), InputError>) {
     if let Err(e) = outcome {
         // The driver refusing our own input is a bug in this loop, not in the server.

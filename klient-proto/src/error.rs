@@ -256,3 +256,28 @@ impl From<PortForwardError> for Error {
 
 /// The result of klient calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a watcher's request failed with, for the watch machine: the server's refusal stays an
+/// API error (a 410 means relist); everything else is a transport failure, described.
+impl From<Error> for crate::watch::RequestFailure {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Api(api) => crate::watch::RequestFailure::Api(api),
+            Error::Response(response) => response.into(),
+            other => crate::watch::RequestFailure::Transport {
+                description: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A watcher's failure as a call's error: the server's refusal is [`Error::Api`], as for any
+/// other request; the rest is [`Error::Watch`].
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Api(api) => Error::Api(api),
+            other => Error::Watch(other),
+        }
+    }
+}

@@ -208,6 +208,17 @@ pub enum PortForwardError {
 }
 
 impl PortForwardError {
+    /// How a forwarded port's byte stream reports this failure to its reader: a deadline as
+    /// `TimedOut`, the connection ending early as `UnexpectedEof`, anything else as
+    /// `ConnectionAborted`.
+    pub fn io_error_kind(&self) -> std::io::ErrorKind {
+        match self {
+            PortForwardError::Ws(ws) if ws.is_timeout() => std::io::ErrorKind::TimedOut,
+            PortForwardError::Ws(crate::ws::WsError::UnexpectedEof) => std::io::ErrorKind::UnexpectedEof,
+            _ => std::io::ErrorKind::ConnectionAborted,
+        }
+    }
+
     /// The close code sent to the server for this failure, if one is sent.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
