@@ -1,6 +1,6 @@
 //! The async Kubernetes client behind `klient-tokio` and `klient-async-std`: one async loop
 //! over the [`klient_proto`] state machines, generic over a small [`Runtime`] trait (timer,
-//! spawn, resolve, connect, file reads, exec plugins), as quinn's async layer is over
+//! tasks if it has them, resolve, connect, file reads, exec plugins), as quinn's async layer is over
 //! quinn-proto. Every protocol rule and every decision about a request's life is klient-proto's;
 //! this crate only awaits. Applications use an adapter crate, which names these types for its
 //! runtime (`klient_tokio::Client` is `Client<Tokio>`); this crate is for adapter authors.
@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod background;
 mod body;
 mod client;
 mod discovery;
@@ -28,7 +29,7 @@ pub use client::{Client, Response};
 pub use discovery::Discovery;
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
-pub use runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
+pub use runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime, Spawned};
 pub use watch::{WatchConfig, WatchStream, watcher};
 pub use watch_ext::{WatchStreamExt, await_condition};
 

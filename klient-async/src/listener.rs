@@ -1,9 +1,11 @@
 //! `kubectl port-forward` as a library, on any runtime: a local TCP listener whose every
 //! accepted connection is forwarded to a pod's port over its own port-forward session (the
-//! WebSocket protocol carries one connection per port per session). One task accepts, one task
-//! per connection forwards; stopping the listener (or dropping it) ends them all.
+//! WebSocket protocol carries one connection per port per session). One future accepts and
+//! forwards every connection (a `FuturesUnordered`), run as a task of the runtime when it has
+//! tasks, else by [`PortForwardListener::serve`]; stopping the listener (or dropping it) ends
+//! them all.
 
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
@@ -11,10 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use event_listener::Event;
 use futures_util::future::{Either, select};
 use futures_util::io::AsyncReadExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
 
+use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, Runtime};
 use crate::{Client, Error, Result};
 
@@ -24,40 +28,23 @@ use crate::{Client, Error, Result};
 pub struct PortForwardListener {
     local: SocketAddr,
     stop: Arc<Stop>,
+    background: Background,
 }
 
-/// The listener's stop signal, which its tasks wait on beside their work.
+/// The listener's stop signal.
 #[derive(Debug, Default)]
 struct Stop {
     stopped: AtomicBool,
-    event: Event,
-}
-
-impl Stop {
-    /// `future`'s output, or `None` once the listener is stopped.
-    async fn unless_stopped<F: Future>(&self, future: F) -> Option<F::Output> {
-        let mut future = pin!(future);
-        loop {
-            if self.stopped.load(Ordering::SeqCst) {
-                return None;
-            }
-            let stopping = self.event.listen();
-            // Stopped between the check and listening: the notification was missed, look again.
-            if self.stopped.load(Ordering::SeqCst) {
-                return None;
-            }
-            match select(future.as_mut(), stopping).await {
-                Either::Left((output, _)) => return Some(output),
-                Either::Right(((), _)) => {}
-            }
-        }
-    }
+    waker: AtomicWaker,
 }
 
 impl PortForwardListener {
     /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)) and
     /// forwards each connection to `port` of pod `namespace/pod`. A connection whose session
     /// cannot be opened (the pod gone, a refusal) is closed and logged.
+    ///
+    /// On a runtime with tasks (tokio) the listener works in the background from here on; on
+    /// one without (the futures-io adapter) it works while [`serve`](Self::serve) is awaited.
     pub async fn bind<R: Runtime>(
         client: &Client<R>,
         namespace: &str,
@@ -74,15 +61,25 @@ impl PortForwardListener {
             pod: pod.to_owned(),
             port,
         };
-        client
-            .runtime()
-            .spawn(Box::pin(accept(listener, target, stop.clone())));
-        Ok(PortForwardListener { local, stop })
+        let work = Box::pin(serve(listener, target, stop.clone()));
+        let background = Background::start(client.runtime(), work);
+        Ok(PortForwardListener {
+            local,
+            stop,
+            background,
+        })
     }
 
     /// The address connections are accepted on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Accepts and forwards connections until the listener is stopped. On a runtime without
+    /// tasks of its own this is what runs the listener: await it (or spawn it on your
+    /// executor) beside the rest of the program; on tokio it only waits.
+    pub async fn serve(&self) {
+        poll_fn(|cx| self.background.poll_finished(cx)).await
     }
 
     /// Stops accepting and ends every forwarded connection (as dropping the listener does).
@@ -92,7 +89,7 @@ impl PortForwardListener {
 impl Drop for PortForwardListener {
     fn drop(&mut self) {
         self.stop.stopped.store(true, Ordering::SeqCst);
-        self.stop.event.notify(usize::MAX);
+        self.stop.waker.wake();
     }
 }
 
@@ -105,23 +102,34 @@ struct Target<R: Runtime> {
     port: u16,
 }
 
-async fn accept<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<R>, stop: Arc<Stop>) {
-    while let Some(accepted) = stop.unless_stopped(poll_fn(|cx| listener.poll_accept(cx))).await {
-        match accepted {
-            Ok(connection) => {
-                let (target, stop) = (target.clone(), stop.clone());
-                target.client.runtime().clone().spawn(Box::pin(async move {
-                    let what = format!("{}/{}:{}", target.namespace, target.pod, target.port);
-                    if let Some(Err(e)) = stop.unless_stopped(forward(&target, connection)).await {
-                        log::warn!("port-forward to {what}: {e}");
-                    }
-                }));
-            }
-            // A connection that failed before it was accepted (reset by its client) is its
-            // own business; the listener goes on.
-            Err(e) => log::debug!("port-forward listener: accept failed: {e}"),
+/// Accepts connections and forwards each, all in this one future, until stopped.
+async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<R>, stop: Arc<Stop>) {
+    let mut forwards = FuturesUnordered::new();
+    poll_fn(|cx| {
+        stop.waker.register(cx.waker());
+        if stop.stopped.load(Ordering::SeqCst) {
+            return Poll::Ready(());
         }
-    }
+        while let Poll::Ready(accepted) = listener.poll_accept(cx) {
+            match accepted {
+                Ok(connection) => {
+                    let target = target.clone();
+                    forwards.push(async move {
+                        if let Err(e) = forward(&target, connection).await {
+                            let what = format!("{}/{}:{}", target.namespace, target.pod, target.port);
+                            log::warn!("port-forward to {what}: {e}");
+                        }
+                    });
+                }
+                // A connection that failed before it was accepted (reset by its client) is its
+                // own business; the listener goes on.
+                Err(e) => log::debug!("port-forward listener: accept failed: {e}"),
+            }
+        }
+        while let Poll::Ready(Some(())) = forwards.poll_next_unpin(cx) {}
+        Poll::Pending
+    })
+    .await
 }
 
 /// Copies both ways until either side ends: the protocol cannot half-close one port, so the

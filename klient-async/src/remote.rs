@@ -1,11 +1,12 @@
-//! exec, attach and port-forward: a WebSocket upgrade through the [`Client`], then one task per
-//! session (the [`Pump`](crate::pump::Pump) loop, spawned on the runtime) that moves bytes
-//! between the socket and klient-proto's channel machines, and handles for the caller: stdin,
-//! stdout and stderr of a process, one stream per forwarded port.
+//! exec, attach and port-forward: a WebSocket upgrade through the [`Client`], then one loop per
+//! session (the [`Pump`](crate::pump::Pump), a task of the runtime or driven by the handles, see
+//! [`Background`]) that moves bytes between the socket and klient-proto's channel machines, and
+//! handles for the caller: stdin, stdout and stderr of a process, one stream per forwarded port.
 //!
 //! Every queue is bounded: an output nobody reads fills like a pipe and the session stops
 //! reading the socket until it is read; a writer waits while the socket is behind.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -21,6 +22,7 @@ use klient_proto::remote::{
 };
 use klient_proto::ws::{ClientHandshake, Connection, OsRandom};
 
+use crate::background::Background;
 use crate::pump::{Inputs, Outputs, Pump, PumpError};
 use crate::runtime::Runtime;
 use crate::stream::Stream;
@@ -72,6 +74,7 @@ pub struct Process {
     stderr: Option<OutputReader>,
     control: mpsc::UnboundedSender<ExecCommand>,
     status: oneshot::Receiver<Result<ExitStatus>>,
+    background: Background,
 }
 
 impl std::fmt::Debug for Process {
@@ -114,8 +117,17 @@ impl Process {
         drop(self.stdin.take());
         drop(self.stdout.take());
         drop(self.stderr.take());
-        let Process { status, control, .. } = self;
-        let outcome = status.await;
+        let Process {
+            mut status,
+            control,
+            background,
+            ..
+        } = self;
+        let outcome = std::future::poll_fn(|cx| {
+            background.drive(cx);
+            Pin::new(&mut status).poll(cx)
+        })
+        .await;
         drop(control);
         outcome.unwrap_or_else(|_| Err(Error::Io(session_ended())))
     }
@@ -126,6 +138,7 @@ impl Process {
 #[derive(Debug)]
 pub struct ProcessStdin {
     sender: mpsc::Sender<Vec<u8>>,
+    background: Background,
 }
 
 impl ProcessStdin {
@@ -134,6 +147,7 @@ impl ProcessStdin {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        self.background.drive(cx);
         ready!(self.sender.poll_ready(cx)).map_err(|_| session_ended())?;
         let n = buf.len().min(MAX_WRITE);
         self.sender
@@ -148,8 +162,9 @@ impl ProcessStdin {
     }
 
     /// Ends stdin after what was written.
-    pub fn poll_close(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.sender.close_channel();
+        self.background.drive(cx);
         Poll::Ready(Ok(()))
     }
 }
@@ -159,12 +174,14 @@ impl ProcessStdin {
 pub struct OutputReader {
     chunks: mpsc::Receiver<Bytes>,
     current: Bytes,
+    background: Background,
 }
 
 impl OutputReader {
     /// Reads what has arrived into `buf`; `Ok(0)` at the end.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         while self.current.is_empty() {
+            self.background.drive(cx);
             match ready!(Pin::new(&mut self.chunks).poll_next(cx)) {
                 Some(chunk) => self.current = chunk,
                 None => return Poll::Ready(Ok(0)),
@@ -240,18 +257,12 @@ impl Outputs<ExecEvent> for ExecOutputs {
     }
 }
 
-fn output_pipe(wanted: bool) -> (Option<mpsc::Sender<Bytes>>, Option<OutputReader>) {
+fn output_pipe(wanted: bool) -> (Option<mpsc::Sender<Bytes>>, Option<mpsc::Receiver<Bytes>>) {
     if !wanted {
         return (None, None);
     }
     let (tx, rx) = mpsc::channel(OUTPUT_QUEUE);
-    (
-        Some(tx),
-        Some(OutputReader {
-            chunks: rx,
-            current: Bytes::new(),
-        }),
-    )
+    (Some(tx), Some(rx))
 }
 
 /// How an exec session ended, as its caller sees it.
@@ -300,16 +311,28 @@ async fn start_process<R: Runtime>(
     };
     let pump = Pump::new(stream, session, inputs, outputs, client.runtime().clone());
     let (status_tx, status) = oneshot::channel();
-    client.runtime().spawn(Box::pin(async move {
-        let (result, outputs) = pump.await;
-        let _ = status_tx.send(exec_outcome(result, outputs.exit));
-    }));
+    let background = Background::start(
+        client.runtime(),
+        Box::pin(async move {
+            let (result, outputs) = pump.await;
+            let _ = status_tx.send(exec_outcome(result, outputs.exit));
+        }),
+    );
+    let reader = |chunks| OutputReader {
+        chunks,
+        current: Bytes::new(),
+        background: background.handle(),
+    };
     Ok(Process {
-        stdin: params.stdin.then_some(ProcessStdin { sender: stdin_tx }),
-        stdout,
-        stderr,
+        stdin: params.stdin.then(|| ProcessStdin {
+            sender: stdin_tx,
+            background: background.handle(),
+        }),
+        stdout: stdout.map(reader),
+        stderr: stderr.map(reader),
         control,
         status,
+        background,
     })
 }
 
@@ -366,20 +389,24 @@ impl<R: Runtime> Client<R> {
             PortOutputs { senders },
             self.runtime().clone(),
         );
-        self.runtime().spawn(Box::pin(async move {
-            let (result, mut outputs) = pump.await;
-            if let Err(e) = result {
-                log::debug!("port-forward: {e:?}");
-                // Every stream still read hears why the session ended.
-                for tx in outputs.senders.iter_mut().flatten() {
-                    let _ = tx.try_send(Err(port_failure(&e)));
+        let background = Background::start(
+            self.runtime(),
+            Box::pin(async move {
+                let (result, mut outputs) = pump.await;
+                if let Err(e) = result {
+                    log::debug!("port-forward: {e:?}");
+                    // Every stream still read hears why the session ended.
+                    for tx in outputs.senders.iter_mut().flatten() {
+                        let _ = tx.try_send(Err(port_failure(&e)));
+                    }
                 }
-            }
-        }));
+            }),
+        );
         Ok(PortForwarder {
             commands,
             readers,
             ports: ports.as_slice().to_vec(),
+            background,
         })
     }
 }
@@ -437,6 +464,7 @@ pub struct PortForwarder {
     commands: mpsc::Sender<PortCommand>,
     readers: Vec<Option<mpsc::Receiver<io::Result<Bytes>>>>,
     ports: Vec<u16>,
+    background: Background,
 }
 
 impl PortForwarder {
@@ -449,15 +477,21 @@ impl PortForwarder {
             commands: self.commands.clone(),
             chunks,
             current: Bytes::new(),
+            background: self.background.handle(),
         })
     }
 
-    /// Closes the session: every stream ends.
+    /// Closes the session (every stream ends) and waits until it has ended.
     pub async fn close(mut self) {
-        let ready = std::future::poll_fn(|cx| self.commands.poll_ready(cx)).await;
+        let ready = std::future::poll_fn(|cx| {
+            self.background.drive(cx);
+            self.commands.poll_ready(cx)
+        })
+        .await;
         if ready.is_ok() {
             let _ = self.commands.start_send(PortCommand::Close);
         }
+        std::future::poll_fn(|cx| self.background.poll_finished(cx)).await;
     }
 }
 
@@ -469,12 +503,14 @@ pub struct PortStream {
     commands: mpsc::Sender<PortCommand>,
     chunks: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    background: Background,
 }
 
 impl PortStream {
     /// Reads what has arrived into `buf`; `Ok(0)` at the end.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         while self.current.is_empty() {
+            self.background.drive(cx);
             match ready!(Pin::new(&mut self.chunks).poll_next(cx)) {
                 Some(Ok(chunk)) => self.current = chunk,
                 Some(Err(error)) => return Poll::Ready(Err(error)),
@@ -492,6 +528,7 @@ impl PortStream {
             return Poll::Ready(Ok(0));
         }
         let ended = || io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward session has ended");
+        self.background.drive(cx);
         ready!(self.commands.poll_ready(cx)).map_err(|_| ended())?;
         let n = buf.len().min(MAX_WRITE);
         self.commands

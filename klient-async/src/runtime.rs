@@ -24,8 +24,11 @@ pub trait Runtime: Clone + Default + Send + Sync + Unpin + fmt::Debug + 'static 
     /// Ready at `at`.
     fn sleep_until(&self, at: Instant) -> BoxFuture<()>;
 
-    /// Runs `future` to its end in the background (a port-forward listener's connections).
-    fn spawn(&self, future: BoxFuture<()>);
+    /// Runs `future` to its end as a task of the runtime (a session's loop, a port-forward
+    /// listener), or gives it back when the runtime runs no tasks of its own: then the handles
+    /// the caller holds (stdio, port streams, the exit status, the listener's `serve`) drive it
+    /// as they are polled, on whatever executor polls them.
+    fn spawn(&self, future: BoxFuture<()>) -> Spawned;
 
     /// The socket addresses `host` (a name or an address literal, IPv6 without brackets)
     /// resolves to, with `port`.
@@ -49,6 +52,24 @@ pub trait Runtime: Clone + Default + Send + Sync + Unpin + fmt::Debug + 'static 
     /// Runs an exec credential plugin as `run` says (environment, stdio, output limits, its
     /// timeout, after which the process is killed) without blocking the runtime.
     fn run_plugin(&self, run: PluginRun) -> BoxFuture<PluginOutcome>;
+}
+
+/// What [`Runtime::spawn`] did with a future.
+#[must_use]
+pub enum Spawned {
+    /// A task of the runtime runs it.
+    Running,
+    /// The runtime runs no tasks of its own: here it is back, to be driven by its handles.
+    Declined(BoxFuture<()>),
+}
+
+impl fmt::Debug for Spawned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Spawned::Running => "Running",
+            Spawned::Declined(_) => "Declined",
+        })
+    }
 }
 
 /// A TCP connection of the runtime: bytes both ways and a half-close.

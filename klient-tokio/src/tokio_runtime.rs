@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use klient_async::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
+use klient_async::{AsyncListener, AsyncTcp, BoxFuture, Runtime, Spawned};
 use klient_proto::auth::{PluginOutcome, PluginRun, PluginStdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -23,8 +23,9 @@ impl Runtime for Tokio {
         Box::pin(tokio::time::sleep_until(at.into()))
     }
 
-    fn spawn(&self, future: BoxFuture<()>) {
+    fn spawn(&self, future: BoxFuture<()>) -> Spawned {
         tokio::spawn(future);
+        Spawned::Running
     }
 
     fn resolve(&self, host: String, port: u16) -> BoxFuture<io::Result<Vec<SocketAddr>>> {
