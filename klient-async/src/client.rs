@@ -207,7 +207,10 @@ impl<R: Runtime> Client<R> {
             path = request.uri().path(),
             kind = ?kind,
         );
-        self.call_in_span(request, kind).instrument(span).await
+        // Boxed: the attempts, the connection and the TLS handshake make a large state machine,
+        // and every future that awaits a request would otherwise carry it inline (a few such
+        // futures nested overflow the stack of an executor that moves them by value).
+        Box::pin(self.call_in_span(request, kind).instrument(span)).await
     }
 
     async fn call_in_span(
