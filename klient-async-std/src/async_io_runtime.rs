@@ -89,9 +89,7 @@ impl Runtime for AsyncIo {
             // async-process reaps children on a thread of its own unless a future drives its
             // reaper: this one does, for as long as the plugin runs (polled first, so the thread
             // is never needed).
-            let reaper = async {
-                match async_process::driver().await {}
-            };
+            let reaper = async { match async_process::driver().await {} };
             future::or(reaper, run_plugin(run)).await
         })
     }

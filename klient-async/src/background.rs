@@ -26,10 +26,19 @@ pub(crate) struct Background {
     drives: bool,
 }
 
+/// Which of a handle's uses polled: a handle split into a reader and a writer is polled by two
+/// tasks, and both must be woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Reading,
+    Writing,
+}
+
 struct Shared {
     work: Mutex<Option<BoxFuture<()>>>,
     finished: AtomicBool,
-    waiting: Mutex<Vec<(u64, Waker)>>,
+    /// The waker of each handle's latest poll, per side.
+    waiting: Mutex<Vec<((u64, Side), Waker)>>,
     next_id: AtomicU64,
     /// Handles alive; the work is dropped with the last (its wakers point back here, so it would
     /// otherwise keep itself alive).
@@ -71,10 +80,20 @@ impl Background {
     }
 
     /// Takes the work as far as it goes now, when the handles drive it; a handle calls this
-    /// before it looks at its own queue.
+    /// before it looks at its own queue (to read, or for anything but writing).
     pub(crate) fn drive(&self, cx: &mut Context<'_>) {
+        self.drive_as(cx, Side::Reading);
+    }
+
+    /// As [`drive`](Self::drive), for a write: a stream split into halves is read by one task
+    /// and written by another, and each must hear of progress.
+    pub(crate) fn drive_writing(&self, cx: &mut Context<'_>) {
+        self.drive_as(cx, Side::Writing);
+    }
+
+    fn drive_as(&self, cx: &mut Context<'_>, side: Side) {
         if self.drives && !self.shared.finished.load(Ordering::Acquire) {
-            self.register(cx.waker());
+            self.register(cx.waker(), side);
             self.shared.poll_work();
         }
     }
@@ -84,7 +103,7 @@ impl Background {
         if self.shared.finished.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        self.register(cx.waker());
+        self.register(cx.waker(), Side::Reading);
         if self.drives {
             self.shared.poll_work();
         }
@@ -95,19 +114,20 @@ impl Background {
         Poll::Pending
     }
 
-    fn register(&self, waker: &Waker) {
+    fn register(&self, waker: &Waker, side: Side) {
+        let key = (self.id, side);
         let mut waiting = lock(&self.shared.waiting);
-        match waiting.iter_mut().find(|(id, _)| *id == self.id) {
+        match waiting.iter_mut().find(|(k, _)| *k == key) {
             Some((_, known)) if known.will_wake(waker) => {}
             Some((_, known)) => *known = waker.clone(),
-            None => waiting.push((self.id, waker.clone())),
+            None => waiting.push((key, waker.clone())),
         }
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
-        lock(&self.shared.waiting).retain(|(id, _)| *id != self.id);
+        lock(&self.shared.waiting).retain(|((id, _), _)| *id != self.id);
         if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             // Nobody can poll it any more.
             let work = lock(&self.shared.work).take();

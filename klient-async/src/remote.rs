@@ -147,7 +147,7 @@ impl ProcessStdin {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.background.drive(cx);
+        self.background.drive_writing(cx);
         ready!(self.sender.poll_ready(cx)).map_err(|_| session_ended())?;
         let n = buf.len().min(MAX_WRITE);
         self.sender
@@ -164,7 +164,7 @@ impl ProcessStdin {
     /// Ends stdin after what was written.
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.sender.close_channel();
-        self.background.drive(cx);
+        self.background.drive_writing(cx);
         Poll::Ready(Ok(()))
     }
 }
@@ -528,7 +528,7 @@ impl PortStream {
             return Poll::Ready(Ok(0));
         }
         let ended = || io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward session has ended");
-        self.background.drive(cx);
+        self.background.drive_writing(cx);
         ready!(self.commands.poll_ready(cx)).map_err(|_| ended())?;
         let n = buf.len().min(MAX_WRITE);
         self.commands

@@ -60,6 +60,14 @@ macro_rules! join {
     };
 }
 
+/// `$wait` while `$listener` forwards connections (it has threads of its own here).
+macro_rules! while_serving {
+    ($listener:expr, $wait:expr) => {{
+        let _ = &$listener;
+        $wait
+    }};
+}
+
 /// A forwarded port's stream as a reader and a writer.
 macro_rules! split {
     ($stream:expr) => {{

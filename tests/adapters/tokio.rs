@@ -64,6 +64,19 @@ macro_rules! join {
     };
 }
 
+/// `$wait` while `$listener` forwards connections: its `serve()` is polled beside `$wait` (on
+/// tokio that only watches; on the futures-io adapter it is what runs the listener).
+macro_rules! while_serving {
+    ($listener:expr, $wait:expr) => {{
+        let serve = std::pin::pin!($listener.serve());
+        let wait = std::pin::pin!(async { $wait });
+        match futures_util::future::select(serve, wait).await {
+            futures_util::future::Either::Right((value, _)) => value,
+            futures_util::future::Either::Left(((), _)) => panic!("the listener stopped by itself"),
+        }
+    }};
+}
+
 /// A forwarded port's stream as a reader and a writer.
 macro_rules! split {
     ($stream:expr) => {
@@ -104,5 +117,9 @@ mod adapter {
             .expect("a tokio runtime")
             .block_on(scenario)
     }
-}
 
+    /// What is running in the background: the runtime's alive tasks.
+    pub fn background() -> usize {
+        tokio::runtime::Handle::current().metrics().num_alive_tasks()
+    }
+}

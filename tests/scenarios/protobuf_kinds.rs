@@ -221,6 +221,23 @@ where
     );
     assert_kubectl_reads(&cluster, &api, &resource, &replaced).await;
 
+    // A CRD deleted while the storage of its resource is still starting stays Terminating until
+    // kube-apiserver's cleanup retries, with back-off ("could not list instances: storage is
+    // (re)initializing"): first wait until each one's resource is served.
+    if resource.starts_with("customresourcedefinitions.") {
+        for name in &names {
+            wait_until!(
+                format!("the resource of CRD {name} served"),
+                Duration::from_secs(60),
+                cluster
+                    .kubectl_output(&["get", name, "--all-namespaces"], None)
+                    .status
+                    .success()
+                    .then_some(())
+            );
+        }
+    }
+
     // Delete (no grace, so that pods go at once; background, so that nothing waits on dependents).
     for name in &names {
         match w!(api.delete(name, &DeleteParams::background().grace_period(0))).unwrap() {

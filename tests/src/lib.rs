@@ -6,6 +6,7 @@
 //! own servers ([`EchoServer`], `tests/autobahn/run.sh`).
 
 mod cluster;
+pub mod executors;
 mod fixture;
 mod interop;
 mod protobuf;

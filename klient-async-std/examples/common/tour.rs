@@ -281,11 +281,8 @@ async fn tour_in_namespace(client: &Client, ns: &str) -> Result {
     let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
     let mut echoed = vec![0u8; payload.len()];
     // Both ways at once, in this one task: no executor needed beyond the one running the tour.
-    let (sent, read) = futures_util::future::join(
-        writer.write_all(&payload),
-        reader.read_exact(&mut echoed),
-    )
-    .await;
+    let (sent, read) =
+        futures_util::future::join(writer.write_all(&payload), reader.read_exact(&mut echoed)).await;
     sent?;
     read?;
     ensure!(echoed == payload, "the echo differs");

@@ -1,0 +1,17 @@
+//! The scenarios where the executor matters — exec and attach, port-forward and its listener,
+//! watch and watcher (`scenarios/exec.rs`, `scenarios/watch.rs`) — on klient-async-std again, on
+//! one `smol::Executor` driven by three threads: the scenario and the parts it spawns are tasks
+//! of it and move between threads at every wake-up (the binary `async_std.rs` runs every
+//! scenario under `smol::block_on`).
+
+use klient_e2e::executors::smol_threads as executor;
+
+include!("../adapters/async_io.rs");
+
+#[path = "../scenarios"]
+mod scenarios {
+    include!("../scenarios/wait_until.rs");
+
+    mod exec;
+    mod watch;
+}
