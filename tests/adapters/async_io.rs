@@ -123,6 +123,7 @@ mod adapter {
 
     /// What is running in the background: this adapter has no tasks, so this process's threads
     /// (none of which may be klient's).
+    #[allow(dead_code)] // only the cancellation scenario asks
     pub fn background() -> usize {
         std::fs::read_dir("/proc/self/task")
             .expect("/proc/self/task (these tests need Linux)")

@@ -119,6 +119,7 @@ mod adapter {
     }
 
     /// What is running in the background: the runtime's alive tasks.
+    #[allow(dead_code)] // only the cancellation scenario asks
     pub fn background() -> usize {
         tokio::runtime::Handle::current().metrics().num_alive_tasks()
     }

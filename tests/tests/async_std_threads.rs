@@ -4,6 +4,9 @@
 //! of it and move between threads at every wake-up (the binary `async_std.rs` runs every
 //! scenario under `smol::block_on`).
 
+// These scenarios use only some of what the adapter offers every scenario.
+#![allow(unused_macros, unused_imports, dead_code)]
+
 use klient_e2e::executors::smol_threads as executor;
 
 include!("../adapters/async_io.rs");
