@@ -48,6 +48,11 @@ struct Shared {
 impl Background {
     /// Starts `work`: as a task of `runtime` when it runs tasks, else driven by the handles.
     pub(crate) fn start<R: Runtime>(runtime: &R, work: BoxFuture<()>) -> Background {
+        Background::start_with(|task| runtime.spawn(task), work)
+    }
+
+    /// [`start`](Self::start) with `spawn` for the runtime's.
+    fn start_with(spawn: impl FnOnce(BoxFuture<()>) -> Spawned, work: BoxFuture<()>) -> Background {
         let shared = Arc::new(Shared {
             work: Mutex::new(None),
             finished: AtomicBool::new(false),
@@ -59,7 +64,7 @@ impl Background {
         let mut caller = Background::new(&shared, false);
         let task = Background::new(&shared, true);
         let driving = Box::pin(std::future::poll_fn(move |cx| task.poll_finished(cx)));
-        if let Spawned::Declined(_) = runtime.spawn(driving) {
+        if let Spawned::Declined(_) = spawn(driving) {
             caller.drives = true;
         }
         caller
@@ -184,4 +189,160 @@ impl Wake for Shared {
 /// future whose own state says what it is).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_channel::oneshot;
+    use std::future::Future;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter::default());
+        (counter.clone(), Waker::from(counter))
+    }
+
+    fn woken(counter: &Counter) -> usize {
+        counter.0.load(Ordering::SeqCst)
+    }
+
+    /// Sets its flag when dropped.
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Work that ends when `go` fires, counting its polls.
+    fn work_until(go: oneshot::Receiver<()>, polls: Arc<AtomicUsize>) -> BoxFuture<()> {
+        let mut go = go;
+        Box::pin(std::future::poll_fn(move |cx| {
+            polls.fetch_add(1, Ordering::SeqCst);
+            std::pin::Pin::new(&mut go).poll(cx).map(|_| ())
+        }))
+    }
+
+    #[test]
+    fn declined_work_is_driven_by_whichever_handle_is_polled_and_wakes_them_all() {
+        let (go, went) = oneshot::channel();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let reader = Background::start_with(Spawned::Declined, work_until(went, polls.clone()));
+        let writer = reader.handle();
+        let (read_count, read_waker) = counter();
+        let (write_count, write_waker) = counter();
+        reader.drive(&mut Context::from_waker(&read_waker));
+        writer.drive_writing(&mut Context::from_waker(&write_waker));
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "each handle's poll drove the work"
+        );
+        go.send(()).unwrap();
+        assert_eq!(
+            (woken(&read_count), woken(&write_count)),
+            (1, 1),
+            "both heard of it"
+        );
+        assert!(
+            writer
+                .poll_finished(&mut Context::from_waker(&write_waker))
+                .is_ready()
+        );
+        assert!(
+            reader
+                .poll_finished(&mut Context::from_waker(&read_waker))
+                .is_ready()
+        );
+    }
+
+    #[test]
+    fn one_handle_read_and_written_from_two_tasks_wakes_both() {
+        let (go, went) = oneshot::channel();
+        let stream = Background::start_with(Spawned::Declined, work_until(went, Arc::default()));
+        let (read_count, read_waker) = counter();
+        let (write_count, write_waker) = counter();
+        // The halves of one split stream: the same handle, two tasks.
+        stream.drive(&mut Context::from_waker(&read_waker));
+        stream.drive_writing(&mut Context::from_waker(&write_waker));
+        go.send(()).unwrap();
+        assert_eq!((woken(&read_count), woken(&write_count)), (1, 1));
+    }
+
+    #[test]
+    fn the_last_handle_dropped_drops_declined_work_even_when_it_holds_its_own_waker() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = DropFlag(dropped.clone());
+        // The work keeps the sender of the channel it waits on: the channel then holds the
+        // work's waker, which points back at the work.
+        let (go, mut went) = oneshot::channel::<()>();
+        let work: BoxFuture<()> = Box::pin(std::future::poll_fn(move |cx| {
+            let _keep = (&flag, &go);
+            std::pin::Pin::new(&mut went).poll(cx).map(|_| ())
+        }));
+        let first = Background::start_with(Spawned::Declined, work);
+        let second = first.handle();
+        let (_, waker) = counter();
+        first.drive(&mut Context::from_waker(&waker));
+        drop(first);
+        assert!(!dropped.load(Ordering::SeqCst), "a handle is still there");
+        drop(second);
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "the work went with the last handle"
+        );
+    }
+
+    #[test]
+    fn spawned_work_is_left_to_its_task_and_the_handles_hear_its_end() {
+        let (go, went) = oneshot::channel();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let mut task = None;
+        let handle = Background::start_with(
+            |driving| {
+                task = Some(driving);
+                Spawned::Running
+            },
+            work_until(went, polls.clone()),
+        );
+        let mut task = task.expect("the work was spawned");
+        let (count, waker) = counter();
+        handle.drive(&mut Context::from_waker(&waker));
+        assert!(
+            handle
+                .poll_finished(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            0,
+            "a handle never polls a task's work"
+        );
+        let (_, task_waker) = counter();
+        assert!(
+            task.as_mut()
+                .poll(&mut Context::from_waker(&task_waker))
+                .is_pending()
+        );
+        go.send(()).unwrap();
+        assert!(
+            task.as_mut()
+                .poll(&mut Context::from_waker(&task_waker))
+                .is_ready()
+        );
+        assert!(woken(&count) >= 1, "the waiting handle was woken");
+        assert!(handle.poll_finished(&mut Context::from_waker(&waker)).is_ready());
+    }
 }
