@@ -3,6 +3,8 @@
 //! session's loop and a port-forward listener are driven by the handles the caller polls, on
 //! whatever executor polls them (smol, async-std, `futures::executor`, several threads or one).
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -85,13 +87,31 @@ impl Runtime for AsyncIo {
     }
 
     fn run_plugin(&self, run: PluginRun) -> BoxFuture<PluginOutcome> {
-        Box::pin(async move {
-            // async-process reaps children on a thread of its own unless a future drives its
-            // reaper: this one does, for as long as the plugin runs (polled first, so the thread
-            // is never needed).
-            let reaper = async { match async_process::driver().await {} };
-            future::or(reaper, run_plugin(run)).await
+        Box::pin(WithReaper {
+            plugin: Box::pin(run_plugin(run)),
+            reaper: Box::pin(async_process::driver()),
         })
+    }
+}
+
+/// A plugin's run beside async-process's reaper. async-process reaps children on a thread of
+/// its own unless a future drives its reaper: this one does, for as long as the plugin runs. The
+/// reaper is polled first (so it is driven before the child exists) and dropped last (so a run
+/// dropped halfway drops its child, killed on drop, while the reaper is still driven: on Linux,
+/// where children are watched through pidfds, no thread is ever started).
+struct WithReaper {
+    // Field order is drop order: the plugin, with its child, goes first.
+    plugin: BoxFuture<PluginOutcome>,
+    reaper: Pin<Box<dyn Future<Output = Infallible> + Send>>,
+}
+
+impl Future for WithReaper {
+    type Output = PluginOutcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<PluginOutcome> {
+        // The reaper never ends.
+        let _ = self.reaper.as_mut().poll(cx);
+        self.plugin.as_mut().poll(cx)
     }
 }
 

@@ -27,9 +27,9 @@
 //! `futures-io` traits — so it runs under `smol::block_on`, `async_std::task::block_on`, a
 //! `smol::Executor` on several threads, `futures::executor`, or anything else that polls futures.
 //!
-//! It starts no tasks and no threads of its own (besides `async-io`'s reactor thread when no
-//! `block_on` drives the reactor; a host name, not an address, is looked up on the `blocking`
-//! pool as async-net does). Work that goes on in the background on tokio is driven here by the
+//! It starts no tasks and no threads of its own (`async-io` has its reactor thread, which
+//! smol and async-std start anyway; a host name, not an address, is looked up on the `blocking`
+//! pool, as async-net does). Work that goes on in the background on tokio is driven here by the
 //! handles you poll: an exec session moves while you read its stdout, write its stdin or await
 //! its exit status; a port-forward session while you use its streams; a
 //! [`PortForwardListener`] while you await [`PortForwardListener::serve`] (or spawn that future

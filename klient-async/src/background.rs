@@ -43,6 +43,11 @@ struct Shared {
     /// Handles alive; the work is dropped with the last (its wakers point back here, so it would
     /// otherwise keep itself alive).
     handles: AtomicUsize,
+    /// Set by every handle before it tries to poll the work: when another handle holds it, the
+    /// holder polls again after its poll, so that what woke the first is not lost.
+    wanted: AtomicBool,
+    /// Set when the last handle went while the work was being polled: its poller drops it.
+    abandoned: AtomicBool,
 }
 
 impl Background {
@@ -59,6 +64,8 @@ impl Background {
             waiting: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             handles: AtomicUsize::new(0),
+            wanted: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
         });
         *lock(&shared.work) = Some(work);
         let mut caller = Background::new(&shared, false);
@@ -132,11 +139,25 @@ impl Background {
 
 impl Drop for Background {
     fn drop(&mut self) {
-        lock(&self.shared.waiting).retain(|((id, _), _)| *id != self.id);
+        // Wakers are dropped outside the lock: dropping one may drop other work, and handles.
+        let mine: Vec<_> = {
+            let mut waiting = lock(&self.shared.waiting);
+            let (mine, others) = std::mem::take(&mut *waiting)
+                .into_iter()
+                .partition(|((id, _), _)| *id == self.id);
+            *waiting = others;
+            mine
+        };
+        drop(mine);
         if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Nobody can poll it any more.
-            let work = lock(&self.shared.work).take();
-            drop(work);
+            // Nobody can poll it any more: drop it now, or leave that to whoever is polling it.
+            match self.shared.work.try_lock() {
+                Ok(mut work) => {
+                    let work = work.take();
+                    drop(work);
+                }
+                Err(_) => self.shared.abandoned.store(true, Ordering::Release),
+            }
         }
     }
 }
@@ -151,20 +172,33 @@ impl std::fmt::Debug for Background {
 }
 
 impl Shared {
-    /// Polls the work unless another handle is polling it right now.
+    /// Polls the work unless another handle is polling it right now; then that one polls it
+    /// once more when it is done.
     fn poll_work(self: &Arc<Self>) {
-        let Ok(mut work) = self.work.try_lock() else {
-            return;
-        };
-        let Some(future) = work.as_mut() else {
-            return;
-        };
-        let waker = Waker::from(self.clone());
-        if future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
-            *work = None;
-            self.finished.store(true, Ordering::Release);
-            drop(work);
-            self.wake_all();
+        self.wanted.store(true, Ordering::SeqCst);
+        loop {
+            let Ok(mut work) = self.work.try_lock() else {
+                return;
+            };
+            // Nobody asked since the last poll (which saw everything that woke them).
+            if !self.wanted.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            let Some(future) = work.as_mut() else {
+                return;
+            };
+            let waker = Waker::from(self.clone());
+            let ready = future.as_mut().poll(&mut Context::from_waker(&waker)).is_ready();
+            if ready || self.abandoned.load(Ordering::Acquire) {
+                let ended = work.take();
+                drop(work);
+                drop(ended);
+                if ready {
+                    self.finished.store(true, Ordering::Release);
+                    self.wake_all();
+                }
+                return;
+            }
         }
     }
 

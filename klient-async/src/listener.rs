@@ -12,6 +12,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use futures_util::io::AsyncReadExt;
@@ -19,8 +20,11 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
 use crate::background::Background;
-use crate::runtime::{AsyncListener, AsyncTcp, Runtime};
+use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
 use crate::{Client, Error, Result};
+
+/// How long the listener waits after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Forwards the connections made to a local address to a pod's port, like
 /// `kubectl port-forward pod/NAME LOCAL:PORT`.
@@ -105,12 +109,22 @@ struct Target<R: Runtime> {
 /// Accepts connections and forwards each, all in this one future, until stopped.
 async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<R>, stop: Arc<Stop>) {
     let mut forwards = FuturesUnordered::new();
+    // After a failed accept (out of file descriptors, say), a pause before the next: the
+    // failure would otherwise repeat at once, forever, inside this one poll.
+    let mut pause: Option<BoxFuture<()>> = None;
     poll_fn(|cx| {
         stop.waker.register(cx.waker());
         if stop.stopped.load(Ordering::SeqCst) {
             return Poll::Ready(());
         }
-        while let Poll::Ready(accepted) = listener.poll_accept(cx) {
+        if let Some(timer) = pause.as_mut()
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            pause = None;
+        }
+        while pause.is_none()
+            && let Poll::Ready(accepted) = listener.poll_accept(cx)
+        {
             match accepted {
                 Ok(connection) => {
                     let target = target.clone();
@@ -122,8 +136,15 @@ async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<
                     });
                 }
                 // A connection that failed before it was accepted (reset by its client) is its
-                // own business; the listener goes on.
-                Err(e) => log::debug!("port-forward listener: accept failed: {e}"),
+                // own business; the listener goes on, after a pause.
+                Err(e) => {
+                    log::debug!("port-forward listener: accept failed: {e}");
+                    let at = Instant::now() + ACCEPT_PAUSE;
+                    let mut timer = target.client.runtime().sleep_until(at);
+                    // Armed with this waker; the loop ends since a pause is set.
+                    let _ = timer.as_mut().poll(cx);
+                    pause = Some(timer);
+                }
             }
         }
         while let Poll::Ready(Some(())) = forwards.poll_next_unpin(cx) {}
@@ -146,12 +167,18 @@ async fn forward<R: Runtime>(target: &Target<R>, connection: Box<dyn AsyncTcp>) 
     };
     let (remote_read, mut remote_write) = remote.split();
     let (local_read, mut local_write) = Tcp(connection).split();
-    let upstream = pin!(futures_util::io::copy(local_read, &mut remote_write));
-    let downstream = pin!(futures_util::io::copy(remote_read, &mut local_write));
-    let outcome = match select(upstream, downstream).await {
-        Either::Left((copied, _)) | Either::Right((copied, _)) => copied,
+    let outcome = {
+        let upstream = pin!(futures_util::io::copy(local_read, &mut remote_write));
+        let downstream = pin!(futures_util::io::copy(remote_read, &mut local_write));
+        match select(upstream, downstream).await {
+            Either::Left((copied, _)) | Either::Right((copied, _)) => copied,
+        }
     };
+    drop(remote_write);
     let _ = futures_util::io::AsyncWriteExt::close(&mut local_write).await;
+    // What the local end sent last may still be queued for the session: closing it sends that
+    // first (where the handles drive the session, dropping it would lose those bytes).
+    forwarder.close().await;
     outcome.map(|_| ()).map_err(Error::Io)
 }
 

@@ -153,6 +153,8 @@ impl ProcessStdin {
         self.sender
             .start_send(buf[..n].to_vec())
             .map_err(|_| session_ended())?;
+        // Handed to the session at once where the handles drive it.
+        self.background.drive_writing(cx);
         Poll::Ready(Ok(n))
     }
 
@@ -534,6 +536,8 @@ impl PortStream {
         self.commands
             .start_send(PortCommand::Send(self.index, buf[..n].to_vec()))
             .map_err(|_| ended())?;
+        // Handed to the session at once where the handles drive it.
+        self.background.drive_writing(cx);
         Poll::Ready(Ok(n))
     }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# klient-tokio vs klient-blocking vs kube 5, side by side (issue 12). See README.md.
+# klient-tokio, klient-async-std (under smol and under async-std) and klient-blocking vs kube 5,
+# side by side (issues 12 and 13). See README.md.
 #
 #   tools/compare/run.sh [all|runtime|build]
 #
@@ -25,8 +26,11 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
 # A compiler cache would make the build-cost numbers meaningless.
 unset RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
 
-# The three clients; each one's program is the package (and binary) CLIENT-prog.
-clients=(klient-tokio klient-blocking kube)
+# The clients; each one's program is the binary CLIENT-prog, built by `package_of CLIENT` with
+# `features_of CLIENT`.
+clients=(klient-tokio klient-smol klient-async-std klient-blocking kube)
+package_of() { case $1 in klient-smol | klient-async-std) echo klient-async-std-prog ;; *) echo "$1-prog" ;; esac; }
+features_of() { case $1 in klient-smol) echo smol ;; klient-async-std) echo async-std ;; *) echo "" ;; esac; }
 
 case $part in all | runtime | build) ;; *)
   echo "usage: $0 [all|runtime|build]" >&2
@@ -100,7 +104,8 @@ run_runtime() {
   # (cargo unifies features across the packages built together).
   for client in "${clients[@]}"; do
     log "building $client-prog (release)"
-    (cd "$here" && cargo build --release --quiet -p "$client-prog")
+    (cd "$here" && cargo build --release --quiet -p "$(package_of "$client")" --features "$(features_of "$client")" \
+      --bin "$client-prog")
   done
   if ! "$root/tests/cluster/cluster.sh" status; then
     log "the local cluster is not up: starting it (and stopping it at the end)"
@@ -120,8 +125,8 @@ run_runtime() {
   log "$ROUNDS rounds; the clients take turns going first"
   local round i
   for round in $(seq 1 "$ROUNDS"); do
-    for i in 0 1 2; do
-      client=${clients[$(((round + i) % 3))]}
+    for i in "${!clients[@]}"; do
+      client=${clients[$(((round + i) % ${#clients[@]}))]}
       timed exec "$client" exec-true "$namespace" box
       timed list "$client" list "$namespace"
       [ "$(cat "$work/out")" = "$LIST_PODS" ] || { log "$client listed $(cat "$work/out") pods"; exit 1; }
@@ -132,9 +137,10 @@ run_runtime() {
 
   echo
   echo "Whole-process wall time, median of $ROUNDS runs in ms (and the range); ratios of medians to kube 5"
-  printf '%-32s %-22s %-24s %-22s %10s %13s\n' measurement klient-tokio klient-blocking kube \
-    tokio/kube blocking/kube
-  local m label t b k cells
+  printf '%-30s' measurement
+  printf ' %-20s' "${clients[@]}"
+  echo
+  local m label k cells
   for m in exec list portforward; do
     case $m in
       exec) label="exec \`true\`" ;;
@@ -145,10 +151,13 @@ run_runtime() {
     for client in "${clients[@]}"; do
       cells+=("$(median "$work/$m.$client") ($(sort -n "$work/$m.$client" | head -1)-$(sort -n "$work/$m.$client" | tail -1))")
     done
-    t=$(median "$work/$m.klient-tokio")
-    b=$(median "$work/$m.klient-blocking")
+    printf '%-30s' "$label"
+    printf ' %-20s' "${cells[@]}"
+    echo
     k=$(median "$work/$m.kube")
-    printf '%-32s %-22s %-24s %-22s %10s %13s\n' "$label" "${cells[@]}" "$(ratio "$t" "$k")" "$(ratio "$b" "$k")"
+    printf '%-30s' "  ratio to kube"
+    for client in "${clients[@]}"; do printf ' %-20s' "$(ratio "$(median "$work/$m.$client")" "$k")"; done
+    echo
   done
   cells=()
   for client in "${clients[@]}"; do
@@ -175,10 +184,11 @@ run_build() {
   printf '%-26s %12s %12s %18s\n' program "wall time s" "CPU time s" "crates compiled"
   local client dir wall user sys cpu crates TIMEFORMAT='%1R %1U %1S'
   local -A walls cpus counts
-  for client in klient-tokio kube klient-blocking; do
+  for client in klient-tokio kube klient-smol klient-blocking; do
     dir=$BUILD_DIR/klient-compare-build-$client
     rm -rf "$dir"
-    if ! { time (cd "$here" && CARGO_TARGET_DIR=$dir cargo build --release -p "$client-prog" 2>"$work/build.log"); } \
+    if ! { time (cd "$here" && CARGO_TARGET_DIR=$dir cargo build --release -p "$(package_of "$client")" \
+      --features "$(features_of "$client")" --bin "$client-prog" 2>"$work/build.log"); } \
       2>"$work/build.time"; then
       cat "$work/build.log" >&2
       exit 1
@@ -190,8 +200,10 @@ run_build() {
     walls[$client]=$wall cpus[$client]=$cpu counts[$client]=$crates
     rm -rf "$dir"
   done
-  printf '%-26s %12s %12s %18s\n' "klient-tokio/kube" "$(ratio "${walls[klient-tokio]}" "${walls[kube]}")" \
-    "$(ratio "${cpus[klient-tokio]}" "${cpus[kube]}")" "$(ratio "${counts[klient-tokio]}" "${counts[kube]}")"
+  for client in klient-tokio klient-smol; do
+    printf '%-26s %12s %12s %18s\n' "$client/kube" "$(ratio "${walls[$client]}" "${walls[kube]}")" \
+      "$(ratio "${cpus[$client]}" "${cpus[kube]}")" "$(ratio "${counts[$client]}" "${counts[kube]}")"
+  done
 }
 
 case $part in
