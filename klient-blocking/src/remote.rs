@@ -1,9 +1,14 @@
 //! exec, attach and port-forward: a WebSocket upgrade through the [`Client`], then one pump thread
 //! per session that moves bytes between the socket and klient-proto's channel machines
 //! ([`klient_proto::remote`]) and hands the data to the caller as `Read`/`Write` halves.
+//!
+//! The pump sleeps until there is something to do — bytes from the server, room in the socket
+//! for bytes waiting to go, a caller's request (each handle rings the pump's waker), or the
+//! session's own deadline — and never on a timer of its own.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,13 +31,8 @@ use crate::stream::Stream;
 use crate::{Client, Error, Result};
 use klient_proto::ws::OsRandom;
 
-/// How long the pump waits on the socket before looking at the caller's requests again: the
-/// latency of stdin and resize when the server is silent.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Writes the caller may queue ahead of the pump; bounds the memory an unread socket can hold.
 const QUEUED_WRITES: usize = 64;
-/// How long a read or write may block while the other direction has work waiting.
-const BUSY_POLL: Duration = Duration::from_millis(1);
 /// Socket reads per turn of the pump before it looks at the caller's writes again.
 const READS_PER_TURN: usize = 16;
 /// How long the pump keeps writing after the session ended (the close frame owed to the
@@ -58,34 +58,129 @@ fn open(client: &Client, handshake: ClientHandshake, random: OsRandom) -> Result
     Ok((stream, connection, negotiated.protocol, leftover))
 }
 
-/// What the pump needs of a connection: bytes both ways, short timeouts, and a half-close.
+/// What the pump needs of a connection: bytes both ways, a half-close, and its socket (to wait
+/// on).
 trait Transport: Read + Write {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
     fn shutdown_write(&mut self) -> io::Result<()>;
+    fn try_clone_tcp(&self) -> io::Result<TcpStream>;
 }
 
 impl Transport for Stream {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        Stream::set_read_timeout(self, timeout)
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        Stream::set_write_timeout(self, timeout)
-    }
     fn shutdown_write(&mut self) -> io::Result<()> {
         Stream::shutdown_write(self)
+    }
+    fn try_clone_tcp(&self) -> io::Result<TcpStream> {
+        Stream::try_clone_tcp(self)
     }
 }
 
 impl Transport for TcpStream {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, timeout)
-    }
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+    fn try_clone_tcp(&self) -> io::Result<TcpStream> {
+        self.try_clone()
+    }
+}
+
+/// The pump's socket readiness events.
+const SOCKET: mio::Token = mio::Token(0);
+/// A caller's request is queued.
+const CALLER: mio::Token = mio::Token(1);
+
+/// What the pump sleeps on: its socket (readable; writable too while bytes wait for room) and
+/// the caller's requests (every handle rings the waker after queueing one).
+struct Waiting {
+    poll: mio::Poll,
+    events: mio::Events,
+    /// A second handle on the pump's socket, in non-blocking mode (which the pump's own handle
+    /// shares): registered with `poll`.
+    socket: mio::net::TcpStream,
+    writable: bool,
+}
+
+impl Waiting {
+    /// Waiting on `stream`'s socket, which it puts in non-blocking mode, and the waker for the
+    /// caller's handles.
+    fn for_stream(stream: &impl Transport) -> io::Result<(Waiting, Arc<mio::Waker>)> {
+        let tcp = stream.try_clone_tcp()?;
+        tcp.set_nonblocking(true)?;
+        let mut socket = mio::net::TcpStream::from_std(tcp);
+        let poll = mio::Poll::new()?;
+        poll.registry()
+            .register(&mut socket, SOCKET, mio::Interest::READABLE)?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), CALLER)?);
+        let waiting = Waiting {
+            poll,
+            events: mio::Events::with_capacity(4),
+            socket,
+            writable: false,
+        };
+        Ok((waiting, waker))
+    }
+
+    /// Sleeps until the socket is readable (or writable, with `write`), a caller rings, or
+    /// `until`. Readiness is edge-triggered: the pump calls this only after reads (and, with
+    /// `write`, a write) stopped at `WouldBlock`.
+    fn wait(&mut self, write: bool, until: Option<Instant>) -> io::Result<()> {
+        if write != self.writable {
+            let interest = if write {
+                mio::Interest::READABLE | mio::Interest::WRITABLE
+            } else {
+                mio::Interest::READABLE
+            };
+            self.poll
+                .registry()
+                .reregister(&mut self.socket, SOCKET, interest)?;
+            self.writable = write;
+        }
+        let timeout = until.map(|at| at.saturating_duration_since(Instant::now()));
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The caller's side of the queue to a pump: every request (and the caller going away) rings
+/// the pump's waker, so the pump never polls for them.
+struct ToPump<C> {
+    /// `None` only while dropping.
+    sender: Option<SyncSender<C>>,
+    waker: Arc<mio::Waker>,
+}
+
+impl<C> ToPump<C> {
+    fn new(sender: SyncSender<C>, waker: Arc<mio::Waker>) -> Self {
+        ToPump {
+            sender: Some(sender),
+            waker,
+        }
+    }
+
+    /// Queues `command` (waiting while the queue is full) and wakes the pump.
+    fn send(&self, command: C) -> std::result::Result<(), ()> {
+        let sender = self.sender.as_ref().ok_or(())?;
+        sender.send(command).map_err(|_| ())?;
+        let _ = self.waker.wake();
+        Ok(())
+    }
+}
+
+impl<C> Clone for ToPump<C> {
+    fn clone(&self) -> Self {
+        ToPump {
+            sender: self.sender.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+}
+
+impl<C> Drop for ToPump<C> {
+    fn drop(&mut self) {
+        // The sender goes first, so that the pump, woken, sees it gone (when it was the last).
+        drop(self.sender.take());
+        let _ = self.waker.wake();
     }
 }
 
@@ -104,32 +199,34 @@ const OUTBOX_HIGH_WATER: usize = 1 << 20;
 
 /// Moves bytes until the session ends, handing every event to `deliver`.
 ///
-/// Reading and writing alternate without either blocking for long: the socket has short read and
-/// write timeouts, and writes go out only as fast as the socket takes them. A pump that wrote
-/// everything before reading again would deadlock against an echoing peer once both directions'
-/// buffers fill.
+/// The socket is non-blocking: each turn takes the caller's requests, writes what the socket
+/// takes, delivers the session's events and reads what has arrived, and the pump sleeps (see
+/// [`Waiting`]) only after a turn in which nothing moved. A pump that wrote everything before
+/// reading again would deadlock against an echoing peer once both directions' buffers fill.
 ///
 /// The session's end comes last: every event decoded before a failure is delivered, and what
 /// the session owes the server (its close frame) is written, before the failure is returned. A
 /// socket error is returned only after the events already decoded are delivered.
 fn pump<S: Session>(
     mut stream: impl Transport,
+    mut waiting: Waiting,
     mut session: S,
     commands: Receiver<S::Command>,
     mut deliver: impl FnMut(S::Event),
 ) -> std::result::Result<(), PumpError<S::Failure>> {
-    stream.set_write_timeout(Some(BUSY_POLL)).map_err(PumpError::Io)?;
-    let mut read_timeout = None;
     let mut buf = vec![0u8; 64 * 1024];
     let mut outbox: Vec<u8> = Vec::new();
     let mut sent = 0;
     let mut caller_gone = false;
     let mut shutdown_pending = false;
+    // The stream holds bytes it could not write yet (TLS ciphertext): flush again.
+    let mut flush_pending = false;
     // The session's verdict once poll_event gave it: Ok for a clean end, or its failure.
     let mut ended: Option<std::result::Result<(), S::Failure>> = None;
     let mut io_error: Option<io::Error> = None;
     let mut final_flush: Option<Instant> = None;
     loop {
+        let mut progress = false;
         if ended.is_none() && io_error.is_none() {
             while !caller_gone && !shutdown_pending && outbox.len() - sent < OUTBOX_HIGH_WATER {
                 match commands.try_recv() {
@@ -140,33 +237,47 @@ fn pump<S: Session>(
                         session.abandon(Instant::now());
                     }
                 }
+                progress = true;
             }
         }
         while let Some(bytes) = session.poll_transmit() {
             outbox.extend_from_slice(&bytes);
         }
-        if io_error.is_none() && sent < outbox.len() {
+        while io_error.is_none() && sent < outbox.len() {
             match stream.write(&outbox[sent..]) {
-                Ok(n) => sent += n,
-                Err(e) if is_timeout(&e) => {}
+                Ok(0) => io_error = Some(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    sent += n;
+                    flush_pending = true;
+                    progress = true;
+                }
+                Err(e) if is_would_block(&e) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
                 Err(e) => io_error = Some(e),
             }
-            if sent == outbox.len() {
-                outbox.clear();
-                sent = 0;
-                match stream.flush() {
-                    Ok(()) => {}
-                    Err(e) if is_timeout(&e) => {}
-                    Err(e) => io_error = Some(e),
+        }
+        if sent == outbox.len() {
+            outbox.clear();
+            sent = 0;
+        }
+        if io_error.is_none() && outbox.is_empty() && flush_pending {
+            match stream.flush() {
+                Ok(()) => flush_pending = false,
+                Err(e) if is_would_block(&e) => {}
+                Err(e) => io_error = Some(e),
+            }
+        }
+        if io_error.is_none() && shutdown_pending && outbox.is_empty() && !flush_pending {
+            match stream.shutdown_write() {
+                Ok(()) => {
+                    shutdown_pending = false;
+                    progress = true;
                 }
+                Err(e) if is_would_block(&e) => flush_pending = true,
+                Err(e) => io_error = Some(e),
             }
         }
-        if io_error.is_none() && shutdown_pending && outbox.is_empty() {
-            if let Err(e) = stream.shutdown_write() {
-                io_error = Some(e);
-            }
-            shutdown_pending = false;
-        }
+        let bytes_waiting = !outbox.is_empty() || flush_pending || shutdown_pending;
         // Events before the end, then the end itself.
         while ended.is_none() {
             match session.poll_event() {
@@ -178,11 +289,15 @@ fn pump<S: Session>(
         }
         if let Some(end) = ended.take() {
             let deadline = *final_flush.get_or_insert_with(|| Instant::now() + FINAL_FLUSH);
-            let flushed = outbox.is_empty() && session_has_nothing_to_send(&mut session, &mut outbox);
+            let flushed = !bytes_waiting && session_has_nothing_to_send(&mut session, &mut outbox);
             if flushed || io_error.is_some() || Instant::now() >= deadline {
                 return end.map_err(PumpError::Session);
             }
             ended = Some(end);
+            // Only the close frame is left to write: wait for room for it.
+            if !progress && bytes_waiting {
+                waiting.wait(true, Some(deadline)).map_err(PumpError::Io)?;
+            }
             continue;
         }
         if let Some(e) = io_error {
@@ -193,36 +308,37 @@ fn pump<S: Session>(
             session.handle_timeout(now);
             continue;
         }
-        // With bytes waiting to go out, only glance at the socket; otherwise wait a little for
-        // the server (that wait is the latency of a caller's next write).
-        let wanted = if outbox.is_empty() {
-            POLL_INTERVAL
-        } else {
-            BUSY_POLL
-        };
-        if read_timeout != Some(wanted) {
-            if let Err(e) = stream.set_read_timeout(Some(wanted)) {
-                io_error = Some(e);
-                continue;
-            }
-            read_timeout = Some(wanted);
-        }
-        // Drain what has arrived, so the server's writes (and its pongs behind them) never wait
-        // on ours.
+        // Drain what has arrived (to `WouldBlock`: readiness is edge-triggered), so the
+        // server's writes (and its pongs behind them) never wait on ours.
         for _ in 0..READS_PER_TURN {
             match stream.read(&mut buf) {
                 Ok(0) => {
                     session.handle_eof();
+                    progress = true;
                     break;
                 }
-                Ok(n) => session.handle_bytes(&buf[..n]),
-                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => break,
+                Ok(n) => {
+                    session.handle_bytes(&buf[..n]);
+                    progress = true;
+                }
+                Err(e) if is_would_block(&e) => break,
+                // Not a verdict on the socket: the next turn reads again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    progress = true;
+                    break;
+                }
                 Err(e) => {
                     // Delivered next turn: the events read before it, then this.
                     io_error = Some(e);
+                    progress = true;
                     break;
                 }
             }
+        }
+        if !progress {
+            waiting
+                .wait(bytes_waiting, session.poll_timeout())
+                .map_err(PumpError::Io)?;
         }
     }
 }
@@ -237,7 +353,8 @@ fn session_has_nothing_to_send<S: Session>(session: &mut S, outbox: &mut Vec<u8>
     nothing
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+/// The socket has no bytes, or no room, right now.
+fn is_would_block(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
@@ -247,7 +364,7 @@ pub struct Process {
     stdin: Option<ProcessStdin>,
     stdout: Option<OutputReader>,
     stderr: Option<OutputReader>,
-    control: SyncSender<ExecCommand>,
+    control: ToPump<ExecCommand>,
     pump: JoinHandle<Result<ExitStatus>>,
 }
 
@@ -300,7 +417,7 @@ impl Process {
 /// The remote standard input. Writes are queued to the session; `flush` waits for nothing more
 /// than the queue (the pump writes everything queued before it reads again).
 pub struct ProcessStdin {
-    commands: SyncSender<ExecCommand>,
+    commands: ToPump<ExecCommand>,
 }
 
 impl ProcessStdin {
@@ -377,12 +494,14 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
         .map_err(Error::UnsupportedProtocol)?;
     // A failure in these bytes is handed out by the pump, after the events before it.
     session.handle_bytes(&leftover);
+    let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
     let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+    let commands = ToPump::new(commands, waker);
     let (stdout_tx, stdout) = output_pipe(params.stdout);
     let (stderr_tx, stderr) = output_pipe(params.stderr);
     let pump = std::thread::Builder::new()
         .name("klient-exec".into())
-        .spawn(move || run_exec(stream, session, command_rx, stdout_tx, stderr_tx))
+        .spawn(move || run_exec(stream, waiting, session, command_rx, stdout_tx, stderr_tx))
         .map_err(Error::Io)?;
     let stdin = params.stdin.then(|| ProcessStdin {
         commands: commands.clone(),
@@ -399,13 +518,14 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
 /// The exec pump thread: output to the pipes, then the exit status or why there is none.
 fn run_exec(
     stream: impl Transport,
+    waiting: Waiting,
     session: ExecSession,
     commands: Receiver<ExecCommand>,
     stdout: Option<Sender<Bytes>>,
     stderr: Option<Sender<Bytes>>,
 ) -> Result<ExitStatus> {
     let mut exit = None;
-    let result = pump(stream, session, commands, |event| match event {
+    let result = pump(stream, waiting, session, commands, |event| match event {
         ExecEvent::Stdout(bytes) => {
             if let Some(tx) = &stdout {
                 let _ = tx.send(bytes);
@@ -471,7 +591,9 @@ impl Client {
             .map_err(Error::UnsupportedProtocol)?;
         // A failure in these bytes is handed out by the pump, after the events before it.
         session.handle_bytes(&leftover);
+        let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
         let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+        let commands = ToPump::new(commands, waker);
         let mut readers = Vec::new();
         let mut senders = Vec::new();
         for _ in ports.as_slice() {
@@ -481,7 +603,7 @@ impl Client {
         }
         let pump = std::thread::Builder::new()
             .name("klient-portforward".into())
-            .spawn(move || run_portforward(stream, session, command_rx, senders))
+            .spawn(move || run_portforward(stream, waiting, session, command_rx, senders))
             .map_err(Error::Io)?;
         Ok(PortForwarder {
             commands,
@@ -496,12 +618,13 @@ impl Client {
 /// fails, every reader still open gets the failure after the data before it.
 fn run_portforward(
     stream: impl Transport,
+    waiting: Waiting,
     session: PortForward,
     commands: Receiver<PortCommand>,
     senders: Vec<Sender<io::Result<Bytes>>>,
 ) {
     let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
-    let result = pump(stream, session, commands, |event| match event {
+    let result = pump(stream, waiting, session, commands, |event| match event {
         PortForwardEvent::Data { port_index, bytes } => {
             if let Some(Some(tx)) = senders.get(port_index) {
                 let _ = tx.send(Ok(bytes));
@@ -561,7 +684,7 @@ impl Api<Pod> {
 
 /// A port-forward session: one stream per requested port.
 pub struct PortForwarder {
-    commands: SyncSender<PortCommand>,
+    commands: ToPump<PortCommand>,
     readers: Vec<Option<Receiver<io::Result<Bytes>>>>,
     ports: Vec<u16>,
     _pump: JoinHandle<()>,
@@ -591,7 +714,7 @@ impl PortForwarder {
 /// for writing from another thread while this one reads.
 pub struct PortStream {
     index: usize,
-    commands: SyncSender<PortCommand>,
+    commands: ToPump<PortCommand>,
     chunks: Receiver<io::Result<Bytes>>,
     current: Bytes,
 }
@@ -610,7 +733,7 @@ impl PortStream {
 #[derive(Clone)]
 pub struct PortWriter {
     index: usize,
-    commands: SyncSender<PortCommand>,
+    commands: ToPump<PortCommand>,
 }
 
 impl Write for PortWriter {
@@ -623,7 +746,7 @@ impl Write for PortWriter {
     }
 }
 
-fn send_to_port(commands: &SyncSender<PortCommand>, index: usize, buf: &[u8]) -> io::Result<usize> {
+fn send_to_port(commands: &ToPump<PortCommand>, index: usize, buf: &[u8]) -> io::Result<usize> {
     commands
         .send(PortCommand::Send(index, buf.to_vec()))
         .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward session has ended"))?;

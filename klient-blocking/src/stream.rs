@@ -150,11 +150,6 @@ impl Stream {
         self.tcp.set_read_timeout(timeout)
     }
 
-    /// Sets how long one write may wait for room in the socket's buffer.
-    pub(crate) fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp.set_write_timeout(timeout)
-    }
-
     /// Closes the write side (a TLS close_notify first), telling the server no more bytes come.
     pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
         if let Some(tls) = &mut self.tls {

@@ -62,6 +62,11 @@ fn serve(wire: Vec<u8>) -> (TcpStream, thread::JoinHandle<Vec<u8>>) {
     (TcpStream::connect(address).unwrap(), server)
 }
 
+/// What a pump over `client` sleeps on (the waker is not needed: these callers never write).
+fn waiting_on(client: &TcpStream) -> Waiting {
+    Waiting::for_stream(client).unwrap().0
+}
+
 fn connection() -> Connection {
     Connection::new(channel_ws_config(), || [1, 2, 3, 4], Instant::now())
 }
@@ -76,7 +81,8 @@ fn output_and_exit_status_before_a_broken_frame_are_delivered_then_the_failure()
     // The caller stays: the pump must end by itself.
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let mut events = Vec::new();
-    let result = pump(client, session, command_rx, |event| events.push(event));
+    let waiting = waiting_on(&client);
+    let result = pump(client, waiting, session, command_rx, |event| events.push(event));
 
     assert_eq!(
         events,
@@ -106,7 +112,8 @@ fn wait_gets_the_exit_status_that_came_before_a_failure() {
     let session = ExecSession::new(connection(), Some(V4_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let (stdout_tx, stdout) = mpsc::channel();
-    let status = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap();
+    let waiting = waiting_on(&client);
+    let status = run_exec(client, waiting, session, command_rx, Some(stdout_tx), None).unwrap();
     assert_eq!(status, ExitStatus::Code(3));
     assert_eq!(
         stdout.try_iter().collect::<Vec<_>>(),
@@ -125,7 +132,8 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
     let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let (stdout_tx, stdout) = mpsc::channel();
-    let err = run_exec(client, session, command_rx, Some(stdout_tx), None).unwrap_err();
+    let waiting = waiting_on(&client);
+    let err = run_exec(client, waiting, session, command_rx, Some(stdout_tx), None).unwrap_err();
     assert!(
         matches!(
             err,
@@ -145,7 +153,8 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
     let (client, server) = serve(wire);
     let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
-    let err = run_exec(client, session, command_rx, None, None).unwrap_err();
+    let waiting = waiting_on(&client);
+    let err = run_exec(client, waiting, session, command_rx, None, None).unwrap_err();
     let Error::Exec(ExecError::NoExitStatus { close: Some(close) }) = &err else {
         panic!("{err:?}");
     };
@@ -177,7 +186,8 @@ fn port_readers_get_the_data_then_a_typed_failure() {
     .unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let (tx, rx) = mpsc::channel();
-    run_portforward(client, session, command_rx, vec![tx]);
+    let waiting = waiting_on(&client);
+    run_portforward(client, waiting, session, command_rx, vec![tx]);
 
     let mut received = rx.try_iter();
     assert_eq!(received.next().unwrap().unwrap(), Bytes::from_static(b"data"));
