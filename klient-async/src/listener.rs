@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
-use futures_util::io::AsyncReadExt;
+use futures_util::io::{AsyncReadExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
@@ -23,6 +23,8 @@ use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
 use crate::{Client, Error, Result};
 
+/// The buffer of each direction of a forwarded connection (the most one message carries).
+const COPY_BUFFER: usize = 256 * 1024;
 /// How long the listener waits after a failed accept.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
@@ -168,8 +170,12 @@ async fn forward<R: Runtime>(target: &Target<R>, connection: Box<dyn AsyncTcp>) 
     let (remote_read, mut remote_write) = remote.split();
     let (local_read, mut local_write) = Tcp(connection).split();
     let outcome = {
-        let upstream = pin!(futures_util::io::copy(local_read, &mut remote_write));
-        let downstream = pin!(futures_util::io::copy(remote_read, &mut local_write));
+        // Large buffers both ways: each read of the local socket becomes one message of the
+        // session (copy's own 8 KiB buffer made a frame of every 8 KiB).
+        let local_read = BufReader::with_capacity(COPY_BUFFER, local_read);
+        let remote_read = BufReader::with_capacity(COPY_BUFFER, remote_read);
+        let upstream = pin!(futures_util::io::copy_buf(local_read, &mut remote_write));
+        let downstream = pin!(futures_util::io::copy_buf(remote_read, &mut local_write));
         match select(upstream, downstream).await {
             Either::Left((copied, _)) | Either::Right((copied, _)) => copied,
         }

@@ -13,6 +13,14 @@ pub enum Command {
     ExecTrue { namespace: String, pod: String },
     /// Lists the pods of NAMESPACE and prints how many there are.
     List { namespace: String },
+    /// Forwards every connection to LOCAL (an address) to PORT of POD, like `kubectl
+    /// port-forward`, until killed; prints `listening` once it accepts.
+    Listen {
+        namespace: String,
+        pod: String,
+        port: u16,
+        local: std::net::SocketAddr,
+    },
     /// Pushes BYTES through PORT of POD (forwarded) and checks that they all come back.
     PortForward {
         namespace: String,
@@ -23,7 +31,7 @@ pub enum Command {
 }
 
 const USAGE: &str = "usage: PROGRAM build-demo NAMESPACE POD | exec-true NAMESPACE POD | list NAMESPACE | \
-                     port-forward NAMESPACE POD PORT BYTES";
+                     port-forward NAMESPACE POD PORT BYTES | listen NAMESPACE POD PORT LOCAL";
 
 impl Command {
     /// The command named on the command line, or the usage and exit code 2.
@@ -47,6 +55,15 @@ impl Command {
                     pod: owned(pod),
                     port,
                     bytes,
+                },
+                _ => usage(),
+            },
+            ["listen", ns, pod, port, local] => match (port.parse(), local.parse()) {
+                (Ok(port), Ok(local)) => Command::Listen {
+                    namespace: owned(ns),
+                    pod: owned(pod),
+                    port,
+                    local,
                 },
                 _ => usage(),
             },

@@ -35,6 +35,18 @@ pub async fn main() -> Result {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default()).await?.items.len());
         }
+        Command::Listen {
+            namespace,
+            pod,
+            port,
+            local,
+        } => {
+            let listener =
+                klient_async_std::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
+            println!("listening on {}", listener.local_addr());
+            // Nothing runs the listener but this: it forwards while `serve` is awaited.
+            listener.serve().await;
+        }
         Command::PortForward {
             namespace,
             pod,

@@ -30,6 +30,20 @@ fn main() -> Result {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default())?.items.len());
         }
+        Command::Listen {
+            namespace,
+            pod,
+            port,
+            local,
+        } => {
+            let listener =
+                klient_blocking::PortForwardListener::bind(&client, &namespace, &pod, port, local)?;
+            println!("listening on {}", listener.local_addr());
+            // The listener's threads forward; this one only keeps it alive.
+            loop {
+                std::thread::park();
+            }
+        }
         Command::PortForward {
             namespace,
             pod,

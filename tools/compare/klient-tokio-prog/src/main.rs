@@ -34,6 +34,17 @@ async fn main() -> Result {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default()).await?.items.len());
         }
+        Command::Listen {
+            namespace,
+            pod,
+            port,
+            local,
+        } => {
+            let listener =
+                klient_tokio::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
+            println!("listening on {}", listener.local_addr());
+            listener.serve().await;
+        }
         Command::PortForward {
             namespace,
             pod,

@@ -34,6 +34,33 @@ async fn main() -> Result {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default()).await?.items.len());
         }
+        Command::Listen {
+            namespace,
+            pod,
+            port,
+            local,
+        } => {
+            // kube has no listener: each accepted connection gets a port-forward of its own,
+            // copied both ways (as kube's port-forward example does).
+            let pods: Api<Pod> = Api::namespaced(client, &namespace);
+            let listener = tokio::net::TcpListener::bind(local).await?;
+            println!("listening on {}", listener.local_addr()?);
+            loop {
+                let (mut connection, _) = listener.accept().await?;
+                let (pods, pod) = (pods.clone(), pod.clone());
+                tokio::spawn(async move {
+                    let forwarded = async {
+                        let mut forwarder = pods.portforward(&pod, &[port]).await?;
+                        let mut upstream = forwarder.take_stream(port).ok_or("no stream for the port")?;
+                        tokio::io::copy_bidirectional(&mut connection, &mut upstream).await?;
+                        Result::Ok(())
+                    };
+                    if let Err(e) = forwarded.await {
+                        eprintln!("port-forward: {e}");
+                    }
+                });
+            }
+        }
         Command::PortForward {
             namespace,
             pod,
