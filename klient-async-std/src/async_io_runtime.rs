@@ -206,14 +206,7 @@ async fn run_plugin(run: PluginRun) -> PluginOutcome {
         let _ = child.status().await;
         return PluginOutcome::TimedOut;
     };
-    match (status, stdout, stderr) {
-        (Ok(status), Ok(stdout), Ok(stderr)) => PluginOutcome::Exited {
-            status: status.into(),
-            stdout,
-            stderr,
-        },
-        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => PluginOutcome::Io { kind: e.kind() },
-    }
+    PluginOutcome::finished(status, stdout, stderr)
 }
 
 /// Reads a pipe to its end, keeping the first `keep` bytes.

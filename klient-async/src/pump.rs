@@ -50,6 +50,15 @@ pub(crate) enum PumpError<F> {
     Io(io::Error),
 }
 
+impl<F: Into<crate::Error>> From<PumpError<F>> for crate::Error {
+    fn from(failure: PumpError<F>) -> Self {
+        match failure {
+            PumpError::Session(e) => e.into(),
+            PumpError::Io(e) => crate::Error::Io(e),
+        }
+    }
+}
+
 /// One session's loop; its output is how it ended, and the outputs (an exec's exit status).
 pub(crate) struct Pump<S: Session, I, O, R> {
     stream: Stream,

@@ -16,9 +16,9 @@ use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream as _;
 use klient_proto::remote::{
-    AttachParams, ExecCommand, ExecError, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortCommand,
+    AttachParams, ExecCommand, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortCommand,
     PortForward, PortForwardConfig, PortForwardError, PortForwardEvent, Ports, attach_path,
-    channel_ws_config, exec_handshake, exec_path, portforward_handshake, portforward_path,
+    channel_ws_config, exec_handshake, exec_outcome, exec_path, portforward_handshake, portforward_path,
 };
 use klient_proto::ws::{ClientHandshake, Connection, OsRandom};
 
@@ -267,24 +267,6 @@ fn output_pipe(wanted: bool) -> (Option<mpsc::Sender<Bytes>>, Option<mpsc::Recei
     (Some(tx), Some(rx))
 }
 
-/// How an exec session ended, as its caller sees it.
-fn exec_outcome(
-    result: std::result::Result<(), PumpError<ExecError>>,
-    exit: Option<ExitStatus>,
-) -> Result<ExitStatus> {
-    match (result, exit) {
-        // An exit status that arrived counts even if the connection then broke.
-        (Err(e), Some(status)) => {
-            log::debug!("exec: the session failed after the exit status: {e:?}");
-            Ok(status)
-        }
-        (Ok(()), Some(status)) => Ok(status),
-        (Ok(()), None) => Err(Error::Exec(ExecError::NoExitStatus { close: None })),
-        (Err(PumpError::Session(e)), None) => Err(e.into()),
-        (Err(PumpError::Io(e)), None) => Err(Error::Io(e)),
-    }
-}
-
 async fn start_process<R: Runtime>(
     client: &Client<R>,
     path: String,
@@ -317,7 +299,7 @@ async fn start_process<R: Runtime>(
         client.runtime(),
         Box::pin(async move {
             let (result, outputs) = pump.await;
-            let _ = status_tx.send(exec_outcome(result, outputs.exit));
+            let _ = status_tx.send(exec_outcome(result.map_err(Error::from), outputs.exit));
         }),
     );
     let reader = |chunks| OutputReader {

@@ -221,14 +221,8 @@ fn run_plugin(run: &PluginRun) -> PluginOutcome {
         }
         std::thread::sleep(PLUGIN_POLL_INTERVAL);
     };
-    match (collect(stdout), collect(stderr)) {
-        (Ok(stdout), Ok(stderr)) => PluginOutcome::Exited {
-            status: status.into(),
-            stdout,
-            stderr,
-        },
-        (Err(kind), _) | (_, Err(kind)) => PluginOutcome::Io { kind },
-    }
+    let pipe = |drained| collect(drained).map_err(io::Error::from);
+    PluginOutcome::finished(Ok(status), pipe(stdout), pipe(stderr))
 }
 
 fn drain(mut pipe: impl Read + Send + 'static, keep: usize) -> JoinHandle<io::Result<Vec<u8>>> {

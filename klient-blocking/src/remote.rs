@@ -19,9 +19,10 @@ use k8s_openapi::api::core::v1::Pod;
 #[cfg(feature = "k8s-openapi")]
 use klient_proto::api::RequestError;
 use klient_proto::remote::{
-    AttachParams, ExecCommand, ExecError, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortCommand,
+    AttachParams, ExecCommand, ExecEvent, ExecSession, ExecSessionConfig, ExitStatus, PortCommand,
     PortForward, PortForwardConfig, PortForwardError, PortForwardEvent, Ports, Progress, Session,
-    attach_path, channel_ws_config, exec_handshake, exec_path, portforward_handshake, portforward_path,
+    attach_path, channel_ws_config, exec_handshake, exec_outcome, exec_path, portforward_handshake,
+    portforward_path,
 };
 use klient_proto::ws::{ClientHandshake, Connection};
 
@@ -191,6 +192,15 @@ enum PumpError<F> {
     Session(F),
     /// Reading from or writing to the socket failed.
     Io(io::Error),
+}
+
+impl<F: Into<Error>> From<PumpError<F>> for Error {
+    fn from(failure: PumpError<F>) -> Self {
+        match failure {
+            PumpError::Session(e) => e.into(),
+            PumpError::Io(e) => Error::Io(e),
+        }
+    }
 }
 
 /// Bytes queued for the socket above which the pump takes no new writes from the caller: the
@@ -404,7 +414,7 @@ impl Process {
     /// An exit status the server sent counts even if the connection broke afterwards. Without
     /// one, the error says why: [`Error::WebSocket`] (keepalive pongs missing, a broken frame,
     /// the connection cut), [`Error::Exec`] (the server broke the channel protocol, or closed
-    /// without a status: [`ExecError::NoExitStatus`]), or [`Error::Io`].
+    /// without a status: [`ExecError::NoExitStatus`](klient_proto::remote::ExecError::NoExitStatus)), or [`Error::Io`].
     pub fn wait(mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
         match self.pump.join() {
@@ -539,18 +549,7 @@ fn run_exec(
         ExecEvent::Exit(status) => exit = Some(status),
         _ => {}
     });
-    match (result, exit) {
-        // An exit status that arrived counts even if the connection then broke.
-        (Err(e), Some(status)) => {
-            log::debug!("exec: the session failed after the exit status: {e:?}");
-            Ok(status)
-        }
-        (Ok(()), Some(status)) => Ok(status),
-        // A clean end is the server's close after the status, so this does not happen.
-        (Ok(()), None) => Err(Error::Exec(ExecError::NoExitStatus { close: None })),
-        (Err(PumpError::Session(e)), None) => Err(e.into()),
-        (Err(PumpError::Io(e)), None) => Err(Error::Io(e)),
-    }
+    exec_outcome(result.map_err(Error::from), exit)
 }
 
 impl Client {

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 
-use klient_proto::remote::{PortError, V4_CHANNEL, V5_CHANNEL};
+use klient_proto::remote::{ExecError, PortError, V4_CHANNEL, V5_CHANNEL};
 use klient_proto::ws::frame::FrameError;
 use klient_proto::ws::{Connection, ProtocolViolation, WsError};
 

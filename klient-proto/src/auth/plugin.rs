@@ -91,6 +91,25 @@ pub enum PluginOutcome {
     },
 }
 
+impl PluginOutcome {
+    /// The outcome of a process that ended (or whose wait failed) with what its pipes gave:
+    /// any failure to wait or to read a pipe is [`PluginOutcome::Io`], waiting's first.
+    pub fn finished(
+        status: std::io::Result<std::process::ExitStatus>,
+        stdout: std::io::Result<Vec<u8>>,
+        stderr: std::io::Result<Vec<u8>>,
+    ) -> PluginOutcome {
+        match (status, stdout, stderr) {
+            (Ok(status), Ok(stdout), Ok(stderr)) => PluginOutcome::Exited {
+                status: status.into(),
+                stdout,
+                stderr,
+            },
+            (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => PluginOutcome::Io { kind: e.kind() },
+        }
+    }
+}
+
 impl fmt::Debug for PluginOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -700,3 +700,37 @@ fn plugin_arguments_never_reach_debug() {
         "{shown}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_finished_plugin_is_exited_unless_waiting_or_a_pipe_failed() {
+    use std::os::unix::process::ExitStatusExt;
+    let status = || Ok(std::process::ExitStatus::from_raw(3 << 8));
+    assert_eq!(
+        PluginOutcome::finished(status(), Ok(b"out".to_vec()), Ok(Vec::new())),
+        PluginOutcome::Exited {
+            status: PluginExit::Code(3),
+            stdout: b"out".to_vec(),
+            stderr: Vec::new(),
+        }
+    );
+    fn failed<T>(kind: io::ErrorKind) -> io::Result<T> {
+        Err(io::Error::from(kind))
+    }
+    assert_eq!(
+        PluginOutcome::finished(
+            failed(io::ErrorKind::Interrupted),
+            failed(io::ErrorKind::BrokenPipe),
+            Ok(Vec::new())
+        ),
+        PluginOutcome::Io {
+            kind: io::ErrorKind::Interrupted
+        }
+    );
+    assert_eq!(
+        PluginOutcome::finished(status(), Ok(Vec::new()), failed(io::ErrorKind::BrokenPipe)),
+        PluginOutcome::Io {
+            kind: io::ErrorKind::BrokenPipe
+        }
+    );
+}

@@ -27,6 +27,7 @@
 
 pub mod channel;
 pub mod exec;
+mod outcome;
 pub mod portforward;
 mod session;
 pub mod status;
@@ -40,6 +41,7 @@ pub use exec::{
     AttachParams, EXEC_PROTOCOLS, ExecError, ExecEvent, ExecSendError, ExecSession, ExecSessionConfig,
     StdinClose, attach_path, exec_handshake, exec_path,
 };
+pub use outcome::exec_outcome;
 pub use portforward::{
     InvalidPorts, MAX_PORTS, PORTFORWARD_PROTOCOLS, PortError, PortForward, PortForwardConfig,
     PortForwardError, PortForwardEvent, PortForwardSendError, Ports, portforward_handshake, portforward_path,
