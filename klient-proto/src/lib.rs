@@ -32,6 +32,8 @@ pub mod api;
 pub mod protobuf;
 /// Kubernetes channel protocols on WebSocket: exec, attach and port-forward sessions.
 pub mod remote;
+/// SPDY/3.1 framing, header compression and a client session, for kubectl's port-forward tunnel.
+pub mod spdy;
 /// TLS as a sans-IO session over rustls (ring): configuration from the kubeconfig, handshake, records, close.
 pub mod tls;
 /// The watch protocol: JSON event framing, the list-then-watch / streaming-list watcher, a store.

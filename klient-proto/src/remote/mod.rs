@@ -6,6 +6,8 @@
 //! - [`portforward`](crate::remote::portforward): the port-forward request and
 //!   [`PortForward`](crate::remote::PortForward), which checks each port's number and carries
 //!   its data and errors;
+//! - [`tunnel`](crate::remote::tunnel): port-forward as kubectl does it, every connection on one
+//!   SPDY session inside a WebSocket (or directly on SPDY): [`PortTunnel`](crate::remote::PortTunnel);
 //! - [`status`](crate::remote::status): the exit status read from the error channel;
 //! - [`channel`](crate::remote::channel): what they share, the channel byte and the
 //!   subprotocol names.
@@ -33,6 +35,7 @@ mod session;
 pub mod status;
 #[cfg(test)]
 mod test_util;
+pub mod tunnel;
 
 /// What the sessions' `poll_event` returns besides a failure (shared with [`ws`](crate::ws)).
 pub use crate::ws::Progress;
@@ -48,3 +51,7 @@ pub use portforward::{
 };
 pub use session::{ExecCommand, PortCommand, Session, channel_ws_config};
 pub use status::{ExitStatus, StatusError};
+pub use tunnel::{
+    ConnId, PortTunnel, SPDY_PORTFORWARD_PROTOCOL, SPDY_UPGRADE, TUNNEL_PROTOCOL, TunnelCommand, TunnelError,
+    TunnelEvent, tunnel_handshake, tunnel_path, tunnel_ws_config,
+};

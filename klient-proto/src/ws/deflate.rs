@@ -1,6 +1,6 @@
 //! permessage-deflate (RFC 7692): the offer, the server's answer, and the per-message codec.
 //!
-//! The codec uses flate2's pure-Rust backend, whose compressor always uses a 32 KiB window. So we
+//! The codec's compressor always uses a 32 KiB window (the largest). So we
 //! never ask the server for a smaller client window, and if it imposes one anyway we send
 //! uncompressed messages (RSV1 clear), which RFC 7692 §6.1 always allows. Inflating handles every
 //! window size, and the inflated size is bounded by the message limit as it grows.
@@ -308,6 +308,11 @@ impl Deflater {
         if !self.enabled {
             return None;
         }
+        if input.is_empty() {
+            // RFC 7692 §7.2.3.6: one empty stored block, stripped of its tail. A sync flush with
+            // nothing new would leave zlib nothing to write after the previous message's flush.
+            return Some(vec![0x00]);
+        }
         let mut out = Vec::with_capacity(input.len() / 2 + 64);
         loop {
             if out.capacity() - out.len() < 64 {
@@ -326,7 +331,7 @@ impl Deflater {
             let used = (self.raw.total_in() - in_before) as usize;
             input = input.get(used..).unwrap_or_default();
             // The sync flush is complete when its empty stored block has been written: room left
-            // in the buffer is not enough, since miniz_oxide may stop short of the flush after
+            // in the buffer is not enough, since a deflater may stop short of the flush after
             // a call that filled the buffer (Autobahn 12.2.14 lost bytes that way).
             if input.is_empty() && out.len() < out.capacity() && out.ends_with(&TAIL) {
                 break;

@@ -1,0 +1,557 @@
+//! Port-forward as kubectl ≥ 1.31 does it: one SPDY/3.1 session for every forwarded connection,
+//! carried inside a WebSocket (`SPDY/3.1+portforward.k8s.io`, the tunnel) or, where the tunnel
+//! is refused, directly on a connection upgraded to SPDY.
+//!
+//! kube-apiserver ends the WebSocket and copies the bytes inside it to the kubelet, so the SPDY
+//! session runs between this machine and the kubelet, and its frames may be split across
+//! WebSocket messages anywhere. Each forwarded connection is a pair of streams with the same
+//! `requestid`: an error stream, opened first and half-closed at once by the client, on which the
+//! kubelet reports a failure to reach the port as text; and a data stream carrying the bytes both
+//! ways, whose half-close is a real half-close. A connection's failure fails that connection
+//! only. SPDY pings (every 10 s, as kubectl) keep proxies from timing the session out, and a
+//! kubelet that answers nothing for the peer timeout fails the session.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::channel::{self, InvalidSegment};
+use crate::spdy::frame::rst;
+use crate::spdy::{ClientSession, Headers, SessionConfig, SpdyError, SpdyEvent, StreamId};
+use crate::ws::{self, ClientHandshake, CloseCode, Connection, Message, Progress, WsError, WsEvent};
+
+/// The WebSocket subprotocol of the tunnel.
+pub const TUNNEL_PROTOCOL: &str = "SPDY/3.1+portforward.k8s.io";
+/// The `X-Stream-Protocol-Version` of a direct SPDY upgrade for port-forward.
+pub const SPDY_PORTFORWARD_PROTOCOL: &str = "portforward.k8s.io";
+/// The `Upgrade` token of a direct SPDY upgrade.
+pub const SPDY_UPGRADE: &str = "SPDY/3.1";
+
+/// The path of a tunnelled or direct-SPDY port-forward: the ports travel in each connection's
+/// stream headers, not in the query.
+pub fn tunnel_path(namespace: &str, pod: &str) -> Result<String, InvalidSegment> {
+    channel::pod_path(namespace, pod, "portforward")
+}
+
+/// The WebSocket handshake of the tunnel for `path`, offering [`TUNNEL_PROTOCOL`].
+pub fn tunnel_handshake(host: &str, path: &str, key_bytes: [u8; 16]) -> ClientHandshake {
+    ClientHandshake::new(host, path, key_bytes).protocols([TUNNEL_PROTOCOL])
+}
+
+/// The WebSocket settings of the tunnel: no WebSocket pings, since the SPDY pings inside reach
+/// the kubelet itself and prove more.
+pub fn tunnel_ws_config() -> ws::Config {
+    ws::Config {
+        keepalive: None,
+        ..ws::Config::default()
+    }
+}
+
+/// A forwarded connection, named by the caller; it is the `requestid` of its two streams.
+pub type ConnId = u32;
+
+/// What the caller of a tunnel asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TunnelCommand {
+    /// Forward a new connection to `port` of the pod. `conn` must not name a connection of this
+    /// tunnel already.
+    Open {
+        /// The caller's name for it.
+        conn: ConnId,
+        /// The pod's port.
+        port: u16,
+    },
+    /// Bytes for the pod's port.
+    Send(ConnId, Vec<u8>),
+    /// Nothing more goes to the pod's port on this connection (the pod may still answer).
+    CloseWrite(ConnId),
+    /// The caller dropped the connection: both directions end now.
+    Reset(ConnId),
+    /// The end of the whole tunnel.
+    Close,
+}
+
+/// What a tunnel hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelEvent {
+    /// Bytes from the pod's port (never empty).
+    Data(ConnId, Bytes),
+    /// The pod's port sends nothing more on this connection.
+    Eof(ConnId),
+    /// The kubelet could not forward this connection (its error stream's text); it is over.
+    Failed(ConnId, String),
+    /// The kubelet or the session dropped this connection without a reason.
+    Reset(ConnId),
+    /// Both directions of this connection are over; its id may be used again.
+    Closed(ConnId),
+}
+
+/// Why the whole tunnel failed. A problem of one connection is an event, not this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelError {
+    /// The WebSocket carrying the session failed.
+    Ws(WsError),
+    /// The WebSocket carried a text message; the tunnel is binary.
+    TextMessage,
+    /// The SPDY session failed (including a kubelet silent past the deadline).
+    Spdy(SpdyError),
+}
+
+impl TunnelError {
+    /// How a forwarded connection's byte stream reports this failure: a silent peer as
+    /// `TimedOut`, the transport cut short as `UnexpectedEof`, anything else as
+    /// `ConnectionAborted`.
+    pub fn io_error_kind(&self) -> std::io::ErrorKind {
+        match self {
+            Self::Ws(e) if e.is_timeout() => std::io::ErrorKind::TimedOut,
+            Self::Spdy(SpdyError::PeerSilent(_)) => std::io::ErrorKind::TimedOut,
+            Self::Ws(WsError::UnexpectedEof) | Self::Spdy(SpdyError::Truncated) => {
+                std::io::ErrorKind::UnexpectedEof
+            }
+            _ => std::io::ErrorKind::ConnectionAborted,
+        }
+    }
+}
+
+impl fmt::Display for TunnelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ws(e) => write!(f, "port-forward tunnel: websocket: {e}"),
+            Self::TextMessage => f.write_str("port-forward tunnel: a text message; the tunnel is binary"),
+            Self::Spdy(e) => write!(f, "port-forward tunnel: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TunnelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Ws(e) => Some(e),
+            Self::Spdy(e) => Some(e),
+            Self::TextMessage => None,
+        }
+    }
+}
+
+/// What carries the SPDY session.
+enum Carrier {
+    /// The tunnel: SPDY bytes in binary WebSocket messages.
+    WebSocket(Connection),
+    /// A connection upgraded to SPDY: the bytes as they are.
+    Direct { input_ended: bool },
+}
+
+/// One forwarded connection: its two streams and what is over.
+#[derive(Debug)]
+struct Conn {
+    error_stream: StreamId,
+    data_stream: StreamId,
+    error_text: Vec<u8>,
+    error_over: bool,
+    data_in_over: bool,
+    data_out_over: bool,
+}
+
+/// Most error text kept per connection; the kubelet's messages are one line.
+const MAX_ERROR_TEXT: usize = 4096;
+
+/// A port-forward session carrying any number of connections to any ports of one pod.
+///
+/// Drive it like the other channel sessions (see [`Session`](super::Session)): feed the bytes,
+/// the end of input and the timer, carry out [`TunnelCommand`]s, then drain `poll_transmit`,
+/// `poll_event` and `poll_timeout`. Connections are named by the caller ([`ConnId`]).
+///
+/// ```
+/// use klient_proto::remote::{PortTunnel, TunnelCommand};
+/// use klient_proto::spdy::SessionConfig;
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut tunnel = PortTunnel::direct(SessionConfig::default(), now);
+/// tunnel.command(TunnelCommand::Open { conn: 0, port: 5432 }, now);
+/// tunnel.command(TunnelCommand::Send(0, b"hello".to_vec()), now);
+/// // Two SYN_STREAMs (error and data streams of request 0), then a DATA frame.
+/// let wire = tunnel.poll_transmit().unwrap();
+/// assert_eq!(&wire[..4], &[0x80, 0x03, 0x00, 0x01]);
+/// ```
+pub struct PortTunnel {
+    carrier: Carrier,
+    spdy: ClientSession,
+    conns: HashMap<ConnId, Conn>,
+    streams: HashMap<StreamId, ConnId>,
+    events: VecDeque<TunnelEvent>,
+    failure: Option<TunnelError>,
+    closing: bool,
+}
+
+impl PortTunnel {
+    /// A tunnel on a WebSocket whose handshake offered [`TUNNEL_PROTOCOL`] and got it.
+    pub fn over_websocket(connection: Connection, config: SessionConfig, now: Instant) -> Self {
+        Self::with_carrier(Carrier::WebSocket(connection), config, now)
+    }
+
+    /// A session on a connection upgraded to SPDY/3.1 with [`SPDY_PORTFORWARD_PROTOCOL`].
+    pub fn direct(config: SessionConfig, now: Instant) -> Self {
+        Self::with_carrier(Carrier::Direct { input_ended: false }, config, now)
+    }
+
+    fn with_carrier(carrier: Carrier, config: SessionConfig, now: Instant) -> Self {
+        Self {
+            carrier,
+            spdy: ClientSession::new(config, now),
+            conns: HashMap::new(),
+            streams: HashMap::new(),
+            events: VecDeque::new(),
+            failure: None,
+            closing: false,
+        }
+    }
+
+    /// How many connections are not over yet.
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Carries out one request of the caller. A request the tunnel cannot carry out is answered
+    /// with an event (a connection that cannot open is `Failed`); nothing is dropped silently.
+    pub fn command(&mut self, command: TunnelCommand, now: Instant) {
+        match command {
+            TunnelCommand::Open { conn, port } => self.open(conn, port),
+            TunnelCommand::Send(conn, data) => self.write(conn, &data, false),
+            TunnelCommand::CloseWrite(conn) => self.write(conn, &[], true),
+            TunnelCommand::Reset(conn) => {
+                if self.conns.contains_key(&conn) {
+                    self.drop_conn(conn);
+                    self.events.push_back(TunnelEvent::Closed(conn));
+                }
+            }
+            TunnelCommand::Close => self.close(now),
+        }
+    }
+
+    fn open(&mut self, conn: ConnId, port: u16) {
+        if self.conns.contains_key(&conn) {
+            self.events.push_back(TunnelEvent::Failed(
+                conn,
+                format!("connection {conn} is already open on this tunnel"),
+            ));
+            return;
+        }
+        let port_text = port.to_string();
+        let request = conn.to_string();
+        let headers = |kind: &str| {
+            Headers::new()
+                .with("streamtype", kind)
+                .with("port", port_text.as_str())
+                .with("requestid", request.as_str())
+        };
+        // The error stream first, half-closed at once: the kubelet waits for both streams of a
+        // request id, then writes any failure to reach the port on the error stream.
+        let opened = self
+            .spdy
+            .open(&headers("error"), true)
+            .and_then(|error| Ok((error, self.spdy.open(&headers("data"), false)?)));
+        match opened {
+            Ok((error_stream, data_stream)) => {
+                self.streams.insert(error_stream, conn);
+                self.streams.insert(data_stream, conn);
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        error_stream,
+                        data_stream,
+                        error_text: Vec::new(),
+                        error_over: false,
+                        data_in_over: false,
+                        data_out_over: false,
+                    },
+                );
+            }
+            Err(e) => {
+                self.events.push_back(TunnelEvent::Failed(conn, e.to_string()));
+                self.events.push_back(TunnelEvent::Closed(conn));
+            }
+        }
+    }
+
+    /// Data, and with `fin` the half-close, on a connection's data stream. A connection that is
+    /// over, or whose end is still queued as an event, takes nothing: its caller learns of the
+    /// end from that event.
+    fn write(&mut self, conn: ConnId, data: &[u8], fin: bool) {
+        if data.is_empty() && !fin {
+            return;
+        }
+        let Some(state) = self.conns.get_mut(&conn).filter(|c| !c.data_out_over) else {
+            log::debug!(
+                "port-forward tunnel: connection {conn} is over; {} bytes dropped",
+                data.len()
+            );
+            return;
+        };
+        state.data_out_over |= fin;
+        let stream = state.data_stream;
+        if let Err(e) = self.spdy.send(stream, data, fin) {
+            log::debug!("port-forward tunnel: connection {conn}: {e}");
+        }
+        if fin {
+            self.close_if_over(conn);
+        }
+    }
+
+    /// Ends the tunnel: every connection still open is reset, a GOAWAY goes out, then the
+    /// WebSocket's close handshake (or, directly on SPDY, the transport's end).
+    pub fn close(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let open: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in open {
+            self.command(TunnelCommand::Reset(conn), now);
+        }
+        self.spdy.go_away();
+        self.flush_spdy();
+        if let Carrier::WebSocket(ws) = &mut self.carrier {
+            let _ = ws.close(now, CloseCode::NORMAL, "");
+        }
+    }
+
+    /// Bytes from the server.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
+        match &mut self.carrier {
+            Carrier::Direct { .. } => self.spdy.handle_bytes(bytes),
+            Carrier::WebSocket(ws) => ws.handle_bytes(bytes),
+        }
+        self.pump();
+    }
+
+    /// The server closed its side of the connection.
+    pub fn handle_eof(&mut self) {
+        match &mut self.carrier {
+            Carrier::Direct { input_ended } => {
+                *input_ended = true;
+                self.spdy.handle_eof();
+            }
+            Carrier::WebSocket(ws) => ws.handle_eof(),
+        }
+        self.pump();
+    }
+
+    /// The instant from [`PortTunnel::poll_timeout`] has come.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Carrier::WebSocket(ws) = &mut self.carrier {
+            ws.handle_timeout(now);
+        }
+        self.spdy.handle_timeout(now);
+        self.pump();
+    }
+
+    /// When [`PortTunnel::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let spdy = self.spdy.poll_timeout();
+        let ws = match &self.carrier {
+            Carrier::WebSocket(ws) => ws.poll_timeout(),
+            Carrier::Direct { .. } => None,
+        };
+        match (spdy, ws) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Bytes for the server.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.flush_spdy();
+        match &mut self.carrier {
+            Carrier::WebSocket(ws) => ws.poll_transmit(),
+            Carrier::Direct { .. } => self.spdy.poll_transmit(),
+        }
+    }
+
+    /// The next event; the tunnel's failure comes after every event before it.
+    pub fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, TunnelError> {
+        self.pump();
+        if let Some(event) = self.events.pop_front() {
+            return Ok(Progress::Event(event));
+        }
+        if let Some(failure) = &self.failure {
+            return Err(failure.clone());
+        }
+        let over = match &self.carrier {
+            Carrier::WebSocket(ws) => ws.is_closed(),
+            Carrier::Direct { input_ended } => *input_ended || self.closing,
+        };
+        Ok(if over {
+            Progress::Finished
+        } else {
+            Progress::NeedData
+        })
+    }
+
+    /// Moves the SPDY session's output into the WebSocket, one message per batch of frames.
+    fn flush_spdy(&mut self) {
+        if let Carrier::WebSocket(ws) = &mut self.carrier
+            && let Some(bytes) = self.spdy.poll_transmit()
+            && let Err(e) = ws.send_binary(&bytes)
+            && self.failure.is_none()
+            && !self.closing
+        {
+            // The WebSocket refuses only once it is closing or failed; its failure says why.
+            log::debug!("port-forward tunnel: frames dropped: {e}");
+        }
+    }
+
+    /// Takes what the carrier and the session decoded, in order.
+    fn pump(&mut self) {
+        if let Carrier::WebSocket(ws) = &mut self.carrier {
+            loop {
+                match ws.poll_event() {
+                    Ok(Progress::Event(WsEvent::Message(Message::Binary(bytes)))) => {
+                        self.spdy.handle_bytes(&bytes)
+                    }
+                    Ok(Progress::Event(WsEvent::Message(Message::Text(_)))) => {
+                        let _ = ws.fail(CloseCode::UNSUPPORTED_DATA, "the tunnel is binary");
+                        self.failure.get_or_insert(TunnelError::TextMessage);
+                        break;
+                    }
+                    Ok(Progress::Event(WsEvent::Closed(_))) => self.spdy.handle_eof(),
+                    Ok(Progress::Event(_)) => {}
+                    Ok(Progress::NeedData) => break,
+                    Ok(Progress::Finished) => {
+                        self.spdy.handle_eof();
+                        break;
+                    }
+                    Err(e) => {
+                        self.failure.get_or_insert(TunnelError::Ws(e));
+                        break;
+                    }
+                }
+            }
+        }
+        loop {
+            match self.spdy.poll_event() {
+                Ok(Progress::Event(event)) => self.spdy_event(event),
+                Ok(Progress::NeedData | Progress::Finished) => break,
+                Err(e) => {
+                    if let Carrier::WebSocket(ws) = &mut self.carrier {
+                        let _ = ws.fail(CloseCode::PROTOCOL_ERROR, "SPDY session failed");
+                    }
+                    self.failure.get_or_insert(TunnelError::Spdy(e));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn spdy_event(&mut self, event: SpdyEvent) {
+        let stream_id = match &event {
+            SpdyEvent::Replied { stream_id, .. }
+            | SpdyEvent::Data { stream_id, .. }
+            | SpdyEvent::Finished { stream_id }
+            | SpdyEvent::Reset { stream_id, .. } => *stream_id,
+            SpdyEvent::GoAway { .. } => return,
+        };
+        let Some(&conn) = self.streams.get(&stream_id) else {
+            return;
+        };
+        let Some(state) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let on_error_stream = stream_id == state.error_stream;
+        match event {
+            SpdyEvent::Replied { .. } | SpdyEvent::GoAway { .. } => {}
+            SpdyEvent::Data { data, .. } if on_error_stream => {
+                let room = MAX_ERROR_TEXT.saturating_sub(state.error_text.len());
+                state.error_text.extend_from_slice(&data[..data.len().min(room)]);
+            }
+            SpdyEvent::Data { data, .. } => self.events.push_back(TunnelEvent::Data(conn, data)),
+            SpdyEvent::Finished { .. } if on_error_stream => {
+                state.error_over = true;
+                if !state.error_text.is_empty() {
+                    let text = String::from_utf8_lossy(&state.error_text).into_owned();
+                    self.drop_conn(conn);
+                    self.events.push_back(TunnelEvent::Failed(conn, text));
+                    self.events.push_back(TunnelEvent::Closed(conn));
+                    return;
+                }
+                self.close_if_over(conn);
+            }
+            SpdyEvent::Finished { .. } => {
+                state.data_in_over = true;
+                self.events.push_back(TunnelEvent::Eof(conn));
+                self.close_if_over(conn);
+            }
+            SpdyEvent::Reset { .. } => {
+                self.drop_conn(conn);
+                self.events.push_back(TunnelEvent::Reset(conn));
+                self.events.push_back(TunnelEvent::Closed(conn));
+            }
+        }
+    }
+
+    /// Resets what is left of a connection and forgets it.
+    fn drop_conn(&mut self, conn: ConnId) {
+        if let Some(state) = self.conns.remove(&conn) {
+            for stream in [state.data_stream, state.error_stream] {
+                self.spdy.reset(stream, rst::CANCEL);
+                self.streams.remove(&stream);
+            }
+        }
+    }
+
+    /// A connection is over when its data stream ended both ways and its error stream ended
+    /// without a word.
+    fn close_if_over(&mut self, conn: ConnId) {
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.error_over && c.data_in_over && c.data_out_over)
+        {
+            let state = self.conns.remove(&conn).expect("checked above");
+            self.streams.remove(&state.data_stream);
+            self.streams.remove(&state.error_stream);
+            self.events.push_back(TunnelEvent::Closed(conn));
+        }
+    }
+}
+
+impl super::Session for PortTunnel {
+    type Event = TunnelEvent;
+    type Command = TunnelCommand;
+    type Failure = TunnelError;
+
+    fn handle_bytes(&mut self, bytes: &[u8]) {
+        PortTunnel::handle_bytes(self, bytes);
+    }
+    fn handle_eof(&mut self) {
+        PortTunnel::handle_eof(self);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        PortTunnel::handle_timeout(self, now);
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        PortTunnel::poll_transmit(self)
+    }
+    fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, TunnelError> {
+        PortTunnel::poll_event(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        PortTunnel::poll_timeout(self)
+    }
+    /// A connection's half-close is a SPDY frame, never the socket's.
+    fn command(&mut self, command: TunnelCommand, now: Instant) -> bool {
+        PortTunnel::command(self, command, now);
+        false
+    }
+    fn abandon(&mut self, now: Instant) {
+        self.close(now);
+    }
+}
+
+#[cfg(test)]
+#[path = "tunnel_tests.rs"]
+mod tests;
