@@ -213,15 +213,28 @@ EOF
     --manage-all-nodes=true --node-ip=127.0.0.1 --node-port="$KUBELET_PORT" \
     --server-address="127.0.0.1:$KWOK_PORT" \
     --tls-cert-file="$dir/pki/kubelet.crt" --tls-private-key-file="$dir/pki/kubelet.key"
-  kubectl_admin apply -f - >/dev/null <<EOF
+  # The node comes with both its addresses. kwok's node-initialize stage runs again whenever
+  # Ready stops being True (a late heartbeat, an API server restart); when the node then lacks
+  # either an InternalIP or a Hostname address, that stage writes `addresses:` with no entry it
+  # can fill, which deletes every address, and the API server can no longer reach the kubelet
+  # (logs, exec and port-forward fail with "no preferred addresses found").
+  kubectl_admin create -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
 metadata:
   name: kwok-node-0
   labels: {type: kwok, kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux}
+status:
+  addresses:
+  - {type: InternalIP, address: 127.0.0.1}
+  - {type: Hostname, address: kwok-node-0}
 EOF
   wait_for "node kwok-node-0 to be Ready" kwok 120 \
     kubectl_admin wait --for=condition=Ready node/kwok-node-0 --timeout=2s
+  local addresses
+  addresses=$(kubectl_admin get node kwok-node-0 -o jsonpath='{range .status.addresses[*]}{.type} {end}')
+  [ "$addresses" = "InternalIP Hostname " ] ||
+    die "node kwok-node-0 has addresses '$addresses', not an InternalIP and a Hostname"
 }
 
 kubectl_admin() { "$bin/kubectl" --kubeconfig "$dir/admin.kubeconfig" "$@"; }
