@@ -22,6 +22,7 @@ mod exchange;
 mod listener;
 mod remote;
 mod stream;
+mod tunnel;
 mod watch;
 pub mod websocket;
 
@@ -33,6 +34,7 @@ pub use klient_proto::config::{Config, WarningHandler};
 pub use klient_proto::{Error, Result};
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
+pub use tunnel::{Tunnel, TunnelCarrier, TunnelStream, TunnelWriter};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The wire format an [`Api`] prefers: JSON or protobuf.

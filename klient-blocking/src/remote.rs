@@ -33,7 +33,7 @@ use crate::{Client, Error, Result};
 use klient_proto::ws::OsRandom;
 
 /// Writes the caller may queue ahead of the pump; bounds the memory an unread socket can hold.
-const QUEUED_WRITES: usize = 64;
+pub(crate) const QUEUED_WRITES: usize = 64;
 /// Socket reads per turn of the pump before it looks at the caller's writes again.
 const READS_PER_TURN: usize = 16;
 /// How long the pump keeps writing after the session ended (the close frame owed to the
@@ -42,18 +42,27 @@ const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
 /// What an upgrade leaves: the stream, the connection machine, the negotiated subprotocol, and
 /// the bytes that came with the 101 (they belong to the session and must be fed to it first).
-type Opened = (Stream, Connection, Option<String>, Bytes);
+pub(crate) type Opened = (Stream, Connection, Option<String>, Bytes);
 
 /// Upgrades to WebSocket with `handshake`. A refusal is the server's answer, as for any other
 /// request ([`Error::Api`] with its status: a 403 on `pods/exec`, a 404 for a missing pod).
 fn open(client: &Client, handshake: ClientHandshake, random: OsRandom) -> Result<Opened> {
+    open_with(client, handshake, random, channel_ws_config())
+}
+
+/// [`open`] with the connection's own settings.
+pub(crate) fn open_with(
+    client: &Client,
+    handshake: ClientHandshake,
+    random: OsRandom,
+    mut config: klient_proto::ws::Config,
+) -> Result<Opened> {
     let request = handshake.request().map_err(Error::Handshake)?;
     let (parts, ()) = request.into_parts();
     let (head, stream, leftover) = client.upgrade(http::Request::from_parts(parts, Vec::new()))?;
     let negotiated = handshake
         .check_response(head.status, &head.headers)
         .map_err(Error::Handshake)?;
-    let mut config = channel_ws_config();
     config.deflate = negotiated.deflate;
     let connection = Connection::new(config, random, Instant::now());
     Ok((stream, connection, negotiated.protocol, leftover))
@@ -61,7 +70,7 @@ fn open(client: &Client, handshake: ClientHandshake, random: OsRandom) -> Result
 
 /// What the pump needs of a connection: bytes both ways, a half-close, and its socket (to wait
 /// on).
-trait Transport: Read + Write {
+pub(crate) trait Transport: Read + Write {
     fn shutdown_write(&mut self) -> io::Result<()>;
     fn try_clone_tcp(&self) -> io::Result<TcpStream>;
 }
@@ -91,7 +100,7 @@ const CALLER: mio::Token = mio::Token(1);
 
 /// What the pump sleeps on: its socket (readable; writable too while bytes wait for room) and
 /// the caller's requests (every handle rings the waker after queueing one).
-struct Waiting {
+pub(crate) struct Waiting {
     poll: mio::Poll,
     events: mio::Events,
     /// A second handle on the pump's socket, in non-blocking mode (which the pump's own handle
@@ -103,7 +112,7 @@ struct Waiting {
 impl Waiting {
     /// Waiting on `stream`'s socket, which it puts in non-blocking mode, and the waker for the
     /// caller's handles.
-    fn for_stream(stream: &impl Transport) -> io::Result<(Waiting, Arc<mio::Waker>)> {
+    pub(crate) fn for_stream(stream: &impl Transport) -> io::Result<(Waiting, Arc<mio::Waker>)> {
         let tcp = stream.try_clone_tcp()?;
         tcp.set_nonblocking(true)?;
         let mut socket = mio::net::TcpStream::from_std(tcp);
@@ -145,14 +154,14 @@ impl Waiting {
 
 /// The caller's side of the queue to a pump: every request (and the caller going away) rings
 /// the pump's waker, so the pump never polls for them.
-struct ToPump<C> {
+pub(crate) struct ToPump<C> {
     /// `None` only while dropping.
     sender: Option<SyncSender<C>>,
     waker: Arc<mio::Waker>,
 }
 
 impl<C> ToPump<C> {
-    fn new(sender: SyncSender<C>, waker: Arc<mio::Waker>) -> Self {
+    pub(crate) fn new(sender: SyncSender<C>, waker: Arc<mio::Waker>) -> Self {
         ToPump {
             sender: Some(sender),
             waker,
@@ -160,7 +169,7 @@ impl<C> ToPump<C> {
     }
 
     /// Queues `command` (waiting while the queue is full) and wakes the pump.
-    fn send(&self, command: C) -> std::result::Result<(), ()> {
+    pub(crate) fn send(&self, command: C) -> std::result::Result<(), ()> {
         let sender = self.sender.as_ref().ok_or(())?;
         sender.send(command).map_err(|_| ())?;
         let _ = self.waker.wake();
@@ -187,7 +196,7 @@ impl<C> Drop for ToPump<C> {
 
 /// How a pump ended other than cleanly.
 #[derive(Debug)]
-enum PumpError<F> {
+pub(crate) enum PumpError<F> {
     /// The session failed (what the server sent, a limit, a deadline).
     Session(F),
     /// Reading from or writing to the socket failed.
@@ -217,7 +226,7 @@ const OUTBOX_HIGH_WATER: usize = 1 << 20;
 /// The session's end comes last: every event decoded before a failure is delivered, and what
 /// the session owes the server (its close frame) is written, before the failure is returned. A
 /// socket error is returned only after the events already decoded are delivered.
-fn pump<S: Session>(
+pub(crate) fn pump<S: Session>(
     mut stream: impl Transport,
     mut waiting: Waiting,
     mut session: S,

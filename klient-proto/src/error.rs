@@ -10,7 +10,7 @@ use crate::auth::AuthError;
 use crate::client::CallError;
 use crate::config::{ParseError, ResolveError};
 use crate::http::{EncodeError, HttpError, TunnelError};
-use crate::remote::{ExecError, InvalidPorts, PortForwardError, UnsupportedProtocol};
+use crate::remote::{ExecError, InvalidPorts, PortForwardError, PortTunnelError, UnsupportedProtocol};
 use crate::tls::{ConfigError as TlsConfigError, TlsError};
 use crate::watch::Failure;
 use crate::ws::{HandshakeError, WsError};
@@ -92,6 +92,10 @@ pub enum Error {
     /// A port-forward session failed: the server broke the channel protocol (a port it did not
     /// ask for, a wrong port number).
     PortForward(PortForwardError),
+    /// kubectl's port-forward tunnel failed as a whole: the SPDY session inside broke, or the
+    /// kubelet answered nothing past the deadline. (One connection's failure fails that
+    /// connection only.)
+    PortTunnel(PortTunnelError),
     /// The ports given to a port-forward cannot be asked for (none, a 0, too many).
     InvalidPorts(InvalidPorts),
     /// The call could not go on: a request not safe to send again, a deadline, a request that
@@ -141,6 +145,7 @@ impl fmt::Display for Error {
             Error::WebSocket(e) => write!(f, "WebSocket: {e}"),
             Error::Exec(e) => write!(f, "exec: {e}"),
             Error::PortForward(e) => write!(f, "port-forward: {e}"),
+            Error::PortTunnel(e) => e.fmt(f),
             Error::InvalidPorts(e) => write!(f, "port-forward: {e}"),
             Error::Call(e) => write!(f, "{e}"),
             Error::Discovery(e) => write!(f, "{e}"),
@@ -175,6 +180,7 @@ impl std::error::Error for Error {
             Error::WebSocket(e) => Some(e),
             Error::Exec(e) => Some(e),
             Error::PortForward(e) => Some(e),
+            Error::PortTunnel(e) => Some(e),
             Error::InvalidPorts(e) => Some(e),
             _ => None,
         }
@@ -250,6 +256,16 @@ impl From<PortForwardError> for Error {
         match e {
             PortForwardError::Ws(ws) => Error::WebSocket(ws),
             other => Error::PortForward(other),
+        }
+    }
+}
+
+/// A WebSocket failure under the tunnel is [`Error::WebSocket`], as for the other sessions.
+impl From<PortTunnelError> for Error {
+    fn from(e: PortTunnelError) -> Self {
+        match e {
+            PortTunnelError::Ws(ws) => Error::WebSocket(ws),
+            other => Error::PortTunnel(other),
         }
     }
 }

@@ -69,7 +69,7 @@ enum State {
 struct Body {
     framing: Framing,
     keep_alive: bool,
-    gzip: Option<GzipDecoder>,
+    gzip: Option<Box<GzipDecoder>>,
     /// Body bytes after removing the framing, for the body limit.
     received: u64,
 }
@@ -322,7 +322,7 @@ impl ResponseDecoder {
         let gzip = if has_body && framing::is_gzip(&head.headers)? {
             head.headers.remove(header::CONTENT_ENCODING);
             head.headers.remove(header::CONTENT_LENGTH);
-            Some(GzipDecoder::new())
+            Some(Box::new(GzipDecoder::new()))
         } else {
             None
         };

@@ -40,6 +40,61 @@ pub fn tunnel_handshake(host: &str, path: &str, key_bytes: [u8; 16]) -> ClientHa
     ClientHandshake::new(host, path, key_bytes).protocols([TUNNEL_PROTOCOL])
 }
 
+/// The request of a direct SPDY upgrade for port-forward on `path` (kubectl's fallback when the
+/// tunnel is refused): `POST` with `Upgrade: SPDY/3.1` and the stream protocol it wants.
+pub fn spdy_upgrade_request(path: &str) -> http::Request<()> {
+    http::Request::post(path)
+        .header(http::header::CONNECTION, "Upgrade")
+        .header(http::header::UPGRADE, SPDY_UPGRADE)
+        .header(STREAM_PROTOCOL_HEADER, SPDY_PORTFORWARD_PROTOCOL)
+        .body(())
+        .expect("a path from tunnel_path and constant headers make a valid request")
+}
+
+/// The header naming the stream protocol of a SPDY upgrade, both ways.
+pub const STREAM_PROTOCOL_HEADER: &str = "x-stream-protocol-version";
+
+/// Why the answer to a direct SPDY upgrade is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpdyUpgradeError {
+    /// The status is not 101.
+    Status(u16),
+    /// The answer does not upgrade to SPDY/3.1.
+    NotSpdy,
+    /// The server chose another stream protocol, or none.
+    Protocol(Option<String>),
+}
+
+impl fmt::Display for SpdyUpgradeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(code) => write!(f, "the SPDY upgrade was answered with {code}, not 101"),
+            Self::NotSpdy => f.write_str("the server switched protocols, but not to SPDY/3.1"),
+            Self::Protocol(Some(p)) => write!(f, "the server chose stream protocol {p:?}, not {SPDY_PORTFORWARD_PROTOCOL}"),
+            Self::Protocol(None) => write!(f, "the server named no stream protocol (wanted {SPDY_PORTFORWARD_PROTOCOL})"),
+        }
+    }
+}
+
+impl std::error::Error for SpdyUpgradeError {}
+
+/// Checks the answer to [`spdy_upgrade_request`]: 101, `Upgrade: SPDY/3.1` and the port-forward
+/// stream protocol.
+pub fn check_spdy_upgrade(status: http::StatusCode, headers: &http::HeaderMap) -> Result<(), SpdyUpgradeError> {
+    if status != http::StatusCode::SWITCHING_PROTOCOLS {
+        return Err(SpdyUpgradeError::Status(status.as_u16()));
+    }
+    let upgrade = headers.get(http::header::UPGRADE).and_then(|v| v.to_str().ok());
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case(SPDY_UPGRADE)) {
+        return Err(SpdyUpgradeError::NotSpdy);
+    }
+    match headers.get(STREAM_PROTOCOL_HEADER).map(|v| v.to_str().unwrap_or("")) {
+        Some(SPDY_PORTFORWARD_PROTOCOL) => Ok(()),
+        other => Err(SpdyUpgradeError::Protocol(other.map(str::to_owned))),
+    }
+}
+
 /// The WebSocket settings of the tunnel: no WebSocket pings, since the SPDY pings inside reach
 /// the kubelet itself and prove more.
 pub fn tunnel_ws_config() -> ws::Config {
@@ -92,7 +147,7 @@ pub enum TunnelEvent {
 /// Why the whole tunnel failed. A problem of one connection is an event, not this.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum TunnelError {
+pub enum PortTunnelError {
     /// The WebSocket carrying the session failed.
     Ws(WsError),
     /// The WebSocket carried a text message; the tunnel is binary.
@@ -101,7 +156,7 @@ pub enum TunnelError {
     Spdy(SpdyError),
 }
 
-impl TunnelError {
+impl PortTunnelError {
     /// How a forwarded connection's byte stream reports this failure: a silent peer as
     /// `TimedOut`, the transport cut short as `UnexpectedEof`, anything else as
     /// `ConnectionAborted`.
@@ -117,7 +172,7 @@ impl TunnelError {
     }
 }
 
-impl fmt::Display for TunnelError {
+impl fmt::Display for PortTunnelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ws(e) => write!(f, "port-forward tunnel: websocket: {e}"),
@@ -127,7 +182,7 @@ impl fmt::Display for TunnelError {
     }
 }
 
-impl std::error::Error for TunnelError {
+impl std::error::Error for PortTunnelError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Ws(e) => Some(e),
@@ -140,7 +195,7 @@ impl std::error::Error for TunnelError {
 /// What carries the SPDY session.
 enum Carrier {
     /// The tunnel: SPDY bytes in binary WebSocket messages.
-    WebSocket(Connection),
+    WebSocket(Box<Connection>),
     /// A connection upgraded to SPDY: the bytes as they are.
     Direct { input_ended: bool },
 }
@@ -184,14 +239,14 @@ pub struct PortTunnel {
     conns: HashMap<ConnId, Conn>,
     streams: HashMap<StreamId, ConnId>,
     events: VecDeque<TunnelEvent>,
-    failure: Option<TunnelError>,
+    failure: Option<PortTunnelError>,
     closing: bool,
 }
 
 impl PortTunnel {
     /// A tunnel on a WebSocket whose handshake offered [`TUNNEL_PROTOCOL`] and got it.
     pub fn over_websocket(connection: Connection, config: SessionConfig, now: Instant) -> Self {
-        Self::with_carrier(Carrier::WebSocket(connection), config, now)
+        Self::with_carrier(Carrier::WebSocket(Box::new(connection)), config, now)
     }
 
     /// A session on a connection upgraded to SPDY/3.1 with [`SPDY_PORTFORWARD_PROTOCOL`].
@@ -373,7 +428,7 @@ impl PortTunnel {
     }
 
     /// The next event; the tunnel's failure comes after every event before it.
-    pub fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, TunnelError> {
+    pub fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         self.pump();
         if let Some(event) = self.events.pop_front() {
             return Ok(Progress::Event(event));
@@ -415,7 +470,7 @@ impl PortTunnel {
                     }
                     Ok(Progress::Event(WsEvent::Message(Message::Text(_)))) => {
                         let _ = ws.fail(CloseCode::UNSUPPORTED_DATA, "the tunnel is binary");
-                        self.failure.get_or_insert(TunnelError::TextMessage);
+                        self.failure.get_or_insert(PortTunnelError::TextMessage);
                         break;
                     }
                     Ok(Progress::Event(WsEvent::Closed(_))) => self.spdy.handle_eof(),
@@ -426,7 +481,7 @@ impl PortTunnel {
                         break;
                     }
                     Err(e) => {
-                        self.failure.get_or_insert(TunnelError::Ws(e));
+                        self.failure.get_or_insert(PortTunnelError::Ws(e));
                         break;
                     }
                 }
@@ -440,7 +495,7 @@ impl PortTunnel {
                     if let Carrier::WebSocket(ws) = &mut self.carrier {
                         let _ = ws.fail(CloseCode::PROTOCOL_ERROR, "SPDY session failed");
                     }
-                    self.failure.get_or_insert(TunnelError::Spdy(e));
+                    self.failure.get_or_insert(PortTunnelError::Spdy(e));
                     break;
                 }
             }
@@ -522,7 +577,7 @@ impl PortTunnel {
 impl super::Session for PortTunnel {
     type Event = TunnelEvent;
     type Command = TunnelCommand;
-    type Failure = TunnelError;
+    type Failure = PortTunnelError;
 
     fn handle_bytes(&mut self, bytes: &[u8]) {
         PortTunnel::handle_bytes(self, bytes);
@@ -536,7 +591,7 @@ impl super::Session for PortTunnel {
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         PortTunnel::poll_transmit(self)
     }
-    fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, TunnelError> {
+    fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         PortTunnel::poll_event(self)
     }
     fn poll_timeout(&self) -> Option<Instant> {

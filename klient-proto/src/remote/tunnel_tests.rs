@@ -406,7 +406,7 @@ fn a_text_message_or_broken_spdy_fails_the_tunnel() {
     let now = Instant::now();
     let mut t = tunnel(true, quiet(), now);
     t.handle_bytes(&server_message(0x1, b"hello"));
-    assert_eq!(t.poll_event(), Err(TunnelError::TextMessage));
+    assert_eq!(t.poll_event(), Err(PortTunnelError::TextMessage));
 
     let mut t = tunnel(true, quiet(), now);
     t.handle_bytes(&server_message(
@@ -415,7 +415,7 @@ fn a_text_message_or_broken_spdy_fails_the_tunnel() {
     ));
     assert_eq!(
         t.poll_event(),
-        Err(TunnelError::Spdy(SpdyError::UnsupportedVersion(2)))
+        Err(PortTunnelError::Spdy(SpdyError::UnsupportedVersion(2)))
     );
     assert_eq!(
         t.poll_event().unwrap_err().io_error_kind(),
@@ -460,7 +460,7 @@ fn a_kubelet_that_stops_answering_pings_fails_the_tunnel_in_time() {
     let failure = t.poll_event().unwrap_err();
     assert_eq!(
         failure,
-        TunnelError::Spdy(SpdyError::PeerSilent(Duration::from_secs(30)))
+        PortTunnelError::Spdy(SpdyError::PeerSilent(Duration::from_secs(30)))
     );
     assert_eq!(failure.io_error_kind(), std::io::ErrorKind::TimedOut);
     assert_eq!(pings, 3, "at 10, 20 and 30 s");
@@ -474,4 +474,28 @@ fn the_paths_and_handshake_name_the_tunnel() {
     );
     let request = tunnel_handshake("h", "/p", [0; 16]).request().unwrap();
     assert_eq!(request.headers()["sec-websocket-protocol"], TUNNEL_PROTOCOL);
+}
+
+#[test]
+fn the_direct_spdy_upgrade_asks_for_port_forward_and_checks_the_answer() {
+    let request = spdy_upgrade_request("/api/v1/namespaces/ns/pods/p/portforward");
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.headers()["upgrade"], "SPDY/3.1");
+    assert_eq!(request.headers()["x-stream-protocol-version"], "portforward.k8s.io");
+    let answer = |status: u16, pairs: &[(&str, &str)]| {
+        let mut headers = http::HeaderMap::new();
+        for (n, v) in pairs {
+            headers.insert(http::HeaderName::from_bytes(n.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        check_spdy_upgrade(http::StatusCode::from_u16(status).unwrap(), &headers)
+    };
+    let good = [("upgrade", "spdy/3.1"), ("x-stream-protocol-version", "portforward.k8s.io")];
+    assert_eq!(answer(101, &good), Ok(()));
+    assert_eq!(answer(400, &good), Err(SpdyUpgradeError::Status(400)));
+    assert_eq!(answer(101, &good[1..]), Err(SpdyUpgradeError::NotSpdy));
+    assert_eq!(answer(101, &good[..1]), Err(SpdyUpgradeError::Protocol(None)));
+    assert_eq!(
+        answer(101, &[("upgrade", "SPDY/3.1"), ("x-stream-protocol-version", "v4.channel.k8s.io")]),
+        Err(SpdyUpgradeError::Protocol(Some("v4.channel.k8s.io".into())))
+    );
 }

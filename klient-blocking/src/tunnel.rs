@@ -1,0 +1,355 @@
+//! kubectl's port-forward on klient-blocking: one upgrade — the SPDY tunnel inside a WebSocket,
+//! else a direct SPDY upgrade — carries every connection to every port of a pod, each a pair of
+//! SPDY streams decided by klient-proto's [`PortTunnel`](klient_proto::remote::PortTunnel). One
+//! pump thread moves the bytes; each connection is a [`TunnelStream`] with a real half-close.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use bytes::Bytes;
+#[cfg(feature = "k8s-openapi")]
+use k8s_openapi::api::core::v1::Pod;
+use klient_proto::remote::{
+    ConnId, PortTunnel, PortTunnelError, TunnelCommand, TunnelEvent, check_spdy_upgrade, spdy_upgrade_request,
+    tunnel_handshake, tunnel_path, tunnel_ws_config,
+};
+use klient_proto::spdy::SessionConfig;
+use klient_proto::ws::OsRandom;
+
+#[cfg(feature = "k8s-openapi")]
+use crate::Api;
+use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump};
+use crate::stream::Stream;
+use crate::{Client, Error, Result};
+
+/// What carries a tunnel's SPDY session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelCarrier {
+    /// A WebSocket with the subprotocol `SPDY/3.1+portforward.k8s.io` (kube-apiserver ≥ 1.31).
+    WebSocket,
+    /// A direct upgrade to SPDY/3.1 (every kube-apiserver; not through proxies that only pass
+    /// WebSockets).
+    Spdy,
+}
+
+/// Where each connection's bytes go, shared by the tunnel's handles and its pump.
+#[derive(Default)]
+struct Routes {
+    readers: HashMap<ConnId, Sender<io::Result<Bytes>>>,
+    /// Why the whole tunnel ended, once it has: every later connection fails with it.
+    ended: Option<(io::ErrorKind, String)>,
+}
+
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    // A pump that panicked left consistent maps behind: each update is one insert or remove.
+    routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A port-forward tunnel to one pod: [`connect`](Self::connect) opens a connection to any of
+/// its ports, as many as wanted, all over the one upgraded connection. Dropping the tunnel and
+/// every stream ends it.
+pub struct Tunnel {
+    commands: ToPump<TunnelCommand>,
+    routes: Arc<Mutex<Routes>>,
+    next_conn: AtomicU32,
+    carrier: TunnelCarrier,
+    _pump: JoinHandle<()>,
+}
+
+impl Client {
+    /// Opens kubectl's port-forward tunnel to pod `namespace/name`: the WebSocket tunnel, or, when
+    /// the server does not switch to it, a direct SPDY upgrade.
+    pub fn portforward_tunnel(&self, namespace: &str, name: &str) -> Result<Tunnel> {
+        self.portforward_tunnel_over(namespace, name, &[TunnelCarrier::WebSocket, TunnelCarrier::Spdy])
+    }
+
+    /// Opens the tunnel over the first of `carriers` the server switches to. Only a server that
+    /// does not switch (an answer other than 101, or a 101 for something else) makes the next
+    /// one tried; other errors (a missing pod, no permission) are returned at once.
+    pub fn portforward_tunnel_over(&self, namespace: &str, name: &str, carriers: &[TunnelCarrier]) -> Result<Tunnel> {
+        let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
+        let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
+        for &carrier in carriers {
+            match self.open_tunnel(&path, carrier) {
+                Ok(tunnel) => return Ok(tunnel),
+                Err(e) if not_switched(&e) => {
+                    log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
+                    last = e;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    fn open_tunnel(&self, path: &str, carrier: TunnelCarrier) -> Result<Tunnel> {
+        let now = Instant::now();
+        let config = SessionConfig::default();
+        let (stream, mut session, leftover) = match carrier {
+            TunnelCarrier::WebSocket => {
+                let mut random = OsRandom::new().map_err(Error::Io)?;
+                let host = self.config().resolved.cluster.server.host_header();
+                let handshake = tunnel_handshake(&host, path, random.key16().map_err(Error::Io)?);
+                let (stream, connection, _, leftover) = open_with(self, handshake, random, tunnel_ws_config())?;
+                (stream, PortTunnel::over_websocket(connection, config, now), leftover)
+            }
+            TunnelCarrier::Spdy => {
+                let (parts, ()) = spdy_upgrade_request(path).into_parts();
+                let (head, stream, leftover) = self.upgrade(http::Request::from_parts(parts, Vec::new()))?;
+                check_spdy_upgrade(head.status, &head.headers)
+                    .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+                (stream, PortTunnel::direct(config, now), leftover)
+            }
+        };
+        // A failure in these bytes is handed out by the pump, after the events before it.
+        session.handle_bytes(&leftover);
+        let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
+        let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+        let routes = Arc::new(Mutex::new(Routes::default()));
+        let pump_routes = routes.clone();
+        let pump = std::thread::Builder::new()
+            .name("klient-tunnel".into())
+            .spawn(move || run_tunnel(stream, waiting, session, command_rx, pump_routes))
+            .map_err(Error::Io)?;
+        Ok(Tunnel {
+            commands: ToPump::new(commands, waker),
+            routes,
+            next_conn: AtomicU32::new(0),
+            carrier,
+            _pump: pump,
+        })
+    }
+}
+
+/// The server answered the upgrade with something else than the carrier asked for.
+fn not_switched(e: &Error) -> bool {
+    match e {
+        Error::Handshake(_) => true,
+        Error::Io(io) => io.kind() == io::ErrorKind::InvalidData,
+        Error::Api(api) => !matches!(api.code, 401 | 403 | 404),
+        _ => false,
+    }
+}
+
+#[cfg(feature = "k8s-openapi")]
+impl Api<Pod> {
+    /// Opens kubectl's port-forward tunnel to pod `name` (see [`Client::portforward_tunnel`]).
+    pub fn portforward_tunnel(&self, name: &str) -> Result<Tunnel> {
+        let namespace = self.namespace().ok_or_else(|| {
+            Error::Request(klient_proto::api::RequestError::NamespaceRequired { kind: "Pod".to_owned() })
+        })?;
+        self.client().portforward_tunnel(namespace, name)
+    }
+}
+
+impl Tunnel {
+    /// What carries this tunnel.
+    pub fn carrier(&self) -> TunnelCarrier {
+        self.carrier
+    }
+
+    /// A new connection to `port` of the pod. A port nothing listens on shows as an error on the
+    /// stream's first read (the kubelet's message); once the whole tunnel has failed, this fails
+    /// with its error.
+    pub fn connect(&self, port: u16) -> io::Result<TunnelStream> {
+        if port == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "port 0 cannot be forwarded"));
+        }
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel();
+        {
+            let mut routes = lock(&self.routes);
+            if let Some((kind, message)) = &routes.ended {
+                return Err(io::Error::new(*kind, message.clone()));
+            }
+            routes.readers.insert(conn, tx);
+        }
+        self.commands
+            .send(TunnelCommand::Open { conn, port })
+            .map_err(|_| tunnel_over())?;
+        Ok(TunnelStream {
+            handle: Arc::new(ConnHandle {
+                conn,
+                commands: self.commands.clone(),
+            }),
+            chunks: rx,
+            current: Bytes::new(),
+        })
+    }
+
+    /// Ends the tunnel: every connection's reads end, its writes fail.
+    pub fn close(self) {
+        let _ = self.commands.send(TunnelCommand::Close);
+    }
+}
+
+fn tunnel_over() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the port-forward tunnel has ended")
+}
+
+/// What a stream and its writers share; the last one dropped resets the connection.
+struct ConnHandle {
+    conn: ConnId,
+    commands: ToPump<TunnelCommand>,
+}
+
+impl Drop for ConnHandle {
+    fn drop(&mut self) {
+        // Nothing more is read or written: the kubelet may stop both directions. A connection
+        // that already ended both ways ignores it.
+        let _ = self.commands.send(TunnelCommand::Reset(self.conn));
+    }
+}
+
+impl ConnHandle {
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.commands
+            .send(TunnelCommand::Send(self.conn, buf.to_vec()))
+            .map_err(|_| tunnel_over())?;
+        Ok(buf.len())
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.commands
+            .send(TunnelCommand::CloseWrite(self.conn))
+            .map_err(|_| tunnel_over())
+    }
+}
+
+/// One forwarded connection: [`Read`] + [`Write`], and [`shutdown_write`](Self::shutdown_write)
+/// for the half-close the pod's side sees as end of input. Dropping it (and its writers) resets
+/// the connection.
+pub struct TunnelStream {
+    handle: Arc<ConnHandle>,
+    chunks: Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl TunnelStream {
+    /// Nothing more goes to the pod's port; what it still sends can be read.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        self.handle.shutdown_write()
+    }
+
+    /// A handle that writes to this connection from another thread.
+    pub fn writer(&self) -> TunnelWriter {
+        TunnelWriter {
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+impl Read for TunnelStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => self.current = chunk,
+                Ok(Err(error)) => return Err(error),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+impl Write for TunnelStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.handle.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The writing half of a [`TunnelStream`].
+#[derive(Clone)]
+pub struct TunnelWriter {
+    handle: Arc<ConnHandle>,
+}
+
+impl TunnelWriter {
+    /// Nothing more goes to the pod's port.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        self.handle.shutdown_write()
+    }
+}
+
+impl Write for TunnelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.handle.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The tunnel's pump thread: each connection's bytes and end to its reader; when the tunnel
+/// fails, every reader still open, and every later `connect`, gets the failure.
+fn run_tunnel(
+    stream: Stream,
+    waiting: Waiting,
+    session: PortTunnel,
+    commands: Receiver<TunnelCommand>,
+    routes: Arc<Mutex<Routes>>,
+) {
+    let result = pump(stream, waiting, session, commands, |event| {
+        let mut routes = lock(&routes);
+        match event {
+            TunnelEvent::Data(conn, bytes) => {
+                if let Some(tx) = routes.readers.get(&conn) {
+                    let _ = tx.send(Ok(bytes));
+                }
+            }
+            TunnelEvent::Eof(conn) | TunnelEvent::Closed(conn) => {
+                routes.readers.remove(&conn);
+            }
+            TunnelEvent::Failed(conn, message) => {
+                if let Some(tx) = routes.readers.remove(&conn) {
+                    let _ = tx.send(Err(io::Error::other(message)));
+                }
+            }
+            TunnelEvent::Reset(conn) => {
+                if let Some(tx) = routes.readers.remove(&conn) {
+                    let _ = tx.send(Err(io::Error::new(
+                        io::ErrorKind::ConnectionReset,
+                        "the kubelet reset the connection",
+                    )));
+                }
+            }
+            _ => {}
+        }
+    });
+    let mut routes = lock(&routes);
+    let (kind, message) = match &result {
+        Ok(()) => (io::ErrorKind::BrokenPipe, "the port-forward tunnel has ended".to_owned()),
+        Err(e) => {
+            log::debug!("port-forward tunnel: {e:?}");
+            tunnel_failure(e)
+        }
+    };
+    for (_, tx) in routes.readers.drain() {
+        if result.is_err() {
+            let _ = tx.send(Err(io::Error::new(kind, message.clone())));
+        }
+    }
+    routes.ended = Some((kind, message));
+}
+
+/// A failed tunnel as each connection sees it: the kind says what happened, the text is this
+/// crate's [`Error`].
+fn tunnel_failure(failure: &PumpError<PortTunnelError>) -> (io::ErrorKind, String) {
+    match failure {
+        PumpError::Session(e) => (e.io_error_kind(), Error::from(e.clone()).to_string()),
+        PumpError::Io(e) => (e.kind(), e.to_string()),
+    }
+}
