@@ -1,6 +1,7 @@
-//! `kubectl port-forward` as a library: a local TCP listener whose every accepted connection is
-//! forwarded to a pod's port over its own port-forward session (the WebSocket protocol carries one
-//! connection per port per session).
+//! `kubectl port-forward` as a library: a local TCP listener whose accepted connections are all
+//! forwarded to a pod's port over one tunnel (kubectl's SPDY session inside a WebSocket, or a
+//! direct SPDY upgrade), each with its own pair of streams and a real half-close. A server that
+//! offers neither gets one v4 WebSocket session per connection instead.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -8,7 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
+use crate::tunnel::{Tunnel, TunnelStream, not_switched};
 use crate::{Client, Result};
+
+/// Bytes one copy reads at a time: large reads make large frames.
+const COPY_BUFFER: usize = 256 * 1024;
 
 /// A local listener forwarding to `namespace/pod:port`. Dropping it (or [`stop`](Self::stop))
 /// stops accepting; connections already forwarded run until either side closes.
@@ -18,11 +23,29 @@ pub struct PortForwardListener {
     accept: Option<JoinHandle<()>>,
 }
 
+/// How accepted connections reach the pod.
+enum Route {
+    /// Over the tunnel, reopened when it ended.
+    Tunnel(Option<Tunnel>),
+    /// One v4 WebSocket session each: the server switches to neither tunnel.
+    Channels,
+}
+
 impl PortForwardListener {
-    /// Binds `local` (port 0 picks a free one) and starts forwarding to `namespace/pod:port`.
+    /// Binds `local` (port 0 picks a free one), opens the tunnel to pod `namespace/pod` and starts
+    /// forwarding to its `port`. A pod that does not exist or may not be forwarded to is an error
+    /// here, as with kubectl.
     pub fn bind(client: &Client, namespace: &str, pod: &str, port: u16, local: SocketAddr) -> Result<Self> {
         let listener = TcpListener::bind(local).map_err(crate::Error::Io)?;
         let local = listener.local_addr().map_err(crate::Error::Io)?;
+        let mut route = match client.portforward_tunnel(namespace, pod) {
+            Ok(tunnel) => Route::Tunnel(Some(tunnel)),
+            Err(e) if not_switched(&e) => {
+                log::debug!("port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection");
+                Route::Channels
+            }
+            Err(e) => return Err(e),
+        };
         let stopping = Arc::new(AtomicBool::new(false));
         let (client, namespace, pod) = (client.clone(), namespace.to_owned(), pod.to_owned());
         let stop = stopping.clone();
@@ -34,9 +57,26 @@ impl PortForwardListener {
                         break;
                     }
                     let Ok(connection) = connection else { continue };
+                    let _ = connection.set_nodelay(true);
+                    let remote = match &mut route {
+                        Route::Tunnel(tunnel) => match connect(&client, &namespace, &pod, port, tunnel) {
+                            Ok(remote) => Remote::Tunnel(remote),
+                            Err(e) => {
+                                log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
+                                continue;
+                            }
+                        },
+                        Route::Channels => Remote::Channels,
+                    };
                     let (client, namespace, pod) = (client.clone(), namespace.clone(), pod.clone());
                     std::thread::spawn(move || {
-                        if let Err(e) = forward(&client, &namespace, &pod, port, connection) {
+                        let forwarded = match remote {
+                            Remote::Tunnel(stream) => forward_tunnelled(stream, connection),
+                            Remote::Channels => {
+                                forward_over_channels(&client, &namespace, &pod, port, connection)
+                            }
+                        };
+                        if let Err(e) = forwarded {
                             log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
                         }
                     });
@@ -76,8 +116,69 @@ impl Drop for PortForwardListener {
     }
 }
 
-/// Copies between one accepted connection and a new session until either side ends.
-fn forward(client: &Client, namespace: &str, pod: &str, port: u16, local: TcpStream) -> Result<()> {
+/// Where one accepted connection goes.
+enum Remote {
+    Tunnel(TunnelStream),
+    Channels,
+}
+
+/// A connection over the tunnel; a tunnel that has ended (the apiserver restarted, the kubelet
+/// went silent) is opened again once, and that failing is this connection's error.
+fn connect(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+    tunnel: &mut Option<Tunnel>,
+) -> io::Result<TunnelStream> {
+    if let Some(open) = tunnel
+        && let Ok(stream) = open.connect(port)
+    {
+        return Ok(stream);
+    }
+    *tunnel = None;
+    let fresh = client
+        .portforward_tunnel(namespace, pod)
+        .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e))?;
+    let stream = fresh.connect(port)?;
+    *tunnel = Some(fresh);
+    Ok(stream)
+}
+
+/// Copies both ways between an accepted connection and its tunnel stream, each direction's end
+/// passed on as a half-close.
+fn forward_tunnelled(mut remote: TunnelStream, local: TcpStream) -> Result<()> {
+    let mut to_remote = remote.writer();
+    let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
+    let upstream = std::thread::spawn(move || -> io::Result<()> {
+        let mut buf = vec![0u8; COPY_BUFFER];
+        loop {
+            let n = from_local.read(&mut buf)?;
+            if n == 0 {
+                return to_remote.shutdown_write();
+            }
+            to_remote.write_all(&buf[..n])?;
+        }
+    });
+    let mut to_local = local;
+    let downstream = copy(&mut remote, &mut to_local);
+    let _ = to_local.shutdown(Shutdown::Write);
+    let upstream = upstream
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the upstream copy panicked")));
+    let _ = to_local.shutdown(Shutdown::Both);
+    downstream.and(upstream).map_err(crate::Error::Io)
+}
+
+/// Copies between one accepted connection and a new v4 session until either side ends (that
+/// protocol has no half-close: the local end closing ends the session, as with kubectl).
+fn forward_over_channels(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+    local: TcpStream,
+) -> Result<()> {
     let mut forwarder = client.portforward(namespace, pod, &[port])?;
     // A new session has a stream for each port it was asked for, once.
     let mut remote = forwarder
@@ -87,20 +188,30 @@ fn forward(client: &Client, namespace: &str, pod: &str, port: u16, local: TcpStr
     let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
     let mut to_local = local;
     let upstream = std::thread::spawn(move || -> io::Result<()> {
-        let mut buf = vec![0u8; 32 * 1024];
+        let mut buf = vec![0u8; COPY_BUFFER];
         loop {
             let n = from_local.read(&mut buf)?;
             if n == 0 {
-                // The protocol cannot half-close one port, so the local end closing ends the
-                // session, as with kubectl.
                 return Ok(());
             }
             to_remote.write_all(&buf[..n])?;
         }
     });
-    let downstream = io::copy(&mut remote, &mut to_local);
+    let downstream = copy(&mut remote, &mut to_local);
     let _ = to_local.shutdown(Shutdown::Both);
     let _ = upstream.join();
     forwarder.close();
-    downstream.map(|_| ()).map_err(crate::Error::Io)
+    downstream.map_err(crate::Error::Io)
+}
+
+/// `io::copy` with a large buffer.
+fn copy(from: &mut impl Read, to: &mut impl Write) -> io::Result<()> {
+    let mut buf = vec![0u8; COPY_BUFFER];
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..n])?;
+    }
 }

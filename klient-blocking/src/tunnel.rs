@@ -15,8 +15,8 @@ use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TunnelCommand, TunnelEvent, check_spdy_upgrade, spdy_upgrade_request,
-    tunnel_handshake, tunnel_path, tunnel_ws_config,
+    ConnId, PortTunnel, PortTunnelError, TunnelCommand, TunnelEvent, check_spdy_upgrade,
+    spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
 };
 use klient_proto::spdy::SessionConfig;
 use klient_proto::ws::OsRandom;
@@ -72,7 +72,12 @@ impl Client {
     /// Opens the tunnel over the first of `carriers` the server switches to. Only a server that
     /// does not switch (an answer other than 101, or a 101 for something else) makes the next
     /// one tried; other errors (a missing pod, no permission) are returned at once.
-    pub fn portforward_tunnel_over(&self, namespace: &str, name: &str, carriers: &[TunnelCarrier]) -> Result<Tunnel> {
+    pub fn portforward_tunnel_over(
+        &self,
+        namespace: &str,
+        name: &str,
+        carriers: &[TunnelCarrier],
+    ) -> Result<Tunnel> {
         let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
         let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
         for &carrier in carriers {
@@ -96,8 +101,13 @@ impl Client {
                 let mut random = OsRandom::new().map_err(Error::Io)?;
                 let host = self.config().resolved.cluster.server.host_header();
                 let handshake = tunnel_handshake(&host, path, random.key16().map_err(Error::Io)?);
-                let (stream, connection, _, leftover) = open_with(self, handshake, random, tunnel_ws_config())?;
-                (stream, PortTunnel::over_websocket(connection, config, now), leftover)
+                let (stream, connection, _, leftover) =
+                    open_with(self, handshake, random, tunnel_ws_config())?;
+                (
+                    stream,
+                    PortTunnel::over_websocket(connection, config, now),
+                    leftover,
+                )
             }
             TunnelCarrier::Spdy => {
                 let (parts, ()) = spdy_upgrade_request(path).into_parts();
@@ -128,7 +138,7 @@ impl Client {
 }
 
 /// The server answered the upgrade with something else than the carrier asked for.
-fn not_switched(e: &Error) -> bool {
+pub(crate) fn not_switched(e: &Error) -> bool {
     match e {
         Error::Handshake(_) => true,
         Error::Io(io) => io.kind() == io::ErrorKind::InvalidData,
@@ -142,7 +152,9 @@ impl Api<Pod> {
     /// Opens kubectl's port-forward tunnel to pod `name` (see [`Client::portforward_tunnel`]).
     pub fn portforward_tunnel(&self, name: &str) -> Result<Tunnel> {
         let namespace = self.namespace().ok_or_else(|| {
-            Error::Request(klient_proto::api::RequestError::NamespaceRequired { kind: "Pod".to_owned() })
+            Error::Request(klient_proto::api::RequestError::NamespaceRequired {
+                kind: "Pod".to_owned(),
+            })
         })?;
         self.client().portforward_tunnel(namespace, name)
     }
@@ -159,7 +171,10 @@ impl Tunnel {
     /// with its error.
     pub fn connect(&self, port: u16) -> io::Result<TunnelStream> {
         if port == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "port 0 cannot be forwarded"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "port 0 cannot be forwarded",
+            ));
         }
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
@@ -331,7 +346,10 @@ fn run_tunnel(
     });
     let mut routes = lock(&routes);
     let (kind, message) = match &result {
-        Ok(()) => (io::ErrorKind::BrokenPipe, "the port-forward tunnel has ended".to_owned()),
+        Ok(()) => (
+            io::ErrorKind::BrokenPipe,
+            "the port-forward tunnel has ended".to_owned(),
+        ),
         Err(e) => {
             log::debug!("port-forward tunnel: {e:?}");
             tunnel_failure(e)

@@ -40,7 +40,11 @@ fn assert_upgrades(client: &Client, expected: u64) {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(portforward_upgrades(client), expected, "upgrades counted by the API server");
+    assert_eq!(
+        portforward_upgrades(client),
+        expected,
+        "upgrades counted by the API server"
+    );
 }
 
 /// A namespace with one Running pod `box` on the harness's kubelet.
@@ -84,7 +88,11 @@ fn echo_through(tunnel: &Tunnel, port: u16, connections: usize, len: usize) {
     });
 }
 
-fn every_connection_over_one_upgrade(carriers: &[TunnelCarrier], expected: TunnelCarrier, connections: usize) {
+fn every_connection_over_one_upgrade(
+    carriers: &[TunnelCarrier],
+    expected: TunnelCarrier,
+    connections: usize,
+) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let cluster = Cluster::get();
     let client = admin_client(&cluster);
@@ -103,7 +111,11 @@ fn every_connection_over_one_upgrade(carriers: &[TunnelCarrier], expected: Tunne
 
 #[test]
 fn a_hundred_connections_share_one_websocket_tunnel() {
-    every_connection_over_one_upgrade(&[TunnelCarrier::WebSocket, TunnelCarrier::Spdy], TunnelCarrier::WebSocket, 100);
+    every_connection_over_one_upgrade(
+        &[TunnelCarrier::WebSocket, TunnelCarrier::Spdy],
+        TunnelCarrier::WebSocket,
+        100,
+    );
 }
 
 #[test]

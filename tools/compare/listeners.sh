@@ -7,8 +7,9 @@
 #
 #   tools/compare/listeners.sh
 #
-# Environment: ROUNDS (5), BYTES (67108864), CONNS (16), CARGO_TARGET_DIR (default
-# tools/compare/target). The machine is small and noisy: read the ratios, not the numbers.
+# Environment: ROUNDS (5), BYTES (67108864), CONNS (16), FORWARDERS (kubectl first, then any of
+# klient-blocking klient-tokio klient-smol klient-async-std kube; default all), CARGO_TARGET_DIR
+# (default tools/compare/target). The machine is small and noisy: read the ratios, not the numbers.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
 unset RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
 
 # kubectl first: the others' ratios are to it.
-forwarders=(kubectl klient-blocking klient-tokio klient-smol klient-async-std kube)
+read -r -a forwarders <<<"${FORWARDERS:-kubectl klient-blocking klient-tokio klient-smol klient-async-std kube}"
+[ "${forwarders[0]}" = kubectl ] || { echo "listeners: FORWARDERS must start with kubectl" >&2; exit 2; }
 package_of() { case $1 in klient-smol | klient-async-std) echo klient-async-std-prog ;; *) echo "$1-prog" ;; esac; }
 features_of() { case $1 in klient-smol) echo smol ;; klient-async-std) echo async-std ;; *) echo "" ;; esac; }
 

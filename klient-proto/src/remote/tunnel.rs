@@ -71,8 +71,14 @@ impl fmt::Display for SpdyUpgradeError {
         match self {
             Self::Status(code) => write!(f, "the SPDY upgrade was answered with {code}, not 101"),
             Self::NotSpdy => f.write_str("the server switched protocols, but not to SPDY/3.1"),
-            Self::Protocol(Some(p)) => write!(f, "the server chose stream protocol {p:?}, not {SPDY_PORTFORWARD_PROTOCOL}"),
-            Self::Protocol(None) => write!(f, "the server named no stream protocol (wanted {SPDY_PORTFORWARD_PROTOCOL})"),
+            Self::Protocol(Some(p)) => write!(
+                f,
+                "the server chose stream protocol {p:?}, not {SPDY_PORTFORWARD_PROTOCOL}"
+            ),
+            Self::Protocol(None) => write!(
+                f,
+                "the server named no stream protocol (wanted {SPDY_PORTFORWARD_PROTOCOL})"
+            ),
         }
     }
 }
@@ -81,7 +87,10 @@ impl std::error::Error for SpdyUpgradeError {}
 
 /// Checks the answer to [`spdy_upgrade_request`]: 101, `Upgrade: SPDY/3.1` and the port-forward
 /// stream protocol.
-pub fn check_spdy_upgrade(status: http::StatusCode, headers: &http::HeaderMap) -> Result<(), SpdyUpgradeError> {
+pub fn check_spdy_upgrade(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+) -> Result<(), SpdyUpgradeError> {
     if status != http::StatusCode::SWITCHING_PROTOCOLS {
         return Err(SpdyUpgradeError::Status(status.as_u16()));
     }
@@ -89,7 +98,10 @@ pub fn check_spdy_upgrade(status: http::StatusCode, headers: &http::HeaderMap) -
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case(SPDY_UPGRADE)) {
         return Err(SpdyUpgradeError::NotSpdy);
     }
-    match headers.get(STREAM_PROTOCOL_HEADER).map(|v| v.to_str().unwrap_or("")) {
+    match headers
+        .get(STREAM_PROTOCOL_HEADER)
+        .map(|v| v.to_str().unwrap_or(""))
+    {
         Some(SPDY_PORTFORWARD_PROTOCOL) => Ok(()),
         other => Err(SpdyUpgradeError::Protocol(other.map(str::to_owned))),
     }
@@ -466,7 +478,7 @@ impl PortTunnel {
             loop {
                 match ws.poll_event() {
                     Ok(Progress::Event(WsEvent::Message(Message::Binary(bytes)))) => {
-                        self.spdy.handle_bytes(&bytes)
+                        self.spdy.handle_owned(bytes)
                     }
                     Ok(Progress::Event(WsEvent::Message(Message::Text(_)))) => {
                         let _ = ws.fail(CloseCode::UNSUPPORTED_DATA, "the tunnel is binary");

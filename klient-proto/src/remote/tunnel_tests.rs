@@ -481,21 +481,36 @@ fn the_direct_spdy_upgrade_asks_for_port_forward_and_checks_the_answer() {
     let request = spdy_upgrade_request("/api/v1/namespaces/ns/pods/p/portforward");
     assert_eq!(request.method(), http::Method::POST);
     assert_eq!(request.headers()["upgrade"], "SPDY/3.1");
-    assert_eq!(request.headers()["x-stream-protocol-version"], "portforward.k8s.io");
+    assert_eq!(
+        request.headers()["x-stream-protocol-version"],
+        "portforward.k8s.io"
+    );
     let answer = |status: u16, pairs: &[(&str, &str)]| {
         let mut headers = http::HeaderMap::new();
         for (n, v) in pairs {
-            headers.insert(http::HeaderName::from_bytes(n.as_bytes()).unwrap(), v.parse().unwrap());
+            headers.insert(
+                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         check_spdy_upgrade(http::StatusCode::from_u16(status).unwrap(), &headers)
     };
-    let good = [("upgrade", "spdy/3.1"), ("x-stream-protocol-version", "portforward.k8s.io")];
+    let good = [
+        ("upgrade", "spdy/3.1"),
+        ("x-stream-protocol-version", "portforward.k8s.io"),
+    ];
     assert_eq!(answer(101, &good), Ok(()));
     assert_eq!(answer(400, &good), Err(SpdyUpgradeError::Status(400)));
     assert_eq!(answer(101, &good[1..]), Err(SpdyUpgradeError::NotSpdy));
     assert_eq!(answer(101, &good[..1]), Err(SpdyUpgradeError::Protocol(None)));
     assert_eq!(
-        answer(101, &[("upgrade", "SPDY/3.1"), ("x-stream-protocol-version", "v4.channel.k8s.io")]),
+        answer(
+            101,
+            &[
+                ("upgrade", "SPDY/3.1"),
+                ("x-stream-protocol-version", "v4.channel.k8s.io")
+            ]
+        ),
         Err(SpdyUpgradeError::Protocol(Some("v4.channel.k8s.io".into())))
     );
 }

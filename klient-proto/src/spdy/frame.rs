@@ -169,6 +169,16 @@ impl FrameDecoder {
         self.buffer.extend_from_slice(bytes);
     }
 
+    /// Bytes from the peer that the caller owns: taken without a copy when nothing is waiting
+    /// (a tunnel's WebSocket messages arrive as whole vectors).
+    pub fn push_owned(&mut self, bytes: Vec<u8>) {
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::from(Bytes::from(bytes));
+        } else {
+            self.buffer.extend_from_slice(&bytes);
+        }
+    }
+
     /// Whether bytes of an unfinished frame are waiting (at the end of the transport, the session
     /// was cut inside a frame).
     pub fn has_partial_frame(&self) -> bool {

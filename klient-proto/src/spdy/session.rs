@@ -219,6 +219,20 @@ impl ClientSession {
             return;
         }
         self.decoder.push(bytes);
+        self.decode();
+    }
+
+    /// [`ClientSession::handle_bytes`] for bytes the caller owns, which the session keeps
+    /// without copying when it can.
+    pub fn handle_owned(&mut self, bytes: Vec<u8>) {
+        if self.failure.is_some() {
+            return;
+        }
+        self.decoder.push_owned(bytes);
+        self.decode();
+    }
+
+    fn decode(&mut self) {
         loop {
             match self.decoder.next_frame() {
                 Ok(Some(frame)) => {
