@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::remote::{OutputReader, PortStream, ProcessStdin};
+use crate::tunnel::TunnelStream;
 
 macro_rules! readable {
     ($type:ty) => {
@@ -68,3 +69,5 @@ readable!(OutputReader);
 readable!(PortStream);
 writable!(ProcessStdin);
 writable!(PortStream);
+readable!(TunnelStream);
+writable!(TunnelStream);

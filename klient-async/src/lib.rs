@@ -20,6 +20,7 @@ mod pump;
 mod remote;
 mod runtime;
 mod stream;
+mod tunnel;
 mod watch;
 mod watch_ext;
 
@@ -30,11 +31,12 @@ pub use discovery::Discovery;
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, Process, ProcessStdin};
 pub use runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime, Spawned};
+pub use tunnel::{Tunnel, TunnelStream};
 pub use watch::{WatchConfig, WatchStream, watcher};
 pub use watch_ext::{WatchStreamExt, await_condition};
 
 pub use klient_proto::api::Format;
 pub use klient_proto::client::Warning;
 pub use klient_proto::config::{Config, WarningHandler};
-pub use klient_proto::remote::{AttachParams, ExitStatus};
+pub use klient_proto::remote::{AttachParams, ExitStatus, TunnelCarrier};
 pub use klient_proto::{Error, Result};

@@ -29,15 +29,15 @@ use crate::stream::Stream;
 use crate::{Client, Error, Result};
 
 /// Chunks of output queued for a reader before the session stops reading the socket.
-const OUTPUT_QUEUE: usize = 16;
+pub(crate) const OUTPUT_QUEUE: usize = 16;
 /// Writes queued ahead of the session.
-const INPUT_QUEUE: usize = 16;
+pub(crate) const INPUT_QUEUE: usize = 16;
 /// The most one write hands to the session at once.
-const MAX_WRITE: usize = 256 * 1024;
+pub(crate) const MAX_WRITE: usize = 256 * 1024;
 
 /// What an upgrade leaves: the stream, the connection machine, the negotiated subprotocol, and
 /// the bytes that came with the 101 (they belong to the session and must be fed to it first).
-type Opened = (Stream, Connection, Option<String>, Bytes);
+pub(crate) type Opened = (Stream, Connection, Option<String>, Bytes);
 
 /// Upgrades to WebSocket with `handshake`. A refusal is the server's answer, as for any other
 /// request ([`Error::Api`] with its status: a 403 on `pods/exec`, a 404 for a missing pod).
@@ -45,6 +45,16 @@ async fn open<R: Runtime>(
     client: &Client<R>,
     handshake: ClientHandshake,
     random: OsRandom,
+) -> Result<Opened> {
+    open_with(client, handshake, random, channel_ws_config()).await
+}
+
+/// [`open`] with the connection's own settings.
+pub(crate) async fn open_with<R: Runtime>(
+    client: &Client<R>,
+    handshake: ClientHandshake,
+    random: OsRandom,
+    mut config: klient_proto::ws::Config,
 ) -> Result<Opened> {
     let request = handshake.request().map_err(Error::Handshake)?;
     let (parts, ()) = request.into_parts();
@@ -54,7 +64,6 @@ async fn open<R: Runtime>(
     let negotiated = handshake
         .check_response(head.status, &head.headers)
         .map_err(Error::Handshake)?;
-    let mut config = channel_ws_config();
     config.deflate = negotiated.deflate;
     let connection = Connection::new(config, random, Instant::now());
     Ok((stream, connection, negotiated.protocol, leftover))

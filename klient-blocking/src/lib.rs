@@ -31,10 +31,11 @@ pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use discovery::Discovery;
 /// The client's configuration and the error every call returns, shared by klient's adapters.
 pub use klient_proto::config::{Config, WarningHandler};
+pub use klient_proto::remote::TunnelCarrier;
 pub use klient_proto::{Error, Result};
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};
-pub use tunnel::{Tunnel, TunnelCarrier, TunnelStream, TunnelWriter};
+pub use tunnel::{Tunnel, TunnelStream, TunnelWriter};
 pub use watch::{WatchConfig, WatchStream, Watcher, watcher};
 
 /// The wire format an [`Api`] prefers: JSON or protobuf.

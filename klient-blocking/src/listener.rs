@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use crate::tunnel::{Tunnel, TunnelStream, not_switched};
+use klient_proto::remote::upgrade_not_switched;
+
+use crate::tunnel::{Tunnel, TunnelStream};
 use crate::{Client, Result};
 
 /// Bytes one copy reads at a time: large reads make large frames.
@@ -40,7 +42,7 @@ impl PortForwardListener {
         let local = listener.local_addr().map_err(crate::Error::Io)?;
         let mut route = match client.portforward_tunnel(namespace, pod) {
             Ok(tunnel) => Route::Tunnel(Some(tunnel)),
-            Err(e) if not_switched(&e) => {
+            Err(e) if upgrade_not_switched(&e) => {
                 log::debug!("port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection");
                 Route::Channels
             }

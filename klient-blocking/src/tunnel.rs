@@ -15,8 +15,9 @@ use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TunnelCommand, TunnelEvent, check_spdy_upgrade,
-    spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
+    ConnId, PortTunnel, PortTunnelError, TUNNEL_CARRIERS, TunnelCarrier, TunnelCommand, TunnelEvent,
+    check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
+    upgrade_not_switched,
 };
 use klient_proto::spdy::SessionConfig;
 use klient_proto::ws::OsRandom;
@@ -26,17 +27,6 @@ use crate::Api;
 use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump};
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
-
-/// What carries a tunnel's SPDY session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TunnelCarrier {
-    /// A WebSocket with the subprotocol `SPDY/3.1+portforward.k8s.io` (kube-apiserver ≥ 1.31).
-    WebSocket,
-    /// A direct upgrade to SPDY/3.1 (every kube-apiserver; not through proxies that only pass
-    /// WebSockets).
-    Spdy,
-}
 
 /// Where each connection's bytes go, shared by the tunnel's handles and its pump.
 #[derive(Default)]
@@ -66,7 +56,7 @@ impl Client {
     /// Opens kubectl's port-forward tunnel to pod `namespace/name`: the WebSocket tunnel, or, when
     /// the server does not switch to it, a direct SPDY upgrade.
     pub fn portforward_tunnel(&self, namespace: &str, name: &str) -> Result<Tunnel> {
-        self.portforward_tunnel_over(namespace, name, &[TunnelCarrier::WebSocket, TunnelCarrier::Spdy])
+        self.portforward_tunnel_over(namespace, name, &TUNNEL_CARRIERS)
     }
 
     /// Opens the tunnel over the first of `carriers` the server switches to. Only a server that
@@ -83,7 +73,7 @@ impl Client {
         for &carrier in carriers {
             match self.open_tunnel(&path, carrier) {
                 Ok(tunnel) => return Ok(tunnel),
-                Err(e) if not_switched(&e) => {
+                Err(e) if upgrade_not_switched(&e) => {
                     log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
                     last = e;
                 }
@@ -97,7 +87,13 @@ impl Client {
         let now = Instant::now();
         let config = SessionConfig::default();
         let (stream, mut session, leftover) = match carrier {
-            TunnelCarrier::WebSocket => {
+            TunnelCarrier::Spdy => {
+                let (parts, ()) = spdy_upgrade_request(path).into_parts();
+                let (head, stream, leftover) = self.upgrade(http::Request::from_parts(parts, Vec::new()))?;
+                check_spdy_upgrade(head.status, &head.headers).map_err(Error::SpdyUpgrade)?;
+                (stream, PortTunnel::direct(config, now), leftover)
+            }
+            _ => {
                 let mut random = OsRandom::new().map_err(Error::Io)?;
                 let host = self.config().resolved.cluster.server.host_header();
                 let handshake = tunnel_handshake(&host, path, random.key16().map_err(Error::Io)?);
@@ -108,13 +104,6 @@ impl Client {
                     PortTunnel::over_websocket(connection, config, now),
                     leftover,
                 )
-            }
-            TunnelCarrier::Spdy => {
-                let (parts, ()) = spdy_upgrade_request(path).into_parts();
-                let (head, stream, leftover) = self.upgrade(http::Request::from_parts(parts, Vec::new()))?;
-                check_spdy_upgrade(head.status, &head.headers)
-                    .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-                (stream, PortTunnel::direct(config, now), leftover)
             }
         };
         // A failure in these bytes is handed out by the pump, after the events before it.
@@ -134,16 +123,6 @@ impl Client {
             carrier,
             _pump: pump,
         })
-    }
-}
-
-/// The server answered the upgrade with something else than the carrier asked for.
-pub(crate) fn not_switched(e: &Error) -> bool {
-    match e {
-        Error::Handshake(_) => true,
-        Error::Io(io) => io.kind() == io::ErrorKind::InvalidData,
-        Error::Api(api) => !matches!(api.code, 401 | 403 | 404),
-        _ => false,
     }
 }
 

@@ -10,7 +10,9 @@ use crate::auth::AuthError;
 use crate::client::CallError;
 use crate::config::{ParseError, ResolveError};
 use crate::http::{EncodeError, HttpError, TunnelError};
-use crate::remote::{ExecError, InvalidPorts, PortForwardError, PortTunnelError, UnsupportedProtocol};
+use crate::remote::{
+    ExecError, InvalidPorts, PortForwardError, PortTunnelError, SpdyUpgradeError, UnsupportedProtocol,
+};
 use crate::tls::{ConfigError as TlsConfigError, TlsError};
 use crate::watch::Failure;
 use crate::ws::{HandshakeError, WsError};
@@ -96,6 +98,8 @@ pub enum Error {
     /// kubelet answered nothing past the deadline. (One connection's failure fails that
     /// connection only.)
     PortTunnel(PortTunnelError),
+    /// The answer to a direct SPDY upgrade (port-forward's fallback) was not one.
+    SpdyUpgrade(SpdyUpgradeError),
     /// The ports given to a port-forward cannot be asked for (none, a 0, too many).
     InvalidPorts(InvalidPorts),
     /// The call could not go on: a request not safe to send again, a deadline, a request that
@@ -146,6 +150,7 @@ impl fmt::Display for Error {
             Error::Exec(e) => write!(f, "exec: {e}"),
             Error::PortForward(e) => write!(f, "port-forward: {e}"),
             Error::PortTunnel(e) => e.fmt(f),
+            Error::SpdyUpgrade(e) => e.fmt(f),
             Error::InvalidPorts(e) => write!(f, "port-forward: {e}"),
             Error::Call(e) => write!(f, "{e}"),
             Error::Discovery(e) => write!(f, "{e}"),
@@ -181,6 +186,7 @@ impl std::error::Error for Error {
             Error::Exec(e) => Some(e),
             Error::PortForward(e) => Some(e),
             Error::PortTunnel(e) => Some(e),
+            Error::SpdyUpgrade(e) => Some(e),
             Error::InvalidPorts(e) => Some(e),
             _ => None,
         }

@@ -85,11 +85,23 @@ macro_rules! split {
     };
 }
 
+/// Half-closes a writer: the other side reads the end of input.
+#[allow(unused_macros)] // only the tunnel scenarios (a binary of their own) half-close
+macro_rules! shutdown {
+    ($writer:expr) => {
+        futures_util::io::AsyncWriteExt::close(&mut $writer)
+            .await
+            .expect("half-closable")
+    };
+}
+
 mod adapter {
     use super::*;
 
     pub use klient_async_std::api::Api;
     pub use klient_async_std::{Client, Config, Discovery, PortForwardListener};
+    #[allow(unused_imports)] // only the tunnel scenarios (a binary of their own) use it
+    pub use klient_async_std::Tunnel;
     use klient_e2e::{Cluster, TestNamespace};
 
     /// The watcher of an async adapter.

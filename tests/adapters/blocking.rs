@@ -77,10 +77,20 @@ macro_rules! split {
     }};
 }
 
+/// Half-closes a writer: the other side reads the end of input.
+#[allow(unused_macros)] // only the tunnel scenarios (a binary of their own) half-close
+macro_rules! shutdown {
+    ($writer:expr) => {
+        $writer.shutdown_write().expect("half-closable")
+    };
+}
+
 mod adapter {
     use super::*;
 
     pub use klient_blocking::{Api, Client, Config, Discovery, PortForwardListener};
+    #[allow(unused_imports)] // only the tunnel scenarios (a binary of their own) use it
+    pub use klient_blocking::Tunnel;
     use klient_e2e::{Cluster, TestNamespace};
 
     /// The watcher of the blocking adapter, on a thread of its own.

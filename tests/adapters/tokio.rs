@@ -84,12 +84,24 @@ macro_rules! split {
     };
 }
 
+/// Half-closes a writer: the other side reads the end of input.
+#[allow(unused_macros)] // only the tunnel scenarios (a binary of their own) half-close
+macro_rules! shutdown {
+    ($writer:expr) => {
+        tokio::io::AsyncWriteExt::shutdown(&mut $writer)
+            .await
+            .expect("half-closable")
+    };
+}
+
 mod adapter {
     use super::*;
 
     use klient_e2e::{Cluster, TestNamespace};
     pub use klient_tokio::api::Api;
     pub use klient_tokio::{Client, Config, Discovery, PortForwardListener};
+    #[allow(unused_imports)] // only the tunnel scenarios (a binary of their own) use it
+    pub use klient_tokio::Tunnel;
 
     /// The watcher of an async adapter.
     pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_tokio::Tokio>;

@@ -116,6 +116,32 @@ pub fn tunnel_ws_config() -> ws::Config {
     }
 }
 
+/// What carries a tunnel's SPDY session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelCarrier {
+    /// A WebSocket with the subprotocol [`TUNNEL_PROTOCOL`] (kube-apiserver ≥ 1.31).
+    WebSocket,
+    /// A direct upgrade to SPDY/3.1 (every kube-apiserver; not through proxies that pass only
+    /// WebSockets).
+    Spdy,
+}
+
+/// The carriers kubectl tries, in its order.
+pub const TUNNEL_CARRIERS: [TunnelCarrier; 2] = [TunnelCarrier::WebSocket, TunnelCarrier::Spdy];
+
+/// Whether an upgrade failed because the server did not switch to what was asked (an answer
+/// other than 101, or a 101 to something else): then the next carrier, or another protocol, may
+/// work. A missing pod, a refused permission or a broken connection would fail the same way
+/// on any carrier, so they are not.
+pub fn upgrade_not_switched(error: &crate::Error) -> bool {
+    match error {
+        crate::Error::Handshake(_) | crate::Error::SpdyUpgrade(_) => true,
+        crate::Error::Api(api) => !matches!(api.code, 401 | 403 | 404),
+        _ => false,
+    }
+}
+
 /// A forwarded connection, named by the caller; it is the `requestid` of its two streams.
 pub type ConnId = u32;
 
