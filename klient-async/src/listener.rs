@@ -1,7 +1,8 @@
-//! `kubectl port-forward` as a library, on any runtime: a local TCP listener whose every
-//! accepted connection is forwarded to a pod's port over its own port-forward session (the
-//! WebSocket protocol carries one connection per port per session). One future accepts and
-//! forwards every connection (a `FuturesUnordered`), run as a task of the runtime when it has
+//! `kubectl port-forward` as a library, on any runtime: a local TCP listener whose accepted
+//! connections are all forwarded to a pod's port over one tunnel (kubectl's SPDY session inside a
+//! WebSocket, or a direct SPDY upgrade), each with its own pair of streams and a real half-close;
+//! a server that offers neither gets one v4 WebSocket session per connection. One future accepts
+//! and forwards every connection (a `FuturesUnordered`), run as a task of the runtime when it has
 //! tasks, else by [`PortForwardListener::serve`]; stopping the listener (or dropping it) ends
 //! them all.
 
@@ -9,18 +10,21 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::future::{Either, select};
+use futures_util::future::{Either, select, try_join};
 use futures_util::io::{AsyncReadExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
+use klient_proto::remote::upgrade_not_switched;
+
 use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
+use crate::tunnel::{Tunnel, TunnelStream};
 use crate::{Client, Error, Result};
 
 /// The buffer of each direction of a forwarded connection (the most one message carries).
@@ -45,9 +49,11 @@ struct Stop {
 }
 
 impl PortForwardListener {
-    /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)) and
-    /// forwards each connection to `port` of pod `namespace/pod`. A connection whose session
-    /// cannot be opened (the pod gone, a refusal) is closed and logged.
+    /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)), opens
+    /// the tunnel to pod `namespace/pod` and forwards each connection to its `port`. A pod that
+    /// does not exist or may not be forwarded to is an error here, as with kubectl; a connection
+    /// that cannot be forwarded later (the tunnel ended and cannot be opened again) is closed
+    /// and logged.
     ///
     /// On a runtime with tasks (tokio) the listener works in the background from here on; on
     /// one without (the futures-io adapter) it works while [`serve`](Self::serve) is awaited.
@@ -60,12 +66,22 @@ impl PortForwardListener {
     ) -> Result<Self> {
         let listener = client.runtime().listen(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
+        let tunnel = match client.portforward_tunnel(namespace, pod).await {
+            Ok(tunnel) => Some(Arc::new(tunnel)),
+            Err(e) if upgrade_not_switched(&e) => {
+                log::debug!("port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection");
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let stop = Arc::new(Stop::default());
         let target = Target {
             client: client.clone(),
             namespace: namespace.to_owned(),
             pod: pod.to_owned(),
             port,
+            tunnelled: tunnel.is_some(),
+            tunnel: Arc::new(Mutex::new(tunnel)),
         };
         let work = Box::pin(serve(listener, target, stop.clone()));
         let background = Background::start(client.runtime(), work);
@@ -106,6 +122,30 @@ struct Target<R: Runtime> {
     namespace: String,
     pod: String,
     port: u16,
+    /// Whether connections go over a tunnel (else one v4 session each).
+    tunnelled: bool,
+    /// The tunnel, replaced when it ended.
+    tunnel: Arc<Mutex<Option<Arc<Tunnel>>>>,
+}
+
+impl<R: Runtime> Target<R> {
+    fn current_tunnel(&self) -> Option<Arc<Tunnel>> {
+        self.tunnel.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A connection over the tunnel; a tunnel that has ended (the apiserver restarted, the
+    /// kubelet went silent) is opened again once, and that failing is this connection's error.
+    async fn connect(&self) -> Result<TunnelStream> {
+        if let Some(tunnel) = self.current_tunnel()
+            && let Ok(stream) = tunnel.connect(self.port).await
+        {
+            return Ok(stream);
+        }
+        let fresh = Arc::new(self.client.portforward_tunnel(&self.namespace, &self.pod).await?);
+        let stream = fresh.connect(self.port).await.map_err(Error::Io)?;
+        *self.tunnel.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
+        Ok(stream)
+    }
 }
 
 /// Accepts connections and forwards each, all in this one future, until stopped.
@@ -118,6 +158,11 @@ async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<
         stop.waker.register(cx.waker());
         if stop.stopped.load(Ordering::SeqCst) {
             return Poll::Ready(());
+        }
+        // Where the runtime has no tasks, the tunnel moves (and pings) only when polled: this
+        // future polls it even while no connection is open.
+        if let Some(tunnel) = target.current_tunnel() {
+            tunnel.poll_drive(cx);
         }
         if let Some(timer) = pause.as_mut()
             && timer.as_mut().poll(cx).is_ready()
@@ -155,9 +200,36 @@ async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<
     .await
 }
 
-/// Copies both ways until either side ends: the protocol cannot half-close one port, so the
-/// local end closing ends the session, as with kubectl.
+/// Forwards one accepted connection over the tunnel, or over a session of its own.
 async fn forward<R: Runtime>(target: &Target<R>, connection: Box<dyn AsyncTcp>) -> Result<()> {
+    if !target.tunnelled {
+        return forward_over_channels(target, connection).await;
+    }
+    let remote = target.connect().await?;
+    let (remote_read, mut remote_write) = remote.split();
+    let (local_read, mut local_write) = Tcp(connection).split();
+    // Large buffers both ways: each read of the local socket becomes one frame of the tunnel.
+    let local_read = BufReader::with_capacity(COPY_BUFFER, local_read);
+    let remote_read = BufReader::with_capacity(COPY_BUFFER, remote_read);
+    // Each direction's end is passed on as a half-close; the connection is over when both are
+    // (or at the first error either way).
+    let upstream = async {
+        futures_util::io::copy_buf(local_read, &mut remote_write).await?;
+        futures_util::io::AsyncWriteExt::close(&mut remote_write).await
+    };
+    let downstream = async {
+        futures_util::io::copy_buf(remote_read, &mut local_write).await?;
+        futures_util::io::AsyncWriteExt::close(&mut local_write).await
+    };
+    try_join(upstream, downstream)
+        .await
+        .map(|_| ())
+        .map_err(Error::Io)
+}
+
+/// Copies both ways until either side ends: the v4 protocol cannot half-close one port, so the
+/// local end closing ends the session, as with kubectl.
+async fn forward_over_channels<R: Runtime>(target: &Target<R>, connection: Box<dyn AsyncTcp>) -> Result<()> {
     let mut forwarder = target
         .client
         .portforward(&target.namespace, &target.pod, &[target.port])
