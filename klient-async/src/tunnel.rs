@@ -21,7 +21,7 @@ use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_core::Stream as _;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TUNNEL_CARRIERS, TunnelCarrier, TunnelCommand, TunnelEvent,
+    ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelOptions, TunnelCommand, TunnelEvent,
     check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
     upgrade_not_switched,
 };
@@ -64,22 +64,22 @@ impl<R: Runtime> Client<R> {
     /// Opens kubectl's port-forward tunnel to pod `namespace/name`: the WebSocket tunnel, or, when
     /// the server does not switch to it, a direct SPDY upgrade.
     pub async fn portforward_tunnel(&self, namespace: &str, name: &str) -> Result<Tunnel> {
-        self.portforward_tunnel_over(namespace, name, &TUNNEL_CARRIERS)
+        self.portforward_tunnel_with(namespace, name, &TunnelOptions::default())
             .await
     }
 
     /// Opens the tunnel over the first of `carriers` the server switches to; other errors (a
     /// missing pod, no permission) are returned at once.
-    pub async fn portforward_tunnel_over(
+    pub async fn portforward_tunnel_with(
         &self,
         namespace: &str,
         name: &str,
-        carriers: &[TunnelCarrier],
+        options: &TunnelOptions,
     ) -> Result<Tunnel> {
         let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
         let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
-        for &carrier in carriers {
-            match self.open_tunnel(&path, carrier).await {
+        for &carrier in &options.carriers {
+            match self.open_tunnel(&path, carrier, options.session).await {
                 Ok(tunnel) => return Ok(tunnel),
                 Err(e) if upgrade_not_switched(&e) => {
                     log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
@@ -91,9 +91,8 @@ impl<R: Runtime> Client<R> {
         Err(last)
     }
 
-    async fn open_tunnel(&self, path: &str, carrier: TunnelCarrier) -> Result<Tunnel> {
+    async fn open_tunnel(&self, path: &str, carrier: TunnelCarrier, config: SessionConfig) -> Result<Tunnel> {
         let now = Instant::now();
-        let config = SessionConfig::default();
         let (stream, mut session, leftover) = match carrier {
             TunnelCarrier::Spdy => {
                 let (parts, ()) = spdy_upgrade_request(path).into_parts();
@@ -236,9 +235,16 @@ impl Tunnel {
         })
     }
 
-    /// Lets the tunnel's loop run where the runtime has no tasks (see the crate docs): a caller
-    /// that holds the tunnel with no connection open polls this to keep its pings going.
-    pub fn poll_drive(&self, cx: &mut Context<'_>) {
+    /// Runs the tunnel until it ends. On a runtime with tasks (tokio) the tunnel works in the
+    /// background and this only waits; on one without (the futures-io adapter) the tunnel moves
+    /// while its streams are polled, and an idle tunnel keeps pinging the kubelet only while
+    /// this is awaited (or spawned on your executor) beside the rest of the program.
+    pub async fn serve(&self) {
+        poll_fn(|cx| self.background.poll_finished(cx)).await
+    }
+
+    /// Lets the tunnel's loop run from another future's poll (the listener's).
+    pub(crate) fn poll_drive(&self, cx: &mut Context<'_>) {
         self.background.drive(cx);
     }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TUNNEL_CARRIERS, TunnelCarrier, TunnelCommand, TunnelEvent,
+    ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelOptions, TunnelCommand, TunnelEvent,
     check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
     upgrade_not_switched,
 };
@@ -56,22 +56,18 @@ impl Client {
     /// Opens kubectl's port-forward tunnel to pod `namespace/name`: the WebSocket tunnel, or, when
     /// the server does not switch to it, a direct SPDY upgrade.
     pub fn portforward_tunnel(&self, namespace: &str, name: &str) -> Result<Tunnel> {
-        self.portforward_tunnel_over(namespace, name, &TUNNEL_CARRIERS)
+        self.portforward_tunnel_with(namespace, name, &TunnelOptions::default())
     }
 
-    /// Opens the tunnel over the first of `carriers` the server switches to. Only a server that
-    /// does not switch (an answer other than 101, or a 101 for something else) makes the next
-    /// one tried; other errors (a missing pod, no permission) are returned at once.
-    pub fn portforward_tunnel_over(
-        &self,
-        namespace: &str,
-        name: &str,
-        carriers: &[TunnelCarrier],
-    ) -> Result<Tunnel> {
+    /// Opens the tunnel over the first of `options.carriers` the server switches to, with its
+    /// session kept as `options.session` says. Only a server that does not switch (an answer
+    /// other than 101, or a 101 for something else) makes the next one tried; other errors (a
+    /// missing pod, no permission) are returned at once.
+    pub fn portforward_tunnel_with(&self, namespace: &str, name: &str, options: &TunnelOptions) -> Result<Tunnel> {
         let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
         let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
-        for &carrier in carriers {
-            match self.open_tunnel(&path, carrier) {
+        for &carrier in &options.carriers {
+            match self.open_tunnel(&path, carrier, options.session) {
                 Ok(tunnel) => return Ok(tunnel),
                 Err(e) if upgrade_not_switched(&e) => {
                     log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
@@ -83,9 +79,8 @@ impl Client {
         Err(last)
     }
 
-    fn open_tunnel(&self, path: &str, carrier: TunnelCarrier) -> Result<Tunnel> {
+    fn open_tunnel(&self, path: &str, carrier: TunnelCarrier, config: SessionConfig) -> Result<Tunnel> {
         let now = Instant::now();
-        let config = SessionConfig::default();
         let (stream, mut session, leftover) = match carrier {
             TunnelCarrier::Spdy => {
                 let (parts, ()) = spdy_upgrade_request(path).into_parts();

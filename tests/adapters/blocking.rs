@@ -85,6 +85,14 @@ macro_rules! shutdown {
     };
 }
 
+/// Reads what is there into `buf`: how much, or the error.
+#[allow(unused_macros)] // only the tunnel scenarios (a binary of their own) expect a failure
+macro_rules! read_result {
+    ($reader:expr, $buf:expr) => {
+        std::io::Read::read(&mut $reader, $buf)
+    };
+}
+
 mod adapter {
     use super::*;
 

@@ -94,6 +94,14 @@ macro_rules! shutdown {
     };
 }
 
+/// Reads what is there into `buf`: how much, or the error.
+#[allow(unused_macros)] // only the tunnel scenarios (a binary of their own) expect a failure
+macro_rules! read_result {
+    ($reader:expr, $buf:expr) => {
+        tokio::io::AsyncReadExt::read(&mut $reader, $buf).await
+    };
+}
+
 mod adapter {
     use super::*;
 

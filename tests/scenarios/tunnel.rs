@@ -1,7 +1,8 @@
 // kubectl's port-forward tunnel against the real API server and the harness's kubelet (k8s.io's
 // own streaming library): every connection over one upgrade — the SPDY session inside a
 // WebSocket, or directly on SPDY — each connection's bytes intact and its half-close real, and a
-// connection dropped halfway ending alone.
+// connection dropped halfway ending alone; SPDY pings keep an idle tunnel through a proxy that
+// closes idle connections, and a frozen kubelet is noticed within the deadline.
 //
 // The upgrades are counted by the API server itself (`apiserver_request_total` for CONNECT on
 // `pods/portforward`), so these scenarios run in a binary of their own, one at a time
@@ -10,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use klient_e2e::{Cluster, TestNamespace, admin_client, running_pod};
-use klient_proto::remote::TunnelCarrier;
+use klient_e2e::{Cluster, IdleProxy, TestNamespace, admin_client, running_pod};
+use klient_proto::remote::{TunnelCarrier, TunnelOptions};
+use klient_proto::spdy::SessionConfig;
 
 use super::adapter;
 
@@ -83,14 +85,18 @@ async fn echo_through(tunnel: &std::sync::Arc<adapter::Tunnel>, port: u16, conne
     }
 }
 
-fn every_connection_over_one_upgrade(carriers: &'static [TunnelCarrier], expected: TunnelCarrier, connections: usize) {
+fn every_connection_over_one_upgrade(carriers: &[TunnelCarrier], expected: TunnelCarrier, connections: usize) {
+    let options = TunnelOptions {
+        carriers: carriers.to_vec(),
+        ..TunnelOptions::default()
+    };
     let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     adapter::run(async move {
         let cluster = Cluster::get();
         let fixtures = admin_client(&cluster);
         let namespace = sandbox(&fixtures, "tunnel");
         let before = portforward_upgrades(&fixtures);
-        let tunnel = w!(adapter::client().portforward_tunnel_over(namespace.name(), "box", carriers)).unwrap();
+        let tunnel = w!(adapter::client().portforward_tunnel_with(namespace.name(), "box", &options)).unwrap();
         assert_eq!(tunnel.carrier(), expected);
         let tunnel = std::sync::Arc::new(tunnel);
         // Two rounds: connections come and go on the same tunnel.
@@ -145,4 +151,130 @@ fn a_dropped_connection_resets_alone_and_the_tunnel_goes_on() {
         // Counted once the server's side ends, which the next scenario must not see.
         assert_upgrades(&fixtures, before + 1);
     });
+}
+
+/// Sends `message` on a new connection through `tunnel` and reads the echo: the error of the
+/// first step that failed, if one did.
+async fn echo_once(tunnel: &adapter::Tunnel, port: u16, message: &[u8]) -> std::io::Result<()> {
+    let stream = w!(tunnel.connect(port))?;
+    let (mut reader, mut writer) = split!(stream);
+    write_all!(writer, message);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got.len() < message.len() {
+        match read_result!(reader, &mut buf)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(got, message);
+    Ok(())
+}
+
+/// A client of the admin credentials that reaches the API server through `proxy`.
+fn client_through(cluster: &Cluster, proxy: &IdleProxy) -> adapter::Client {
+    let kubeconfig = std::fs::read_to_string(cluster.admin_kubeconfig()).expect("the admin kubeconfig");
+    let through = kubeconfig.replace(&cluster.server_url(), &format!("https://{}", proxy.addr()));
+    assert_ne!(through, kubeconfig, "the kubeconfig names the API server's URL");
+    let path = std::env::temp_dir().join(format!("klient-idle-proxy-{}.kubeconfig", klient_e2e::unique_name("cfg")));
+    std::fs::write(&path, through).expect("a temporary kubeconfig");
+    let config = adapter::Config::from_kubeconfig(&path).expect("the proxied kubeconfig");
+    let _ = std::fs::remove_file(&path);
+    adapter::Client::try_from(config).expect("a client through the proxy")
+}
+
+#[test]
+fn pings_keep_an_idle_tunnel_open_through_a_proxy_that_drops_idle_connections() {
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "tunnel-idle");
+        let apiserver = format!("127.0.0.1:{}", cluster.apiserver_port()).parse().unwrap();
+        let proxy = IdleProxy::start(apiserver, Duration::from_secs(2));
+        let client = client_through(&cluster, &proxy);
+        let port = cluster.echo_port();
+        let pinging = TunnelOptions {
+            session: SessionConfig {
+                ping_interval: Some(Duration::from_millis(500)),
+                ..SessionConfig::default()
+            },
+            ..TunnelOptions::default()
+        };
+        let silent = TunnelOptions {
+            session: SessionConfig {
+                ping_interval: None,
+                ..SessionConfig::default()
+            },
+            ..TunnelOptions::default()
+        };
+        let kept = w!(client.portforward_tunnel_with(namespace.name(), "box", &pinging)).unwrap();
+        let dropped = w!(client.portforward_tunnel_with(namespace.name(), "box", &silent)).unwrap();
+        echo_once(&kept, port, b"before the pause").await.unwrap();
+        echo_once(&dropped, port, b"before the pause").await.unwrap();
+        // Idle for more than twice the proxy's limit. Where the runtime has no tasks the tunnel
+        // pings only while polled, so the tunnel is driven while the scenario waits.
+        while_serving!(kept, pause!(Duration::from_secs(5)));
+        // Without pings the proxy closed that tunnel; with them it kept the other.
+        assert_eq!(proxy.idle_closes(), 1, "the proxy closed exactly the silent tunnel");
+        assert!(echo_once(&dropped, port, b"after").await.is_err(), "the silent tunnel survived the proxy");
+        echo_once(&kept, port, b"after the pause").await.unwrap();
+    });
+}
+
+#[test]
+fn a_frozen_kubelet_fails_the_tunnel_within_the_deadline() {
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "tunnel-frozen");
+        let port = cluster.echo_port();
+        let options = TunnelOptions {
+            session: SessionConfig {
+                ping_interval: Some(Duration::from_millis(500)),
+                peer_timeout: Duration::from_secs(2),
+                ..SessionConfig::default()
+            },
+            ..TunnelOptions::default()
+        };
+        let tunnel = w!(adapter::client().portforward_tunnel_with(namespace.name(), "box", &options)).unwrap();
+        let stream = w!(tunnel.connect(port)).unwrap();
+        let (mut reader, mut writer) = split!(stream);
+        write_all!(writer, b"ping");
+        let mut buf = [0u8; 64];
+        assert_eq!(read_result!(reader, &mut buf).unwrap(), 4);
+        let frozen = Frozen::kubelet(&cluster);
+        let started = Instant::now();
+        // The kubelet's socket stays open, so only the unanswered pings can tell.
+        write_all!(writer, b"lost");
+        let failure = read_result!(reader, &mut buf).expect_err("a read from a frozen kubelet fails");
+        let after = started.elapsed();
+        drop(frozen);
+        assert_eq!(failure.kind(), std::io::ErrorKind::TimedOut, "{failure}");
+        assert!(after >= Duration::from_secs(2) && after < Duration::from_secs(6), "noticed after {after:?}");
+        assert!(w!(tunnel.connect(port)).is_err(), "the failed tunnel takes no new connection");
+        // The thawed kubelet serves a new tunnel.
+        let fresh = w!(adapter::client().portforward_tunnel_with(namespace.name(), "box", &options)).unwrap();
+        echo_once(&fresh, port, b"thawed").await.unwrap();
+    });
+}
+
+/// The harness's kubelet (kubelet-streams) stopped with SIGSTOP until this is dropped.
+struct Frozen(String);
+
+impl Frozen {
+    fn kubelet(cluster: &Cluster) -> Frozen {
+        let pid = std::fs::read_to_string(cluster.dir().join("kubelet-streams.pid")).expect("kubelet-streams.pid");
+        let pid = pid.trim().to_owned();
+        let status = std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+        assert!(status.success(), "SIGSTOP to kubelet-streams");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
+    }
 }

@@ -8,6 +8,7 @@
 mod cluster;
 pub mod executors;
 mod fixture;
+mod idle_proxy;
 mod interop;
 mod protobuf;
 mod watching;
@@ -17,6 +18,7 @@ pub use fixture::{
     TestNamespace, admin_client, age_configmap_watch_cache, api_error, kwok_pod, running_pod, unique_name,
     wait_for,
 };
+pub use idle_proxy::IdleProxy;
 pub use interop::{EchoImpl, EchoServer};
 pub use protobuf::{PROTOBUF, PROTOBUF_WATCH, kubectl_get, object_from, resource_version};
 pub use watching::{AsyncWatching, BackgroundWatcher, Seen, list_versions};

@@ -8,7 +8,8 @@
 //! connection to the same port needs a second session. It has no half-close either: a port's
 //! stream ends only when the whole WebSocket closes, so a client that must signal end of input
 //! to one port can only close the session. (kubectl ≥ 1.31 instead tunnels SPDY inside the
-//! WebSocket, which has neither limit; that protocol is not implemented here.)
+//! WebSocket, which has neither limit: see [`PortTunnel`](super::PortTunnel). This protocol is
+//! the fallback for a server that offers no tunnel.)
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -130,6 +130,26 @@ pub enum TunnelCarrier {
 /// The carriers kubectl tries, in its order.
 pub const TUNNEL_CARRIERS: [TunnelCarrier; 2] = [TunnelCarrier::WebSocket, TunnelCarrier::Spdy];
 
+/// How a tunnel is opened and kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelOptions {
+    /// The carriers to try, in order; the next is tried only when the server did not switch to
+    /// one ([`upgrade_not_switched`]).
+    pub carriers: Vec<TunnelCarrier>,
+    /// Pings, the dead-peer deadline and frame limits of the SPDY session.
+    pub session: SessionConfig,
+}
+
+impl Default for TunnelOptions {
+    /// kubectl's order of carriers, and its 10 s pings with a 30 s deadline.
+    fn default() -> Self {
+        Self {
+            carriers: TUNNEL_CARRIERS.to_vec(),
+            session: SessionConfig::default(),
+        }
+    }
+}
+
 /// Whether an upgrade failed because the server did not switch to what was asked (an answer
 /// other than 101, or a 101 to something else): then the next carrier, or another protocol, may
 /// work. A missing pod, a refused permission or a broken connection would fail the same way
