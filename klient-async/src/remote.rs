@@ -443,6 +443,28 @@ impl Outputs<PortForwardEvent> for PortOutputs {
     }
 }
 
+/// Reads from a queue of chunks (and the error that ends it) into `buf`, driving the session's
+/// loop where the handles drive it; `Ok(0)` once the queue has ended.
+pub(crate) fn poll_read_chunks(
+    cx: &mut Context<'_>,
+    background: &Background,
+    chunks: &mut mpsc::Receiver<io::Result<Bytes>>,
+    current: &mut Bytes,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    while current.is_empty() {
+        background.drive(cx);
+        match ready!(Pin::new(&mut *chunks).poll_next(cx)) {
+            Some(Ok(chunk)) => *current = chunk,
+            Some(Err(error)) => return Poll::Ready(Err(error)),
+            None => return Poll::Ready(Ok(0)),
+        }
+    }
+    let n = buf.len().min(current.len());
+    buf[..n].copy_from_slice(&current.split_to(n));
+    Poll::Ready(Ok(n))
+}
+
 fn port_failure(failure: &PumpError<PortForwardError>) -> io::Error {
     match failure {
         PumpError::Session(e) => io::Error::new(e.io_error_kind(), Error::from(e.clone())),
@@ -502,17 +524,7 @@ pub struct PortStream {
 impl PortStream {
     /// Reads what has arrived into `buf`; `Ok(0)` at the end.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        while self.current.is_empty() {
-            self.background.drive(cx);
-            match ready!(Pin::new(&mut self.chunks).poll_next(cx)) {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(error)) => return Poll::Ready(Err(error)),
-                None => return Poll::Ready(Ok(0)),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Poll::Ready(Ok(n))
+        poll_read_chunks(cx, &self.background, &mut self.chunks, &mut self.current, buf)
     }
 
     /// Takes up to 256 KiB of `buf` once the session has room.

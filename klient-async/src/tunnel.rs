@@ -21,16 +21,15 @@ use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_core::Stream as _;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelOptions, TunnelCommand, TunnelEvent,
-    check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
-    upgrade_not_switched,
+    CarrierAttempts, ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelCommand, TunnelEvent,
+    TunnelOptions, check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
 };
 use klient_proto::spdy::SessionConfig;
 use klient_proto::ws::OsRandom;
 
 use crate::background::Background;
 use crate::pump::{Inputs, Outputs, Pump, PumpError};
-use crate::remote::{INPUT_QUEUE, MAX_WRITE, OUTPUT_QUEUE, open_with};
+use crate::remote::{INPUT_QUEUE, MAX_WRITE, OUTPUT_QUEUE, open_with, poll_read_chunks};
 use crate::runtime::Runtime;
 use crate::{Client, Error, Result};
 
@@ -77,18 +76,14 @@ impl<R: Runtime> Client<R> {
         options: &TunnelOptions,
     ) -> Result<Tunnel> {
         let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
-        let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
-        for &carrier in &options.carriers {
+        let mut attempts = CarrierAttempts::new(options);
+        loop {
+            let carrier = attempts.next_carrier()?;
             match self.open_tunnel(&path, carrier, options.session).await {
                 Ok(tunnel) => return Ok(tunnel),
-                Err(e) if upgrade_not_switched(&e) => {
-                    log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
-                    last = e;
-                }
-                Err(e) => return Err(e),
+                Err(e) => attempts.failed(carrier, e)?,
             }
         }
-        Err(last)
     }
 
     async fn open_tunnel(&self, path: &str, carrier: TunnelCarrier, config: SessionConfig) -> Result<Tunnel> {
@@ -359,17 +354,7 @@ pub struct TunnelStream {
 impl TunnelStream {
     /// Reads what has arrived into `buf`; `Ok(0)` once the pod's side has half-closed.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        while self.current.is_empty() {
-            self.background.drive(cx);
-            match ready!(Pin::new(&mut self.chunks).poll_next(cx)) {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(error)) => return Poll::Ready(Err(error)),
-                None => return Poll::Ready(Ok(0)),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Poll::Ready(Ok(n))
+        poll_read_chunks(cx, &self.background, &mut self.chunks, &mut self.current, buf)
     }
 
     /// Takes up to 256 KiB of `buf` once the tunnel has room.

@@ -153,14 +153,8 @@ fn forward_tunnelled(mut remote: TunnelStream, local: TcpStream) -> Result<()> {
     let mut to_remote = remote.writer();
     let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
     let upstream = std::thread::spawn(move || -> io::Result<()> {
-        let mut buf = vec![0u8; COPY_BUFFER];
-        loop {
-            let n = from_local.read(&mut buf)?;
-            if n == 0 {
-                return to_remote.shutdown_write();
-            }
-            to_remote.write_all(&buf[..n])?;
-        }
+        copy(&mut from_local, &mut to_remote)?;
+        to_remote.shutdown_write()
     });
     let mut to_local = local;
     let downstream = copy(&mut remote, &mut to_local);
@@ -189,16 +183,7 @@ fn forward_over_channels(
     let mut to_remote = remote.writer();
     let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
     let mut to_local = local;
-    let upstream = std::thread::spawn(move || -> io::Result<()> {
-        let mut buf = vec![0u8; COPY_BUFFER];
-        loop {
-            let n = from_local.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            to_remote.write_all(&buf[..n])?;
-        }
-    });
+    let upstream = std::thread::spawn(move || copy(&mut from_local, &mut to_remote));
     let downstream = copy(&mut remote, &mut to_local);
     let _ = to_local.shutdown(Shutdown::Both);
     let _ = upstream.join();

@@ -763,17 +763,27 @@ fn send_to_port(commands: &ToPump<PortCommand>, index: usize, buf: &[u8]) -> io:
 
 impl Read for PortStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => self.current = chunk,
-                Ok(Err(error)) => return Err(error),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
+        read_chunks(&self.chunks, &mut self.current, buf)
     }
+}
+
+/// Reads from a queue of chunks (and the error that ends it) into `buf`; `Ok(0)` once the queue
+/// has ended.
+pub(crate) fn read_chunks(
+    chunks: &Receiver<io::Result<Bytes>>,
+    current: &mut Bytes,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    while current.is_empty() {
+        match chunks.recv() {
+            Ok(Ok(chunk)) => *current = chunk,
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Ok(0),
+        }
+    }
+    let n = buf.len().min(current.len());
+    buf[..n].copy_from_slice(&current.split_to(n));
+    Ok(n)
 }
 
 impl Write for PortStream {

@@ -15,16 +15,15 @@ use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
 use klient_proto::remote::{
-    ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelOptions, TunnelCommand, TunnelEvent,
-    check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
-    upgrade_not_switched,
+    CarrierAttempts, ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelCommand, TunnelEvent,
+    TunnelOptions, check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
 };
 use klient_proto::spdy::SessionConfig;
 use klient_proto::ws::OsRandom;
 
 #[cfg(feature = "k8s-openapi")]
 use crate::Api;
-use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump};
+use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump, read_chunks};
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
 
@@ -63,20 +62,21 @@ impl Client {
     /// session kept as `options.session` says. Only a server that does not switch (an answer
     /// other than 101, or a 101 for something else) makes the next one tried; other errors (a
     /// missing pod, no permission) are returned at once.
-    pub fn portforward_tunnel_with(&self, namespace: &str, name: &str, options: &TunnelOptions) -> Result<Tunnel> {
+    pub fn portforward_tunnel_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        options: &TunnelOptions,
+    ) -> Result<Tunnel> {
         let path = tunnel_path(namespace, name).map_err(|e| Error::Request(e.into()))?;
-        let mut last = Error::Io(io::Error::new(io::ErrorKind::InvalidInput, "no carrier to try"));
-        for &carrier in &options.carriers {
+        let mut attempts = CarrierAttempts::new(options);
+        loop {
+            let carrier = attempts.next_carrier()?;
             match self.open_tunnel(&path, carrier, options.session) {
                 Ok(tunnel) => return Ok(tunnel),
-                Err(e) if upgrade_not_switched(&e) => {
-                    log::debug!("port-forward tunnel over {carrier:?} refused: {e}");
-                    last = e;
-                }
-                Err(e) => return Err(e),
+                Err(e) => attempts.failed(carrier, e)?,
             }
         }
-        Err(last)
     }
 
     fn open_tunnel(&self, path: &str, carrier: TunnelCarrier, config: SessionConfig) -> Result<Tunnel> {
@@ -236,16 +236,7 @@ impl TunnelStream {
 
 impl Read for TunnelStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => self.current = chunk,
-                Ok(Err(error)) => return Err(error),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
+        read_chunks(&self.chunks, &mut self.current, buf)
     }
 }
 

@@ -34,7 +34,9 @@ impl IdleProxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(target) else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
                 let closes = closes.clone();
                 std::thread::spawn(move || relay(client, server, idle, &closes));
             }
@@ -100,7 +102,12 @@ fn relay(client: TcpStream, server: TcpStream, idle: Duration, closes: &AtomicUs
     }
 }
 
-fn copy_until_done(mut from: TcpStream, mut to: TcpStream, last: &Mutex<Instant>, done: &AtomicBool) -> io::Result<()> {
+fn copy_until_done(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    last: &Mutex<Instant>,
+    done: &AtomicBool,
+) -> io::Result<()> {
     from.set_read_timeout(Some(TICK))?;
     let mut buf = vec![0u8; 64 * 1024];
     let result = loop {

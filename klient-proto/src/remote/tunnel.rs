@@ -162,6 +162,49 @@ pub fn upgrade_not_switched(error: &crate::Error) -> bool {
     }
 }
 
+/// The carriers of [`TunnelOptions`] tried in turn: the next only after the server did not switch
+/// to one ([`upgrade_not_switched`]). An adapter loops on [`next_carrier`](Self::next_carrier)
+/// and hands each failure to [`failed`](Self::failed).
+#[derive(Debug)]
+pub struct CarrierAttempts {
+    carriers: std::vec::IntoIter<TunnelCarrier>,
+    last: Option<crate::Error>,
+}
+
+impl CarrierAttempts {
+    /// Attempts over `options.carriers`, in order.
+    pub fn new(options: &TunnelOptions) -> Self {
+        Self {
+            carriers: options.carriers.clone().into_iter(),
+            last: None,
+        }
+    }
+
+    /// The carrier to try next, or, when none is left, the last refusal.
+    pub fn next_carrier(&mut self) -> Result<TunnelCarrier, crate::Error> {
+        self.carriers.next().ok_or_else(|| {
+            self.last.take().unwrap_or_else(|| {
+                crate::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "no tunnel carrier to try",
+                ))
+            })
+        })
+    }
+
+    /// `carrier` failed with `error`: `Ok` when the next carrier may be tried, else the error
+    /// to return now (a missing pod or a refused permission fails every carrier alike).
+    pub fn failed(&mut self, carrier: TunnelCarrier, error: crate::Error) -> Result<(), crate::Error> {
+        if upgrade_not_switched(&error) {
+            log::debug!("port-forward tunnel over {carrier:?} refused: {error}");
+            self.last = Some(error);
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+}
+
 /// A forwarded connection, named by the caller; it is the `requestid` of its two streams.
 pub type ConnId = u32;
 

@@ -514,3 +514,33 @@ fn the_direct_spdy_upgrade_asks_for_port_forward_and_checks_the_answer() {
         Err(SpdyUpgradeError::Protocol(Some("v4.channel.k8s.io".into())))
     );
 }
+
+#[test]
+fn carriers_are_tried_in_turn_only_while_the_server_does_not_switch() {
+    use crate::api::{ApiError, Status};
+    let api = |code: u16| crate::Error::Api(Box::new(ApiError::from_status(code, Status::default())));
+    let mut attempts = CarrierAttempts::new(&TunnelOptions::default());
+    assert_eq!(attempts.next_carrier().unwrap(), TunnelCarrier::WebSocket);
+    assert!(attempts.failed(TunnelCarrier::WebSocket, api(400)).is_ok());
+    assert_eq!(attempts.next_carrier().unwrap(), TunnelCarrier::Spdy);
+    let refused = crate::Error::SpdyUpgrade(SpdyUpgradeError::Status(400));
+    assert!(attempts.failed(TunnelCarrier::Spdy, refused).is_ok());
+    assert!(
+        matches!(attempts.next_carrier(), Err(crate::Error::SpdyUpgrade(_))),
+        "the last refusal"
+    );
+
+    let mut attempts = CarrierAttempts::new(&TunnelOptions::default());
+    attempts.next_carrier().unwrap();
+    for code in [401, 403, 404] {
+        assert!(
+            attempts.failed(TunnelCarrier::WebSocket, api(code)).is_err(),
+            "{code} fails every carrier"
+        );
+    }
+    let mut none = CarrierAttempts::new(&TunnelOptions {
+        carriers: vec![],
+        ..TunnelOptions::default()
+    });
+    assert!(matches!(none.next_carrier(), Err(crate::Error::Io(_))));
+}
