@@ -327,8 +327,19 @@ fn deployments_and_their_scale_round_trip_in_protobuf() {
         let request = deployments.request_builder().get_scale("web").unwrap();
         let response = w!(client.send(request)).unwrap();
         assert_eq!(response.content_type(), Some(PROTOBUF));
-        scale.spec.get_or_insert_default().replicas = Some(2);
-        let scaled: Scale = w!(deployments.replace_scale("web", &PostParams::default(), &scale)).unwrap();
+        // The deployment controller writes the Deployment too: a stale resourceVersion is a
+        // Conflict, and the Scale is read again.
+        let scaled: Scale = wait_until!("a scale replace without conflict", Duration::from_secs(30), {
+            scale.spec.get_or_insert_default().replicas = Some(2);
+            match w!(deployments.replace_scale("web", &PostParams::default(), &scale)) {
+                Ok(scaled) => Some(scaled),
+                Err(e) if e.api().is_some_and(|e| e.is_conflict()) => {
+                    scale = w!(deployments.get_scale("web")).unwrap();
+                    None
+                }
+                Err(e) => panic!("replace scale: {e}"),
+            }
+        });
         assert_eq!(scaled.spec.unwrap().replicas, Some(2));
 
         let replaced = wait_until!("a replace without conflict", Duration::from_secs(30), {
