@@ -11,6 +11,19 @@ pub enum Command {
     BuildDemo { namespace: String, pod: String },
     /// Runs `true` in POD and waits for its exit status.
     ExecTrue { namespace: String, pod: String },
+    /// Runs `head -c BYTES /dev/zero` in POD and reads its stdout to the end (exec output).
+    ExecOut {
+        namespace: String,
+        pod: String,
+        bytes: u64,
+    },
+    /// Runs `wc -c` in POD, writes BYTES to its stdin, closes it, and checks the count it prints
+    /// (exec input).
+    ExecIn {
+        namespace: String,
+        pod: String,
+        bytes: u64,
+    },
     /// Lists the pods of NAMESPACE and prints how many there are.
     List { namespace: String },
     /// Forwards every connection to LOCAL (an address) to PORT of POD, like `kubectl
@@ -30,7 +43,8 @@ pub enum Command {
     },
 }
 
-const USAGE: &str = "usage: PROGRAM build-demo NAMESPACE POD | exec-true NAMESPACE POD | list NAMESPACE | \
+const USAGE: &str = "usage: PROGRAM build-demo NAMESPACE POD | exec-true NAMESPACE POD | exec-out NAMESPACE POD BYTES | \
+                     exec-in NAMESPACE POD BYTES | list NAMESPACE | \
                      port-forward NAMESPACE POD PORT BYTES | listen NAMESPACE POD PORT LOCAL";
 
 impl Command {
@@ -47,6 +61,22 @@ impl Command {
             ["exec-true", ns, pod] => Command::ExecTrue {
                 namespace: owned(ns),
                 pod: owned(pod),
+            },
+            ["exec-out", ns, pod, bytes] => match bytes.parse() {
+                Ok(bytes) => Command::ExecOut {
+                    namespace: owned(ns),
+                    pod: owned(pod),
+                    bytes,
+                },
+                _ => usage(),
+            },
+            ["exec-in", ns, pod, bytes] => match bytes.parse() {
+                Ok(bytes) => Command::ExecIn {
+                    namespace: owned(ns),
+                    pod: owned(pod),
+                    bytes,
+                },
+                _ => usage(),
             },
             ["list", ns] => Command::List { namespace: owned(ns) },
             ["port-forward", ns, pod, port, bytes] => match (port.parse(), bytes.parse()) {
@@ -124,5 +154,22 @@ impl Pattern {
                 "the bytes read back at offset {offset} differ from those sent"
             ))
         }
+    }
+}
+
+/// The command of `exec-out`: BYTES zeros on stdout.
+pub fn exec_out_command(bytes: u64) -> Vec<String> {
+    vec!["head".into(), "-c".into(), bytes.to_string(), "/dev/zero".into()]
+}
+
+/// The command of `exec-in`: count stdin.
+pub const EXEC_IN_COMMAND: [&str; 2] = ["wc", "-c"];
+
+/// Checks what `wc -c` printed against the bytes sent.
+pub fn check_count(printed: &[u8], sent: u64) -> Result<(), String> {
+    let text = String::from_utf8_lossy(printed);
+    match text.trim().parse::<u64>() {
+        Ok(n) if n == sent => Ok(()),
+        _ => Err(format!("`wc -c` printed {text:?} for {sent} bytes sent")),
     }
 }

@@ -31,6 +31,16 @@ pub async fn main() -> Result {
         Command::ExecTrue { namespace, pod } => {
             exec_true(&Api::namespaced(client, &namespace), &pod).await?;
         }
+        Command::ExecOut {
+            namespace,
+            pod,
+            bytes,
+        } => exec_out(&Api::namespaced(client, &namespace), &pod, bytes).await?,
+        Command::ExecIn {
+            namespace,
+            pod,
+            bytes,
+        } => exec_in(&Api::namespaced(client, &namespace), &pod, bytes).await?,
         Command::List { namespace } => {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default()).await?.items.len());
@@ -79,6 +89,58 @@ async fn exec_true(pods: &Api<Pod>, pod: &str) -> Result {
     match process.wait().await? {
         ExitStatus::Success => Ok(()),
         other => Err(format!("`true` ended with {other:?}").into()),
+    }
+}
+
+/// Reads `total` bytes of a command's stdout.
+async fn exec_out(pods: &Api<Pod>, pod: &str, total: u64) -> Result {
+    use futures_util::io::AsyncReadExt;
+    let params = AttachParams {
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = pods.exec(pod, &common::exec_out_command(total), &params).await?;
+    let mut stdout = process.take_stdout().ok_or("no stdout")?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut received = 0u64;
+    loop {
+        let n = stdout.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+    }
+    match process.wait().await? {
+        ExitStatus::Success if received == total => Ok(()),
+        other => Err(format!("{received} of {total} bytes, then {other:?}").into()),
+    }
+}
+
+/// Writes `total` bytes to a command's stdin, closes it, and checks the count the command prints.
+async fn exec_in(pods: &Api<Pod>, pod: &str, total: u64) -> Result {
+    use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+    let params = AttachParams {
+        stdin: true,
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = pods.exec(pod, &common::EXEC_IN_COMMAND, &params).await?;
+    let mut stdin = process.take_stdin().ok_or("no stdin")?;
+    let mut stdout = process.take_stdout().ok_or("no stdout")?;
+    let chunk = vec![b'x'; common::CHUNK];
+    let mut sent = 0u64;
+    while sent < total {
+        let n = (total - sent).min(chunk.len() as u64) as usize;
+        stdin.write_all(&chunk[..n]).await?;
+        sent += n as u64;
+    }
+    stdin.close().await?;
+    let mut printed = Vec::new();
+    stdout.read_to_end(&mut printed).await?;
+    common::check_count(&printed, total)?;
+    match process.wait().await? {
+        ExitStatus::Success => Ok(()),
+        other => Err(format!("`wc -c` ended with {other:?}").into()),
     }
 }
 

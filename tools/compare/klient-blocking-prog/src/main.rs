@@ -26,6 +26,16 @@ fn main() -> Result {
             println!("listed {listed}, watched {initial}, exec ok");
         }
         Command::ExecTrue { namespace, pod } => exec_true(&Api::namespaced(client, &namespace), &pod)?,
+        Command::ExecOut {
+            namespace,
+            pod,
+            bytes,
+        } => exec_out(&Api::namespaced(client, &namespace), &pod, bytes)?,
+        Command::ExecIn {
+            namespace,
+            pod,
+            bytes,
+        } => exec_in(&Api::namespaced(client, &namespace), &pod, bytes)?,
         Command::List { namespace } => {
             let pods: Api<Pod> = Api::namespaced(client, &namespace);
             println!("{}", pods.list(&ListParams::default())?.items.len());
@@ -75,6 +85,56 @@ fn exec_true(pods: &Api<Pod>, pod: &str) -> Result {
     match process.wait()? {
         ExitStatus::Success => Ok(()),
         other => Err(format!("`true` ended with {other:?}").into()),
+    }
+}
+
+/// Reads `total` bytes of a command's stdout.
+fn exec_out(pods: &Api<Pod>, pod: &str, total: u64) -> Result {
+    let params = AttachParams {
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = pods.exec(pod, &common::exec_out_command(total), &params)?;
+    let mut stdout = process.take_stdout().ok_or("no stdout")?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut received = 0u64;
+    loop {
+        let n = stdout.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+    }
+    match process.wait()? {
+        ExitStatus::Success if received == total => Ok(()),
+        other => Err(format!("{received} of {total} bytes, then {other:?}").into()),
+    }
+}
+
+/// Writes `total` bytes to a command's stdin, closes it, and checks the count the command prints.
+fn exec_in(pods: &Api<Pod>, pod: &str, total: u64) -> Result {
+    let params = AttachParams {
+        stdin: true,
+        stderr: false,
+        ..AttachParams::default()
+    };
+    let mut process = pods.exec(pod, &common::EXEC_IN_COMMAND, &params)?;
+    let mut stdin = process.take_stdin().ok_or("no stdin")?;
+    let mut stdout = process.take_stdout().ok_or("no stdout")?;
+    let chunk = vec![b'x'; common::CHUNK];
+    let mut sent = 0u64;
+    while sent < total {
+        let n = (total - sent).min(chunk.len() as u64) as usize;
+        stdin.write_all(&chunk[..n])?;
+        sent += n as u64;
+    }
+    drop(stdin);
+    let mut printed = Vec::new();
+    stdout.read_to_end(&mut printed)?;
+    common::check_count(&printed, total)?;
+    match process.wait()? {
+        ExitStatus::Success => Ok(()),
+        other => Err(format!("`wc -c` ended with {other:?}").into()),
     }
 }
 
