@@ -278,3 +278,68 @@ impl Drop for Frozen {
         let _ = std::process::Command::new("kill").args(["-CONT", &self.0]).status();
     }
 }
+
+/// `connections` clients at once through a `PortForwardListener`, each sending 256 KiB, then
+/// half-closing, then reading the echo to its end: every byte back, and one upgrade for all.
+fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpStream};
+
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "tunnel-listener");
+        let before = portforward_upgrades(&fixtures);
+        let listener = w!(adapter::PortForwardListener::bind(
+            &adapter::client(),
+            namespace.name(),
+            "box",
+            cluster.echo_port(),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+        let address = listener.local_addr();
+        // The clients are the test's own (std sockets on threads of their own); what accepts and
+        // forwards them is the adapter's.
+        let workers: Vec<_> = (0..connections)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut connection = TcpStream::connect(address).unwrap();
+                    connection.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    let sent = payload(i, 256 * 1024);
+                    let mut writer = connection.try_clone().unwrap();
+                    let to_send = sent.clone();
+                    let sender = std::thread::spawn(move || {
+                        writer.write_all(&to_send).unwrap();
+                        // The pod's side sees the end of input: the echo server then ends its side.
+                        writer.shutdown(Shutdown::Write).unwrap();
+                    });
+                    let mut echoed = Vec::new();
+                    connection.read_to_end(&mut echoed).unwrap();
+                    sender.join().unwrap();
+                    assert!(echoed == sent, "connection {i}: {} bytes back, or different ones", echoed.len());
+                })
+            })
+            .collect();
+        let all_done = spawn!({
+            for worker in workers {
+                worker.join().expect("a forwarded connection failed");
+            }
+        });
+        // On an adapter without tasks of its own the listener works while it is served.
+        while_serving!(listener, join!(all_done));
+        listener.stop();
+        assert_upgrades(&fixtures, before + 1);
+    });
+}
+
+#[test]
+fn a_listener_carries_sixteen_connections_over_one_upgrade() {
+    a_listener_carries_every_connection_over_one_upgrade(16);
+}
+
+#[test]
+fn a_listener_carries_a_hundred_connections_over_one_upgrade() {
+    a_listener_carries_every_connection_over_one_upgrade(100);
+}
