@@ -6,7 +6,8 @@
 //
 // The upgrades are counted by the API server itself (`apiserver_request_total` for CONNECT on
 // `pods/portforward`), so these scenarios run in a binary of their own, one at a time
-// (`crate::ONE_AT_A_TIME`).
+// (`crate::ONE_AT_A_TIME`), and each waits until the server has counted every upgrade it made
+// (the server counts one when it ends) before it lets the next one start.
 
 use std::time::{Duration, Instant};
 
@@ -208,6 +209,7 @@ fn pings_keep_an_idle_tunnel_open_through_a_proxy_that_drops_idle_connections() 
             },
             ..TunnelOptions::default()
         };
+        let before = portforward_upgrades(&fixtures);
         let kept = w!(client.portforward_tunnel_with(namespace.name(), "box", &pinging)).unwrap();
         let dropped = w!(client.portforward_tunnel_with(namespace.name(), "box", &silent)).unwrap();
         echo_once(&kept, port, b"before the pause").await.unwrap();
@@ -219,6 +221,10 @@ fn pings_keep_an_idle_tunnel_open_through_a_proxy_that_drops_idle_connections() 
         assert_eq!(proxy.idle_closes(), 1, "the proxy closed exactly the silent tunnel");
         assert!(echo_once(&dropped, port, b"after").await.is_err(), "the silent tunnel survived the proxy");
         echo_once(&kept, port, b"after the pause").await.unwrap();
+        w!(kept.close());
+        w!(dropped.close());
+        // Both counted once their server side ends, which the next scenario must not see.
+        assert_upgrades(&fixtures, before + 2);
     });
 }
 
@@ -238,6 +244,7 @@ fn a_frozen_kubelet_fails_the_tunnel_within_the_deadline() {
             },
             ..TunnelOptions::default()
         };
+        let before = portforward_upgrades(&fixtures);
         let tunnel = w!(adapter::client().portforward_tunnel_with(namespace.name(), "box", &options)).unwrap();
         let stream = w!(tunnel.connect(port)).unwrap();
         let (mut reader, mut writer) = split!(stream);
@@ -257,6 +264,11 @@ fn a_frozen_kubelet_fails_the_tunnel_within_the_deadline() {
         // The thawed kubelet serves a new tunnel.
         let fresh = w!(adapter::client().portforward_tunnel_with(namespace.name(), "box", &options)).unwrap();
         echo_once(&fresh, port, b"thawed").await.unwrap();
+        drop((reader, writer));
+        w!(tunnel.close());
+        w!(fresh.close());
+        // Both counted once their server side ends, which the next scenario must not see.
+        assert_upgrades(&fixtures, before + 2);
     });
 }
 
