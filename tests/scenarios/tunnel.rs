@@ -350,8 +350,3 @@ fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
 fn a_listener_carries_sixteen_connections_over_one_upgrade() {
     a_listener_carries_every_connection_over_one_upgrade(16);
 }
-
-#[test]
-fn a_listener_carries_a_hundred_connections_over_one_upgrade() {
-    a_listener_carries_every_connection_over_one_upgrade(100);
-}
