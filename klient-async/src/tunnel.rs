@@ -177,10 +177,11 @@ fn tunnel_over() -> io::Error {
 
 /// A failed tunnel as each connection sees it.
 fn tunnel_failure(failure: &PumpError<PortTunnelError>) -> (io::ErrorKind, String) {
-    match failure {
-        PumpError::Session(e) => (e.io_error_kind(), Error::from(e.clone()).to_string()),
-        PumpError::Io(e) => (e.kind(), e.to_string()),
-    }
+    let e = match failure {
+        PumpError::Session(e) => io::Error::from(e.clone()),
+        PumpError::Io(e) => io::Error::new(e.kind(), e.to_string()),
+    };
+    (e.kind(), e.to_string())
 }
 
 impl Tunnel {
@@ -296,26 +297,17 @@ struct TunnelOutputs {
 impl Outputs<TunnelEvent> for TunnelOutputs {
     fn offer(&mut self, cx: &mut Context<'_>, event: TunnelEvent) -> Option<TunnelEvent> {
         let mut routes = lock(&self.routes);
-        let (conn, item, last) = match event {
-            TunnelEvent::Data(conn, bytes) => (conn, Ok(bytes), false),
-            TunnelEvent::Failed(conn, message) => (conn, Err(io::Error::other(message)), true),
-            TunnelEvent::Reset(conn) => (
-                conn,
-                Err(io::Error::new(
-                    io::ErrorKind::ConnectionReset,
-                    "the kubelet reset the connection",
-                )),
-                true,
-            ),
-            TunnelEvent::Eof(conn) | TunnelEvent::Closed(conn) => {
-                routes.readers.remove(&conn);
-                return None;
-            }
-            _ => return None,
-        };
+        let conn = event.conn();
+        if matches!(event, TunnelEvent::Eof(_) | TunnelEvent::Closed(_)) {
+            // The reader sees its end of input once what was queued before is read.
+            routes.readers.remove(&conn);
+            return None;
+        }
         let tx = routes.readers.get_mut(&conn)?;
         match tx.poll_ready(cx) {
             Poll::Ready(Ok(())) => {
+                let item = event.into_read_item()?;
+                let last = item.is_err();
                 let _ = tx.start_send(item);
                 if last {
                     routes.readers.remove(&conn);
@@ -328,11 +320,7 @@ impl Outputs<TunnelEvent> for TunnelOutputs {
                 None
             }
             // Held until the stream takes what it has queued; the tunnel waits meanwhile.
-            Poll::Pending => Some(match item {
-                Ok(bytes) => TunnelEvent::Data(conn, bytes),
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => TunnelEvent::Reset(conn),
-                Err(e) => TunnelEvent::Failed(conn, e.to_string()),
-            }),
+            Poll::Pending => Some(event),
         }
     }
 }

@@ -15,8 +15,8 @@ use bytes::Bytes;
 #[cfg(feature = "k8s-openapi")]
 use k8s_openapi::api::core::v1::Pod;
 use klient_proto::remote::{
-    CarrierAttempts, ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelCommand, TunnelEvent,
-    TunnelOptions, check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
+    CarrierAttempts, ConnId, PortTunnel, PortTunnelError, TunnelCarrier, TunnelCommand, TunnelOptions,
+    check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path, tunnel_ws_config,
 };
 use klient_proto::spdy::SessionConfig;
 use klient_proto::ws::OsRandom;
@@ -284,29 +284,22 @@ fn run_tunnel(
 ) {
     let result = pump(stream, waiting, session, commands, |event| {
         let mut routes = lock(&routes);
-        match event {
-            TunnelEvent::Data(conn, bytes) => {
+        let conn = event.conn();
+        match event.into_read_item() {
+            Some(Ok(bytes)) => {
                 if let Some(tx) = routes.readers.get(&conn) {
                     let _ = tx.send(Ok(bytes));
                 }
             }
-            TunnelEvent::Eof(conn) | TunnelEvent::Closed(conn) => {
+            // The connection's last item.
+            Some(Err(e)) => {
+                if let Some(tx) = routes.readers.remove(&conn) {
+                    let _ = tx.send(Err(e));
+                }
+            }
+            None => {
                 routes.readers.remove(&conn);
             }
-            TunnelEvent::Failed(conn, message) => {
-                if let Some(tx) = routes.readers.remove(&conn) {
-                    let _ = tx.send(Err(io::Error::other(message)));
-                }
-            }
-            TunnelEvent::Reset(conn) => {
-                if let Some(tx) = routes.readers.remove(&conn) {
-                    let _ = tx.send(Err(io::Error::new(
-                        io::ErrorKind::ConnectionReset,
-                        "the kubelet reset the connection",
-                    )));
-                }
-            }
-            _ => {}
         }
     });
     let mut routes = lock(&routes);
@@ -328,11 +321,11 @@ fn run_tunnel(
     routes.ended = Some((kind, message));
 }
 
-/// A failed tunnel as each connection sees it: the kind says what happened, the text is this
-/// crate's [`Error`].
+/// A failed tunnel as each connection sees it.
 fn tunnel_failure(failure: &PumpError<PortTunnelError>) -> (io::ErrorKind, String) {
-    match failure {
-        PumpError::Session(e) => (e.io_error_kind(), Error::from(e.clone()).to_string()),
-        PumpError::Io(e) => (e.kind(), e.to_string()),
-    }
+    let e = match failure {
+        PumpError::Session(e) => io::Error::from(e.clone()),
+        PumpError::Io(e) => io::Error::new(e.kind(), e.to_string()),
+    };
+    (e.kind(), e.to_string())
 }

@@ -245,6 +245,35 @@ pub enum TunnelEvent {
     Closed(ConnId),
 }
 
+impl TunnelEvent {
+    /// The connection this event is about.
+    pub fn conn(&self) -> ConnId {
+        match self {
+            Self::Data(conn, _)
+            | Self::Eof(conn)
+            | Self::Failed(conn, _)
+            | Self::Reset(conn)
+            | Self::Closed(conn) => *conn,
+        }
+    }
+
+    /// What the reader of the connection receives for this event, so that every adapter's
+    /// stream reports it alike: bytes; an error that is the connection's last item (the
+    /// kubelet's text as `Other`, a reset as `ConnectionReset`); or `None` when the pod's side
+    /// ended cleanly and the reader sees its end of input.
+    pub fn into_read_item(self) -> Option<std::io::Result<Bytes>> {
+        match self {
+            Self::Data(_, bytes) => Some(Ok(bytes)),
+            Self::Failed(_, message) => Some(Err(std::io::Error::other(message))),
+            Self::Reset(_) => Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the kubelet reset the connection",
+            ))),
+            Self::Eof(_) | Self::Closed(_) => None,
+        }
+    }
+}
+
 /// Why the whole tunnel failed. A problem of one connection is an event, not this.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -280,6 +309,14 @@ impl fmt::Display for PortTunnelError {
             Self::TextMessage => f.write_str("port-forward tunnel: a text message; the tunnel is binary"),
             Self::Spdy(e) => write!(f, "port-forward tunnel: {e}"),
         }
+    }
+}
+
+/// The failure of the whole tunnel as each forwarded connection's byte stream reports it: the
+/// kind from [`PortTunnelError::io_error_kind`], this error as the source.
+impl From<PortTunnelError> for std::io::Error {
+    fn from(e: PortTunnelError) -> Self {
+        std::io::Error::new(e.io_error_kind(), e)
     }
 }
 

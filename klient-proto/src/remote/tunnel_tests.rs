@@ -544,3 +544,33 @@ fn carriers_are_tried_in_turn_only_while_the_server_does_not_switch() {
     });
     assert!(matches!(none.next_carrier(), Err(crate::Error::Io(_))));
 }
+
+#[test]
+fn each_event_reaches_its_reader_as_every_adapter_reports_it() {
+    use std::io::ErrorKind;
+    let data = TunnelEvent::Data(3, Bytes::from_static(b"abc"));
+    assert_eq!(data.conn(), 3);
+    assert_eq!(
+        data.into_read_item().unwrap().unwrap(),
+        Bytes::from_static(b"abc")
+    );
+    let failed = TunnelEvent::Failed(4, "port 9 refused".into());
+    assert_eq!(failed.conn(), 4);
+    let e = failed.into_read_item().unwrap().unwrap_err();
+    assert_eq!(
+        (e.kind(), e.to_string()),
+        (ErrorKind::Other, "port 9 refused".to_owned())
+    );
+    let reset = TunnelEvent::Reset(5).into_read_item().unwrap().unwrap_err();
+    assert_eq!(reset.kind(), ErrorKind::ConnectionReset);
+    assert!(TunnelEvent::Eof(6).into_read_item().is_none());
+    assert!(TunnelEvent::Closed(7).into_read_item().is_none());
+}
+
+#[test]
+fn a_failed_tunnel_reads_as_its_kind_with_its_text() {
+    let silent = PortTunnelError::Spdy(SpdyError::PeerSilent(std::time::Duration::from_secs(30)));
+    let text = silent.to_string();
+    let e = std::io::Error::from(silent);
+    assert_eq!((e.kind(), e.to_string()), (std::io::ErrorKind::TimedOut, text));
+}
