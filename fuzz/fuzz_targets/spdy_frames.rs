@@ -42,8 +42,8 @@ fuzz_target!(|data: &[u8]| {
         ..SessionConfig::default()
     };
     let mut session = ClientSession::new(config, now);
-    let _ = session.open(&Headers::new().with("streamtype", "error"), true);
-    let _ = session.open(&Headers::new().with("streamtype", "data"), false);
+    let _ = session.open(&Headers::new().with("streamtype", "error"), true, now);
+    let _ = session.open(&Headers::new().with("streamtype", "data"), false, now);
     for chunk in bytes.chunks(piece) {
         session.handle_bytes(chunk);
         let _ = session.poll_transmit();

@@ -413,7 +413,7 @@ impl PortTunnel {
     /// with an event (a connection that cannot open is `Failed`); nothing is dropped silently.
     pub fn command(&mut self, command: TunnelCommand, now: Instant) {
         match command {
-            TunnelCommand::Open { conn, port } => self.open(conn, port),
+            TunnelCommand::Open { conn, port } => self.open(conn, port, now),
             TunnelCommand::Send(conn, data) => self.write(conn, &data, false),
             TunnelCommand::CloseWrite(conn) => self.write(conn, &[], true),
             TunnelCommand::Reset(conn) => {
@@ -426,7 +426,7 @@ impl PortTunnel {
         }
     }
 
-    fn open(&mut self, conn: ConnId, port: u16) {
+    fn open(&mut self, conn: ConnId, port: u16, now: Instant) {
         if self.conns.contains_key(&conn) {
             self.events.push_back(TunnelEvent::Failed(
                 conn,
@@ -446,8 +446,8 @@ impl PortTunnel {
         // request id, then writes any failure to reach the port on the error stream.
         let opened = self
             .spdy
-            .open(&headers("error"), true)
-            .and_then(|error| Ok((error, self.spdy.open(&headers("data"), false)?)));
+            .open(&headers("error"), true, now)
+            .and_then(|error| Ok((error, self.spdy.open(&headers("data"), false, now)?)));
         match opened {
             Ok((error_stream, data_stream)) => {
                 self.streams.insert(error_stream, conn);
@@ -645,7 +645,8 @@ impl PortTunnel {
             SpdyEvent::Replied { stream_id, .. }
             | SpdyEvent::Data { stream_id, .. }
             | SpdyEvent::Finished { stream_id }
-            | SpdyEvent::Reset { stream_id, .. } => *stream_id,
+            | SpdyEvent::Reset { stream_id, .. }
+            | SpdyEvent::NotReplied { stream_id } => *stream_id,
             SpdyEvent::GoAway { .. } => return,
         };
         let Some(&conn) = self.streams.get(&stream_id) else {
@@ -681,6 +682,17 @@ impl PortTunnel {
             SpdyEvent::Reset { .. } => {
                 self.drop_conn(conn);
                 self.events.push_back(TunnelEvent::Reset(conn));
+                self.events.push_back(TunnelEvent::Closed(conn));
+            }
+            // kubectl fails such a connection too ("Timeout occurred" creating its stream).
+            SpdyEvent::NotReplied { .. } => {
+                let which = if on_error_stream { "error" } else { "data" };
+                let after = self.spdy.config().reply_timeout;
+                self.drop_conn(conn);
+                self.events.push_back(TunnelEvent::Failed(
+                    conn,
+                    format!("the kubelet did not accept the connection's {which} stream within {after:?}"),
+                ));
                 self.events.push_back(TunnelEvent::Closed(conn));
             }
         }

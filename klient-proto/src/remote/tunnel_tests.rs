@@ -574,3 +574,56 @@ fn a_failed_tunnel_reads_as_its_kind_with_its_text() {
     let e = std::io::Error::from(silent);
     assert_eq!((e.kind(), e.to_string()), (std::io::ErrorKind::TimedOut, text));
 }
+
+#[test]
+fn a_connection_whose_streams_the_kubelet_never_accepts_fails_alone_in_time() {
+    let now = Instant::now();
+    let mut tunnel = tunnel(true, quiet(), now);
+    let mut kubelet = Kubelet::new(true);
+    tunnel.command(TunnelCommand::Open { conn: 0, port: 80 }, now);
+    tunnel.command(TunnelCommand::Open { conn: 1, port: 80 }, now);
+    kubelet.receive(&mut tunnel);
+    // Connection 1's error stream is accepted, its data stream never is; connection 0 is fine.
+    let wire = replies(&mut kubelet, &[1, 3, 5]);
+    kubelet.send(&mut tunnel, &wire, 1000);
+    assert!(events(&mut tunnel).is_empty());
+    let deadline = now + SessionConfig::default().reply_timeout;
+    assert_eq!(tunnel.poll_timeout(), Some(deadline));
+    tunnel.handle_timeout(deadline);
+    assert_eq!(
+        events(&mut tunnel),
+        [
+            TunnelEvent::Failed(
+                1,
+                "the kubelet did not accept the connection's data stream within 30s".into()
+            ),
+            TunnelEvent::Closed(1),
+        ]
+    );
+    let mut reset: Vec<StreamId> = kubelet
+        .receive(&mut tunnel)
+        .into_iter()
+        .map(|frame| match frame {
+            Frame::RstStream {
+                stream_id,
+                status: rst::CANCEL,
+            } => stream_id,
+            other => panic!("expected only resets, got {other:?}"),
+        })
+        .collect();
+    reset.sort_unstable();
+    assert_eq!(
+        reset,
+        [5, 7],
+        "both streams of the failed connection, nothing of the other"
+    );
+    tunnel.command(TunnelCommand::Send(0, b"on".to_vec()), deadline);
+    assert_eq!(
+        kubelet.receive(&mut tunnel),
+        [Frame::Data {
+            stream_id: 3,
+            fin: false,
+            data: Bytes::from_static(b"on")
+        }]
+    );
+}

@@ -1,5 +1,6 @@
 //! The client end of a SPDY/3.1 session: stream ids, the streams' half-closes and resets, pings
-//! both ways, GOAWAY, and a deadline for a peer that has gone silent.
+//! both ways, GOAWAY, a deadline for a peer that has gone silent, and one for each stream the
+//! peer never answers.
 //!
 //! The session only frames and bookkeeps; what a stream means (a port-forward connection's data or
 //! error stream) is its caller's business. It never waits for a window: Kubernetes' peers do no
@@ -25,15 +26,21 @@ pub struct SessionConfig {
     pub ping_interval: Option<Duration>,
     /// The session fails when nothing at all arrived this long after a ping went out.
     pub peer_timeout: Duration,
+    /// A stream this end opened and the peer has not replied to (SYN_REPLY) this long after is
+    /// reset and reported ([`SpdyEvent::NotReplied`]), as client-go gives up on a stream after
+    /// 30 s: a peer that answers pings but leaves one stream pending must not hang its user.
+    pub reply_timeout: Duration,
 }
 
 impl Default for SessionConfig {
-    /// kubectl's 10 s ping, and a peer that answers nothing for 30 s is dead.
+    /// kubectl's 10 s ping, a peer that answers nothing for 30 s is dead, and a stream not
+    /// replied to within 30 s is given up (client-go's figure).
     fn default() -> Self {
         Self {
             limits: FrameLimits::default(),
             ping_interval: Some(Duration::from_secs(10)),
             peer_timeout: Duration::from_secs(30),
+            reply_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -66,6 +73,12 @@ pub enum SpdyEvent {
         stream_id: StreamId,
         /// Its RST_STREAM status.
         status: u32,
+    },
+    /// The peer did not reply to a stream this end opened within
+    /// [`SessionConfig::reply_timeout`]; the stream has been reset.
+    NotReplied {
+        /// The stream.
+        stream_id: StreamId,
     },
     /// The peer accepts no new stream; the open ones go on.
     GoAway {
@@ -105,6 +118,7 @@ impl std::error::Error for SpdySendError {}
 struct StreamState {
     local_closed: bool,
     remote_closed: bool,
+    replied: bool,
 }
 
 /// A client's SPDY session (it opens odd-numbered streams).
@@ -123,6 +137,9 @@ pub struct ClientSession {
     going_away: bool,
     next_ping_at: Option<Instant>,
     awaiting_since: Option<Instant>,
+    /// Streams opened here with their reply deadlines, in the order opened (so in deadline
+    /// order); entries whose stream was replied to or is gone are skipped and dropped lazily.
+    reply_deadlines: VecDeque<(StreamId, Instant)>,
 }
 
 impl ClientSession {
@@ -143,7 +160,13 @@ impl ClientSession {
             going_away: false,
             next_ping_at: config.ping_interval.map(|every| now + every),
             awaiting_since: None,
+            reply_deadlines: VecDeque::new(),
         }
+    }
+
+    /// The configuration the session was made with.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
     }
 
     /// Whether the session can still carry frames.
@@ -156,8 +179,9 @@ impl ClientSession {
         self.streams.len()
     }
 
-    /// Opens a stream with `headers`; `fin` half-closes it at once (this end sends nothing on it).
-    pub fn open(&mut self, headers: &Headers, fin: bool) -> Result<StreamId, SpdySendError> {
+    /// Opens a stream with `headers` at `now`; `fin` half-closes it at once (this end sends
+    /// nothing on it). The peer has [`SessionConfig::reply_timeout`] to reply.
+    pub fn open(&mut self, headers: &Headers, fin: bool, now: Instant) -> Result<StreamId, SpdySendError> {
         if !self.is_open() {
             return Err(SpdySendError::Closed);
         }
@@ -176,8 +200,11 @@ impl ClientSession {
             StreamState {
                 local_closed: fin,
                 remote_closed: false,
+                replied: false,
             },
         );
+        self.reply_deadlines
+            .push_back((id, now + self.config.reply_timeout));
         Ok(id)
     }
 
@@ -256,7 +283,8 @@ impl ClientSession {
         self.ended = true;
     }
 
-    /// The instant from [`ClientSession::poll_timeout`] has come: ping, or give up on the peer.
+    /// The instant from [`ClientSession::poll_timeout`] has come: ping, give up on the peer, or
+    /// give up on the streams it never replied to.
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.is_open() {
             return;
@@ -266,6 +294,17 @@ impl ClientSession {
         {
             self.failure = Some(SpdyError::PeerSilent(now - since));
             return;
+        }
+        self.drop_answered_deadlines();
+        while let Some(&(stream_id, deadline)) = self.reply_deadlines.front()
+            && now >= deadline
+        {
+            self.reply_deadlines.pop_front();
+            if self.awaits_reply(stream_id) {
+                self.reset(stream_id, rst::CANCEL);
+                self.events.push_back(SpdyEvent::NotReplied { stream_id });
+            }
+            self.drop_answered_deadlines();
         }
         if let (Some(at), Some(every)) = (self.next_ping_at, self.config.ping_interval)
             && now >= at
@@ -283,9 +322,25 @@ impl ClientSession {
             return None;
         }
         let deadline = self.awaiting_since.map(|since| since + self.config.peer_timeout);
-        match (self.next_ping_at, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let reply = self
+            .reply_deadlines
+            .iter()
+            .find(|(stream_id, _)| self.awaits_reply(*stream_id))
+            .map(|(_, at)| *at);
+        [self.next_ping_at, deadline, reply].into_iter().flatten().min()
+    }
+
+    fn awaits_reply(&self, stream_id: StreamId) -> bool {
+        self.streams.get(&stream_id).is_some_and(|s| !s.replied)
+    }
+
+    /// Drops the deadlines at the front that no longer apply, so that finding the next one
+    /// stays cheap while replies come in order.
+    fn drop_answered_deadlines(&mut self) {
+        while let Some(&(stream_id, _)) = self.reply_deadlines.front()
+            && !self.awaits_reply(stream_id)
+        {
+            self.reply_deadlines.pop_front();
         }
     }
 
@@ -333,7 +388,9 @@ impl ClientSession {
                 fin,
                 headers,
             } => {
-                if self.streams.contains_key(&stream_id) {
+                if let Some(stream) = self.streams.get_mut(&stream_id) {
+                    stream.replied = true;
+                    self.drop_answered_deadlines();
                     self.events.push_back(SpdyEvent::Replied { stream_id, headers });
                     if fin {
                         self.remote_finished(stream_id);

@@ -47,10 +47,10 @@ fn streams_open_with_odd_ids_and_carry_data_and_half_closes_both_ways() {
     let mut session = ClientSession::new(quiet(), now);
     let mut peer = Peer::new();
     let error = session
-        .open(&Headers::new().with("streamtype", "error"), true)
+        .open(&Headers::new().with("streamtype", "error"), true, Instant::now())
         .unwrap();
     let data = session
-        .open(&Headers::new().with("streamtype", "data"), false)
+        .open(&Headers::new().with("streamtype", "data"), false, Instant::now())
         .unwrap();
     assert_eq!((error, data), (1, 3));
     session.send(data, b"ping", false).unwrap();
@@ -153,7 +153,10 @@ fn pings_go_out_on_time_and_a_silent_peer_fails_the_session() {
         Err(SpdyError::PeerSilent(Duration::from_secs(30)))
     );
     assert!(!session.is_open());
-    assert_eq!(session.open(&Headers::new(), false), Err(SpdySendError::Closed));
+    assert_eq!(
+        session.open(&Headers::new(), false, Instant::now()),
+        Err(SpdySendError::Closed)
+    );
 }
 
 #[test]
@@ -187,8 +190,8 @@ fn server_pings_are_echoed_and_server_streams_refused() {
 fn a_reset_stream_drops_late_data_and_a_peer_reset_is_reported() {
     let mut session = ClientSession::new(quiet(), Instant::now());
     let mut peer = Peer::new();
-    let a = session.open(&Headers::new(), false).unwrap();
-    let b = session.open(&Headers::new(), false).unwrap();
+    let a = session.open(&Headers::new(), false, Instant::now()).unwrap();
+    let b = session.open(&Headers::new(), false, Instant::now()).unwrap();
     session.reset(a, rst::CANCEL);
     session.reset(a, rst::CANCEL);
     let frames = peer.receive(&mut session);
@@ -218,7 +221,7 @@ fn a_reset_stream_drops_late_data_and_a_peer_reset_is_reported() {
 #[test]
 fn after_goaway_open_streams_go_on_and_new_ones_are_refused() {
     let mut session = ClientSession::new(quiet(), Instant::now());
-    let a = session.open(&Headers::new(), false).unwrap();
+    let a = session.open(&Headers::new(), false, Instant::now()).unwrap();
     let mut wire = Vec::new();
     frame::go_away(&mut wire, a, 0);
     frame::data(&mut wire, a, b"still here", false);
@@ -236,7 +239,7 @@ fn after_goaway_open_streams_go_on_and_new_ones_are_refused() {
         ]
     );
     assert_eq!(
-        session.open(&Headers::new(), false),
+        session.open(&Headers::new(), false, Instant::now()),
         Err(SpdySendError::GoingAway)
     );
     session.send(a, b"reply", true).unwrap();
@@ -249,7 +252,7 @@ fn the_end_of_the_transport_is_clean_between_frames_and_truncation_inside_one() 
     assert_eq!(session.poll_event(), Ok(Progress::Finished));
 
     let mut session = ClientSession::new(quiet(), Instant::now());
-    let a = session.open(&Headers::new(), false).unwrap();
+    let a = session.open(&Headers::new(), false, Instant::now()).unwrap();
     let mut wire = Vec::new();
     frame::data(&mut wire, a, b"whole", false);
     frame::data(&mut wire, a, b"cut short", false);
@@ -270,7 +273,7 @@ fn the_end_of_the_transport_is_clean_between_frames_and_truncation_inside_one() 
 fn go_away_is_the_last_frame_and_ends_the_session() {
     let mut session = ClientSession::new(quiet(), Instant::now());
     let mut peer = Peer::new();
-    session.open(&Headers::new(), false).unwrap();
+    session.open(&Headers::new(), false, Instant::now()).unwrap();
     session.go_away();
     let frames = peer.receive(&mut session);
     assert_eq!(
@@ -280,6 +283,58 @@ fn go_away_is_the_last_frame_and_ends_the_session() {
             status: 0
         })
     );
-    assert_eq!(session.open(&Headers::new(), false), Err(SpdySendError::Closed));
+    assert_eq!(
+        session.open(&Headers::new(), false, Instant::now()),
+        Err(SpdySendError::Closed)
+    );
     assert_eq!(session.poll_event(), Ok(Progress::Finished));
+}
+
+#[test]
+fn a_stream_the_peer_never_replies_to_is_reset_and_reported_at_its_deadline() {
+    let start = Instant::now();
+    let config = SessionConfig {
+        reply_timeout: Duration::from_secs(30),
+        ..quiet()
+    };
+    let mut session = ClientSession::new(config, start);
+    let mut peer = Peer::new();
+    let answered = session.open(&Headers::new(), false, start).unwrap();
+    let later = start + Duration::from_secs(5);
+    let pending = session.open(&Headers::new(), false, later).unwrap();
+    assert_eq!(session.poll_timeout(), Some(start + Duration::from_secs(30)));
+    let _ = peer.receive(&mut session);
+
+    let mut wire = Vec::new();
+    peer.encoder
+        .syn_reply(&mut wire, answered, false, &Headers::new());
+    session.handle_bytes(&wire);
+    assert!(
+        matches!(events(&mut session)[..], [SpdyEvent::Replied { stream_id, .. }] if stream_id == answered)
+    );
+    // Only the stream still waiting has a deadline now.
+    assert_eq!(session.poll_timeout(), Some(later + Duration::from_secs(30)));
+    session.handle_timeout(later + Duration::from_secs(29));
+    assert!(events(&mut session).is_empty());
+    assert!(peer.receive(&mut session).is_empty());
+
+    session.handle_timeout(later + Duration::from_secs(30));
+    assert_eq!(
+        events(&mut session),
+        [SpdyEvent::NotReplied { stream_id: pending }]
+    );
+    assert_eq!(
+        peer.receive(&mut session),
+        [Frame::RstStream {
+            stream_id: pending,
+            status: rst::CANCEL
+        }]
+    );
+    assert_eq!(session.poll_timeout(), None, "nothing is left to wait for");
+    assert!(session.is_open(), "the session and the answered stream go on");
+    session.send(answered, b"still here", false).unwrap();
+    assert_eq!(
+        session.send(pending, b"gone", false),
+        Err(SpdySendError::NotWritable(pending))
+    );
 }
