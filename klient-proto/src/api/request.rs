@@ -137,6 +137,7 @@ pub struct Request {
     kind: String,
     namespace: Option<String>,
     group: String,
+    version: String,
     plural: String,
     /// Path of the collection, e.g. `/apis/apps/v1/namespaces/prod/deployments`.
     collection: String,
@@ -285,6 +286,7 @@ impl Request {
             kind: kind.to_string(),
             namespace: namespace.map(str::to_string),
             group: group.to_string(),
+            version: version.to_string(),
             plural: plural.to_string(),
             collection,
             addresses_objects: scope == Scope::Cluster || namespace.is_some(),
@@ -358,6 +360,42 @@ impl Request {
     /// The kind these requests are for.
     pub fn kind(&self) -> &str {
         &self.kind
+    }
+
+    /// The kind's API group (empty for the core group).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The kind's version within its group.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Reads the OpenAPI v3 document of the kind's group-version (`/openapi/v3/api/v1`,
+    /// `/openapi/v3/apis/apps/v1`): its schemas say how list items are identified (list-map
+    /// keys), which a read-modify-write needs to patch lists without shifting their items.
+    ///
+    /// ```
+    /// # #[cfg(feature = "k8s-openapi")] {
+    /// use k8s_openapi::api::apps::v1::Deployment;
+    /// use klient_proto::api::Request;
+    /// let deployments = Request::namespaced::<Deployment>("prod").unwrap();
+    /// assert_eq!(deployments.openapi_schema().unwrap().uri(), "/openapi/v3/apis/apps/v1");
+    /// # }
+    /// ```
+    pub fn openapi_schema(&self) -> Result<http::Request<Vec<u8>>, RequestError> {
+        self.usable()?;
+        let mut path = String::from("/openapi/v3");
+        if self.group.is_empty() {
+            path.push_str("/api");
+        } else {
+            path.push_str("/apis");
+            push_segment(&mut path, &self.group);
+        }
+        push_segment(&mut path, &self.version);
+        // The document is JSON whatever format the objects travel in.
+        finish(Method::GET, path, Query::new(), None, Expect::Object(Format::Json))
     }
 
     /// Whether this is the core/v1 Pod collection (some subresources exist only there).
@@ -1040,5 +1078,18 @@ mod openapi_tests {
         assert_eq!(body["kind"], "Namespace");
         assert_eq!(body["apiVersion"], "v1");
         assert_eq!(body["metadata"]["name"], "team-a");
+    }
+
+    #[test]
+    fn the_openapi_schema_of_a_kind_is_its_group_versions_document() {
+        let pods = Request::namespaced::<Pod>("prod").unwrap();
+        assert_eq!((pods.group(), pods.version()), ("", "v1"));
+        let req = pods.openapi_schema().unwrap();
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri(), "/openapi/v3/api/v1");
+        assert_eq!(req.headers()["accept"], "application/json");
+        let crontabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+        let tabs = Request::from_api_resource(&crontabs, None).unwrap();
+        assert_eq!(tabs.openapi_schema().unwrap().uri(), "/openapi/v3/apis/stable.example.com/v1");
     }
 }
