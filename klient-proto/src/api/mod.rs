@@ -48,7 +48,8 @@ pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, Respons
 pub use format::{Format, ProtobufCodec};
 pub use messages::encode_status;
 pub use modify::{
-    ApplyError, ApplyFailure, DiffError, ListKeys, LocationStep, apply_json_patch, json_patch_between,
+    ApplyError, ApplyFailure, DiffError, ListKeys, LocationStep, OpenApiError, OpenApiLimits,
+    apply_json_patch, json_patch_between,
 };
 pub use negotiated::{Decodable, decode_delete_negotiated, decode_negotiated};
 pub use params::{

@@ -73,6 +73,10 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_none() && self.fields.is_empty() && self.any_field.is_none() && self.items.is_none()
+    }
+
     fn field(&self, name: &str) -> Option<NodeId> {
         self.fields.get(name).copied().or(self.any_field)
     }
@@ -90,7 +94,8 @@ impl Node {
 ///
 /// The diff ([`json_patch_between`](super::json_patch_between)) matches the items of a list by
 /// these keys (containers by `name`, container ports by `containerPort` and `protocol`); lists
-/// without keys match items by equality. Build it by hand:
+/// without keys match items by equality. Build it from the API server's OpenAPI v3 document with
+/// [`from_openapi_v3`](ListKeys::from_openapi_v3), or by hand:
 ///
 /// ```
 /// use klient_proto::api::modify::{ListKeys, LocationStep};

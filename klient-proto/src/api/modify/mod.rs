@@ -8,6 +8,8 @@
 //!
 //! - [`json_patch_between`] computes that patch; list items are matched by the keys a
 //!   [`ListKeys`] gives for each list, so that a changed item is patched in place.
+//! - [`ListKeys::from_openapi_v3`] reads those keys from the API server's OpenAPI v3 document
+//!   (`/openapi/v3/api/v1`, `/openapi/v3/apis/<group>/<version>`).
 //! - [`test_resource_version`] and [`replace_resource_version`] build an op that makes the patch
 //!   fail if the object changed on the server since it was read.
 //! - [`apply_json_patch`] applies a patch in memory, as the server would.
@@ -18,6 +20,7 @@ mod guard;
 mod list;
 mod list_keys;
 mod matching;
+mod openapi;
 mod pointer;
 
 #[cfg(test)]
@@ -29,3 +32,4 @@ pub use apply::{ApplyError, ApplyFailure, apply_json_patch};
 pub use diff::{DiffError, MAX_DIFF_DEPTH, json_patch_between};
 pub use guard::{RESOURCE_VERSION_POINTER, replace_resource_version, test_resource_version};
 pub use list_keys::{ListKeys, LocationStep};
+pub use openapi::{OpenApiError, OpenApiLimits};
