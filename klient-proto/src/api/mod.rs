@@ -27,6 +27,7 @@ mod dynamic;
 mod error;
 pub(crate) mod format;
 pub(crate) mod messages;
+pub mod modify;
 mod negotiated;
 mod params;
 mod request;
@@ -46,6 +47,10 @@ pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
 pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
 pub use format::{Format, ProtobufCodec};
 pub use messages::encode_status;
+pub use modify::{
+    ApplyError, ApplyFailure, DiffError, ListKeys, LocationStep, OpenApiError, OpenApiLimits,
+    apply_json_patch, json_patch_between,
+};
 pub use negotiated::{Decodable, decode_delete_negotiated, decode_negotiated};
 pub use params::{
     DeleteParams, FieldValidation, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
