@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::api::modify::{ModifyError, OpenApiError};
 use crate::api::{ApiError, DiscoveryError, LookupError, RequestError, ResponseError};
 use crate::auth::AuthError;
 use crate::client::CallError;
@@ -109,6 +110,10 @@ pub enum Error {
     Discovery(DiscoveryError),
     /// A resource name did not resolve to exactly one resource.
     Lookup(LookupError),
+    /// A read-modify-write could not turn the change into a patch.
+    Modify(ModifyError),
+    /// The API server's OpenAPI document did not say how the kind's lists are keyed.
+    OpenApi(OpenApiError),
 }
 
 impl Error {
@@ -155,6 +160,8 @@ impl fmt::Display for Error {
             Error::Call(e) => write!(f, "{e}"),
             Error::Discovery(e) => write!(f, "{e}"),
             Error::Lookup(e) => write!(f, "{e}"),
+            Error::Modify(e) => write!(f, "{e}"),
+            Error::OpenApi(e) => write!(f, "{e}"),
         }
     }
 }
@@ -188,6 +195,8 @@ impl std::error::Error for Error {
             Error::PortTunnel(e) => Some(e),
             Error::SpdyUpgrade(e) => Some(e),
             Error::InvalidPorts(e) => Some(e),
+            Error::Modify(e) => Some(e),
+            Error::OpenApi(e) => Some(e),
             _ => None,
         }
     }

@@ -395,7 +395,13 @@ impl Request {
         }
         push_segment(&mut path, &self.version);
         // The document is JSON whatever format the objects travel in.
-        finish(Method::GET, path, Query::new(), None, Expect::Object(Format::Json))
+        finish(
+            Method::GET,
+            path,
+            Query::new(),
+            None,
+            Expect::Object(Format::Json),
+        )
     }
 
     /// Whether this is the core/v1 Pod collection (some subresources exist only there).
@@ -1088,8 +1094,17 @@ mod openapi_tests {
         assert_eq!(req.method(), Method::GET);
         assert_eq!(req.uri(), "/openapi/v3/api/v1");
         assert_eq!(req.headers()["accept"], "application/json");
-        let crontabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Namespaced);
+        let crontabs = ApiResource::new(
+            "stable.example.com",
+            "v1",
+            "CronTab",
+            "crontabs",
+            Scope::Namespaced,
+        );
         let tabs = Request::from_api_resource(&crontabs, None).unwrap();
-        assert_eq!(tabs.openapi_schema().unwrap().uri(), "/openapi/v3/apis/stable.example.com/v1");
+        assert_eq!(
+            tabs.openapi_schema().unwrap().uri(),
+            "/openapi/v3/apis/stable.example.com/v1"
+        );
     }
 }

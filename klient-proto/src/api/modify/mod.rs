@@ -12,6 +12,8 @@
 //!   (`/openapi/v3/api/v1`, `/openapi/v3/apis/<group>/<version>`).
 //! - [`test_resource_version`] and [`replace_resource_version`] build an op that makes the patch
 //!   fail if the object changed on the server since it was read.
+//! - [`ReadModifyWrite`] decides what each attempt of a read-modify-write sends and whether a
+//!   conflict is tried again; the adapters' `Api::modify` drive it.
 //! - [`apply_json_patch`] applies a patch in memory, as the server would.
 
 mod apply;
@@ -22,6 +24,7 @@ mod list_keys;
 mod matching;
 mod openapi;
 mod pointer;
+mod read_modify_write;
 
 #[cfg(test)]
 mod diff_tests;
@@ -33,3 +36,4 @@ pub use diff::{DiffError, MAX_DIFF_DEPTH, json_patch_between};
 pub use guard::{RESOURCE_VERSION_POINTER, replace_resource_version, test_resource_version};
 pub use list_keys::{ListKeys, LocationStep};
 pub use openapi::{OpenApiError, OpenApiLimits};
+pub use read_modify_write::{DEFAULT_ATTEMPTS, ListKeysCache, ModifyError, ReadModifyWrite};
