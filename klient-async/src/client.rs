@@ -13,6 +13,8 @@ use std::time::Instant;
 use async_lock::Semaphore;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use klient_proto::api::Request;
+use klient_proto::api::modify::{ListKeys, ListKeysCache};
 use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, ClientSetup, Disposition, Pool, PoolSettings,
 };
@@ -53,6 +55,8 @@ struct Inner<R: Runtime> {
     pool: Mutex<Pool<Stream>>,
     /// One permit per connection a request-response call may hold (see [`Config::max_connections`]).
     connections: Arc<Semaphore>,
+    /// How each modified kind's lists are keyed (see [`Api::modify`](crate::Api::modify)).
+    list_keys: ListKeysCache,
 }
 
 impl<R: Runtime> std::fmt::Debug for Client<R> {
@@ -125,6 +129,7 @@ impl<R: Runtime> Client<R> {
                 settings,
                 pool: Mutex::new(Pool::new(PoolSettings::default())),
                 connections,
+                list_keys: ListKeysCache::new(),
             }),
         })
     }
@@ -147,6 +152,17 @@ impl<R: Runtime> Client<R> {
     /// The runtime this client runs on.
     pub fn runtime(&self) -> &R {
         &self.inner.runtime
+    }
+
+    /// The list keys of `request`'s kind, read from the server's OpenAPI document the first time.
+    pub(crate) async fn list_keys(&self, request: &Request) -> Result<Arc<ListKeys>> {
+        if let Some(keys) = self.inner.list_keys.get(request) {
+            return Ok(keys);
+        }
+        let response = self.send(request.openapi_schema()?).await?;
+        self.inner
+            .list_keys
+            .insert_from_response(request, response.status.as_u16(), &response.body)
     }
 
     /// Sends a request built by [`klient_proto::api`] and reads the whole response, trying again

@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
+use klient_proto::api::modify::ReadModifyWrite;
 use klient_proto::api::{
     ApiResource, Decodable, DeleteParams, Deleted, DynamicObject, DynamicResourceScope, EvictParams, Format,
     GetParams, ListParams, LogParams, NamespaceResourceScope, ObjectList, Patch, PatchParams, PostParams,
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::BodyStream;
-use crate::{Client, Result};
+use crate::{Client, Error, Result};
 
 /// The verbs of one kind, in one namespace or across all namespaces (or cluster-scoped).
 ///
@@ -333,12 +334,64 @@ impl<K: Resource + DeserializeOwned> Api<K> {
     }
 
     /// Replaces an object; its resourceVersion guards against overwriting a newer one (a
-    /// Conflict error).
+    /// Conflict error). The whole typed value is sent: fields the Rust type does not know (a
+    /// newer server's) are erased on the server. [`modify`](Self::modify) sends only a change
+    /// and keeps them.
     pub fn replace(&self, name: &str, params: &PostParams, object: &K) -> Result<K>
     where
         K: Serialize,
     {
         self.call(self.request.replace_object(name, params, object)?)
+    }
+
+    /// Changes an object without losing what its Rust type does not know: reads `name`, lets
+    /// `change` modify the typed value, and sends the server **only what `change` did**, as a
+    /// JSON patch guarded by the resourceVersion read. The server applies it to the object it
+    /// stores, so fields the type lacks (added by a newer server, a webhook, a controller) are
+    /// kept, in lists too: list items are matched by the keys the server's OpenAPI document gives
+    /// (read once per kind), so an inserted or removed item shifts no other. When someone else
+    /// wrote in between (a Conflict), the object is read again and `change` runs again on it, up
+    /// to five attempts. Returns the object as the server stored it (or as read, when `change`
+    /// changed nothing and nothing was sent).
+    ///
+    /// [`replace`](Self::replace) sends the whole typed value instead, and so drops every field
+    /// the type does not know.
+    ///
+    /// A change to a field whose meaning the server ties to one the type lacks (an older type's
+    /// `clusterIP` without `clusterIPs`) can be refused as Invalid: loudly, never silently.
+    ///
+    /// ```no_run
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use klient_blocking::{Api, Client};
+    ///
+    /// let maps: Api<ConfigMap> = Api::default_namespaced(Client::try_default()?);
+    /// let map = maps.modify("settings", |map| {
+    ///     map.data.get_or_insert_default().insert("mode".into(), "fast".into());
+    /// })?;
+    /// # Ok::<(), klient_blocking::Error>(())
+    /// ```
+    pub fn modify(&self, name: &str, mut change: impl FnMut(&mut K)) -> Result<K>
+    where
+        K: Serialize,
+    {
+        let keys = self.client.list_keys(&self.request)?;
+        let mut attempt = ReadModifyWrite::new();
+        loop {
+            let mut object = self.get(name)?;
+            let Some(patch) = attempt
+                .patch_for(&mut object, &keys, &mut change)
+                .map_err(Error::Modify)?
+            else {
+                return Ok(object);
+            };
+            match self.patch(name, &PatchParams::default(), &patch) {
+                Err(e) => match attempt.retry_after(&e) {
+                    Some(pause) => std::thread::sleep(pause),
+                    None => return Err(e),
+                },
+                written => return written,
+            }
+        }
     }
 
     /// Patches an object (JSON patch, merge, strategic merge or server-side apply).

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use klient_proto::api::Request;
+use klient_proto::api::modify::{ListKeys, ListKeysCache};
 use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, ClientSetup, Disposition, Pool, PoolSettings,
 };
@@ -38,6 +40,8 @@ struct Inner {
     authorizer: Authorizer,
     settings: CallSettings,
     pool: Mutex<Pool<Stream>>,
+    /// How each modified kind's lists are keyed (see [`Api::modify`](crate::Api::modify)).
+    list_keys: ListKeysCache,
 }
 
 impl std::fmt::Debug for Client {
@@ -101,6 +105,7 @@ impl Client {
                 authorizer,
                 settings,
                 pool: Mutex::new(Pool::new(PoolSettings::default())),
+                list_keys: ListKeysCache::new(),
             }),
         })
     }
@@ -118,6 +123,17 @@ impl Client {
     /// The configuration this client was made from.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The list keys of `request`'s kind, read from the server's OpenAPI document the first time.
+    pub(crate) fn list_keys(&self, request: &Request) -> Result<Arc<ListKeys>> {
+        if let Some(keys) = self.inner.list_keys.get(request) {
+            return Ok(keys);
+        }
+        let response = self.send(request.openapi_schema()?)?;
+        self.inner
+            .list_keys
+            .insert_from_response(request, response.status.as_u16(), &response.body)
     }
 
     /// Sends a request built by [`klient_proto::api`] and reads the whole response, trying again

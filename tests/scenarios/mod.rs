@@ -23,6 +23,7 @@ mod discovery;
 mod dynamic;
 mod errors;
 mod exec;
+mod modify;
 mod pagination;
 mod protobuf;
 mod protobuf_kinds;

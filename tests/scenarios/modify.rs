@@ -1,0 +1,270 @@
+//! `Api::modify` against the real API server: a custom resource whose schema has fields the Rust
+//! type used here lacks (a nested object, a map, fields of list-map items) keeps every one of them
+//! through changes made with the typed value, lists included; a write made between the read and
+//! the patch is a conflict, and the next attempt sees it.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use klient_e2e::{Cluster, TestNamespace, admin_client};
+use klient_proto::api::{ApiResource, DynamicResourceScope, Resource, Scope};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The custom resource as an older program knows it: `spec.owner`, `spec.annotations` and each
+/// target's `weight` and `note` are missing.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Gadget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    metadata: ObjectMeta,
+    spec: GadgetSpec,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+struct GadgetSpec {
+    replicas: i64,
+    targets: Vec<Target>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+struct Target {
+    host: String,
+    port: i64,
+}
+
+impl Resource for Gadget {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn group(dt: &ApiResource) -> Cow<'_, str> {
+        Cow::Borrowed(&dt.group)
+    }
+    fn version(dt: &ApiResource) -> Cow<'_, str> {
+        Cow::Borrowed(&dt.version)
+    }
+    fn kind(dt: &ApiResource) -> Cow<'_, str> {
+        Cow::Borrowed(&dt.kind)
+    }
+    fn plural(dt: &ApiResource) -> Cow<'_, str> {
+        Cow::Borrowed(&dt.plural)
+    }
+    fn scope(dt: &ApiResource) -> Scope {
+        dt.scope
+    }
+    fn name(&self) -> Option<&str> {
+        self.metadata.name.as_deref()
+    }
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
+    }
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.resource_version.as_deref()
+    }
+    fn uid(&self) -> Option<&str> {
+        self.metadata.uid.as_deref()
+    }
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+}
+
+/// Deletes the CustomResourceDefinition even when the test fails half-way.
+struct DeleteCrd(String);
+
+impl Drop for DeleteCrd {
+    fn drop(&mut self) {
+        let _ = Cluster::get().kubectl_output(&["delete", "crd", &self.0, "--wait=false"], None);
+    }
+}
+
+/// A target as the server stores it, with the fields the Rust type lacks.
+fn target(host: &str, port: i64, weight: i64) -> Value {
+    json!({"host": host, "port": port, "weight": weight, "note": format!("{host} note")})
+}
+
+/// Creates the CRD (a name of its own per run, as CRDs are deleted lazily) and waits until the
+/// API server serves it and publishes its schema in the OpenAPI document.
+fn gadget_kind(cluster: &Cluster) -> (ApiResource, DeleteCrd) {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let suffix = format!("{:08x}", nanos ^ std::process::id().rotate_left(16));
+    let (plural, kind) = (format!("gadgets{suffix}"), format!("Gadget{suffix}"));
+    let crd_name = format!("{plural}.klient.dev");
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": crd_name},
+        "spec": {
+            "group": "klient.dev",
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": format!("gadget{suffix}"), "kind": kind},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {
+                        "replicas": {"type": "integer"},
+                        "owner": {"type": "object", "properties": {
+                            "name": {"type": "string"},
+                            "team": {"type": "object", "properties": {
+                                "lead": {"type": "string"},
+                                "size": {"type": "integer"},
+                            }},
+                        }},
+                        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "targets": {
+                            "type": "array",
+                            "x-kubernetes-list-type": "map",
+                            "x-kubernetes-list-map-keys": ["host", "port"],
+                            "items": {"type": "object", "required": ["host", "port"], "properties": {
+                                "host": {"type": "string"},
+                                "port": {"type": "integer"},
+                                "weight": {"type": "integer"},
+                                "note": {"type": "string"},
+                            }},
+                        },
+                    }},
+                }}},
+            }],
+        },
+    });
+    create(cluster, &crd);
+    let cleanup = DeleteCrd(crd_name.clone());
+    klient_e2e::wait_for("the CRD to be served", Duration::from_secs(60), || {
+        let out = cluster.kubectl_output(&["get", &plural, "-A", "-o", "name"], None);
+        out.status.success().then_some(())
+    });
+    klient_e2e::wait_for("the CRD's schema in OpenAPI v3", Duration::from_secs(60), || {
+        let out = cluster.kubectl_output(&["get", "--raw", "/openapi/v3/apis/klient.dev/v1"], None);
+        String::from_utf8_lossy(&out.stdout).contains(&kind).then_some(())
+    });
+    let resource = ApiResource::new("klient.dev", "v1", &kind, &plural, Scope::Namespaced);
+    (resource, cleanup)
+}
+
+/// Creates `object` with kubectl, as another program would.
+fn create(cluster: &Cluster, object: &Value) {
+    let out = cluster.kubectl_output(&["create", "-f", "-"], Some(object.to_string().as_bytes()));
+    assert!(
+        out.status.success(),
+        "kubectl create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The object as kubectl reads it: everything the server stores.
+fn stored(cluster: &Cluster, namespace: &str, resource: &ApiResource, name: &str) -> Value {
+    let out = cluster.kubectl_ok(&["get", "-n", namespace, &resource.plural, name, "-o", "json"]);
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn modify_keeps_every_field_the_type_does_not_know_and_retries_a_conflict() {
+    crate::adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let ns = TestNamespace::create(&fixtures, "modify");
+        let (gadgets, _crd) = gadget_kind(&cluster);
+        let initial = json!({
+            "apiVersion": "klient.dev/v1",
+            "kind": gadgets.kind,
+            "metadata": {"name": "g1", "namespace": ns.name(), "labels": {"app": "g"}},
+            "spec": {
+                "replicas": 1,
+                "owner": {"name": "ops", "team": {"lead": "ana", "size": 4}},
+                "annotations": {"a": "1", "b": "2"},
+                "targets": [target("alpha", 80, 1), target("beta", 80, 2), target("gamma", 443, 3)],
+            },
+        });
+        create(&cluster, &initial);
+        let api =
+            crate::adapter::Api::<Gadget>::namespaced_with(crate::adapter::client(), ns.name(), &gadgets)
+                .unwrap();
+
+        // One known field changed: everything else is as it was.
+        let before = stored(&cluster, ns.name(), &gadgets, "g1");
+        let written = w!(api.modify("g1", |g| g.spec.replicas = 3)).unwrap();
+        assert_eq!(written.spec.replicas, 3);
+        let after = stored(&cluster, ns.name(), &gadgets, "g1");
+        assert_eq!(after["spec"]["replicas"], 3);
+        for field in ["owner", "annotations", "targets"] {
+            assert_eq!(after["spec"][field], before["spec"][field], "spec.{field}");
+        }
+        assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"]);
+
+        // Lists: the middle item removed, one inserted before the last, and the last one's key
+        // untouched — no other item shifts, and the unknown fields of those kept stay theirs.
+        w!(api.modify("g1", |g| {
+            g.spec.targets.retain(|t| t.host != "beta");
+            g.spec.targets.insert(
+                1,
+                Target {
+                    host: "delta".into(),
+                    port: 8080,
+                },
+            );
+        }))
+        .unwrap();
+        let after = stored(&cluster, ns.name(), &gadgets, "g1");
+        assert_eq!(
+            after["spec"]["targets"],
+            json!([target("alpha", 80, 1), {"host": "delta", "port": 8080}, target("gamma", 443, 3)])
+        );
+        assert_eq!(after["spec"]["owner"], before["spec"]["owner"]);
+
+        // Nothing changed: nothing sent (the resourceVersion stays).
+        let version = after["metadata"]["resourceVersion"].clone();
+        let unchanged = w!(api.modify("g1", |_| {})).unwrap();
+        assert_eq!(unchanged.metadata.resource_version.as_deref(), version.as_str());
+        assert_eq!(
+            stored(&cluster, ns.name(), &gadgets, "g1")["metadata"]["resourceVersion"],
+            version
+        );
+
+        // Someone writes between our read and our patch: a conflict, then a fresh read that sees
+        // their write, and our change on top of it.
+        let mut attempts = Vec::new();
+        let written = w!(api.modify("g1", |g| {
+            attempts.push(g.spec.replicas);
+            if attempts.len() == 1 {
+                cluster.kubectl_ok(&[
+                    "patch",
+                    "-n",
+                    ns.name(),
+                    &gadgets.plural,
+                    "g1",
+                    "--type=merge",
+                    "-p",
+                    r#"{"spec":{"replicas":10,"owner":{"name":"sre"}}}"#,
+                ]);
+            }
+            g.spec.replicas += 1;
+        }))
+        .unwrap();
+        assert_eq!(attempts, [3, 10], "the second attempt read the concurrent write");
+        assert_eq!(written.spec.replicas, 11);
+        let after = stored(&cluster, ns.name(), &gadgets, "g1");
+        assert_eq!(after["spec"]["replicas"], 11);
+        assert_eq!(
+            after["spec"]["owner"],
+            json!({"name": "sre", "team": {"lead": "ana", "size": 4}})
+        );
+        assert_eq!(after["spec"]["annotations"], json!({"a": "1", "b": "2"}));
+
+        // For contrast, `replace` with the same type erases what the type does not know.
+        let mut current = w!(api.get("g1")).unwrap();
+        current.spec.replicas = 12;
+        w!(api.replace("g1", &Default::default(), &current)).unwrap();
+        let after = stored(&cluster, ns.name(), &gadgets, "g1");
+        assert!(
+            after["spec"].get("owner").is_none(),
+            "replace dropped spec.owner: {after}"
+        );
+    });
+}
