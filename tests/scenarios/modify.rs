@@ -268,3 +268,162 @@ fn modify_keeps_every_field_the_type_does_not_know_and_retries_a_conflict() {
         );
     });
 }
+
+/// A ConfigMap as a program built against an older API knows it, in protobuf too: no
+/// `binaryData`, no `immutable` (its protobuf decoder skips fields 3 and 4, as any decoder
+/// skips fields it does not know).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct SlimConfigMap {
+    metadata: ObjectMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl klient_proto::protobuf::Message for SlimConfigMap {
+    const NAME: &'static str = "k8s.io.api.core.v1.ConfigMap";
+
+    fn empty() -> Self {
+        Self::default()
+    }
+
+    fn encode_fields(&self, writer: &mut klient_proto::protobuf::Writer) {
+        use klient_proto::protobuf::{Value, encode_map};
+        if let Some(map) = &self.data {
+            encode_map(map, 2, writer);
+        }
+        self.metadata.encode_field(1, writer);
+    }
+
+    fn merge_field(
+        &mut self,
+        field: u32,
+        wire_type: klient_proto::protobuf::WireType,
+        reader: &mut klient_proto::protobuf::Reader<'_>,
+    ) -> Result<(), klient_proto::protobuf::ProtobufError> {
+        use klient_proto::protobuf::{FieldContext, Value, merge_map_entry};
+        let context = FieldContext {
+            message: Self::NAME,
+            field,
+        };
+        match field {
+            1 => self.metadata.merge_value(context, wire_type, reader),
+            2 => merge_map_entry(self.data.get_or_insert_default(), context, wire_type, reader),
+            _ => reader.skip(wire_type),
+        }
+    }
+}
+
+impl Resource for SlimConfigMap {
+    type DynamicType = ();
+    type Scope = klient_proto::api::NamespaceResourceScope;
+
+    fn group(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+    fn version(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("v1")
+    }
+    fn kind(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("ConfigMap")
+    }
+    fn plural(_: &()) -> Cow<'_, str> {
+        Cow::Borrowed("configmaps")
+    }
+    fn scope(_: &()) -> Scope {
+        Scope::Namespaced
+    }
+    fn name(&self) -> Option<&str> {
+        self.metadata.name.as_deref()
+    }
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
+    }
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.resource_version.as_deref()
+    }
+    fn uid(&self) -> Option<&str> {
+        self.metadata.uid.as_deref()
+    }
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+    fn protobuf() -> Option<klient_proto::api::ProtobufCodec<Self>> {
+        Some(klient_proto::api::ProtobufCodec::new("v1", "ConfigMap"))
+    }
+}
+
+#[test]
+fn modify_over_protobuf_keeps_the_fields_a_built_in_type_lacks() {
+    crate::adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let ns = TestNamespace::create(&fixtures, "modify-pb");
+        create(
+            &cluster,
+            &json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": ns.name()},
+                "data": {"mode": "slow"},
+                "binaryData": {"blob": "AAEC"},
+            }),
+        );
+        let api =
+            crate::adapter::Api::<SlimConfigMap>::namespaced(crate::adapter::client(), ns.name()).protobuf();
+        assert_eq!(api.format(), klient_proto::api::Format::Protobuf);
+        let read = w!(api.get("settings")).unwrap();
+        assert_eq!(read.data.as_ref().unwrap()["mode"], "slow");
+
+        let written = w!(api.modify("settings", |cm| {
+            cm.data
+                .get_or_insert_default()
+                .insert("mode".into(), "fast".into());
+        }))
+        .unwrap();
+        assert_eq!(written.data.as_ref().unwrap()["mode"], "fast");
+        let out = cluster.kubectl_ok(&["get", "-n", ns.name(), "configmap", "settings", "-o", "json"]);
+        let stored: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(stored["data"], json!({"mode": "fast"}));
+        assert_eq!(
+            stored["binaryData"],
+            json!({"blob": "AAEC"}),
+            "the field the type lacks survived"
+        );
+    });
+}
+
+#[test]
+fn a_change_the_server_cannot_take_alone_is_refused_loudly_not_retried() {
+    crate::adapter::run(async move {
+        use k8s_openapi::api::core::v1::Service;
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let ns = TestNamespace::create(&fixtures, "modify-invalid");
+        create(
+            &cluster,
+            &json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "web", "namespace": ns.name()},
+                "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}},
+            }),
+        );
+        let api = crate::adapter::Api::<Service>::namespaced(crate::adapter::client(), ns.name());
+        let mut calls = 0;
+        // `clusterIP` is tied to `clusterIPs` (and immutable): an older type without `clusterIPs`
+        // would send this change alone; the server refuses it rather than lose either.
+        let refused = w!(api.modify("web", |svc| {
+            calls += 1;
+            let spec = svc.spec.get_or_insert_default();
+            spec.cluster_ip = Some("None".into());
+        }))
+        .unwrap_err();
+        let api_error = refused
+            .api()
+            .unwrap_or_else(|| panic!("an API error, got {refused:?}"));
+        assert_eq!(
+            api_error.reason,
+            klient_proto::api::StatusReason::Invalid,
+            "{api_error}"
+        );
+        assert_eq!(calls, 1, "an Invalid answer is not retried");
+    });
+}
