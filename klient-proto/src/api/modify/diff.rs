@@ -114,11 +114,7 @@ impl Differ {
             (Value::Object(b), Value::Object(a)) if depth < MAX_DIFF_DEPTH => {
                 self.object(b, a, at, depth + 1)
             }
-            (Value::Array(b), Value::Array(a)) if depth < MAX_DIFF_DEPTH => {
-                if b != a {
-                    self.list(b, a, at, depth + 1)
-                }
-            }
+            (Value::Array(b), Value::Array(a)) if depth < MAX_DIFF_DEPTH => self.list(b, a, at, depth + 1),
             _ => {
                 if before != after {
                     self.ops.push(JsonPatchOp::Replace {

@@ -222,7 +222,7 @@ fn scalar_lists_with_duplicates() {
     );
     assert_eq!(
         diff(&list(json!([1, 1])), &list(json!([1, 2, 1, 1])), &keys),
-        [add("/finalizers/1", json!(2)), add("/finalizers/3", json!(1))]
+        [add("/finalizers/1", json!(2)), add("/finalizers/2", json!(1))]
     );
 }
 

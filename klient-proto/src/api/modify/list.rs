@@ -9,7 +9,10 @@
 //! 2. move matched items into their new order, leaving in place the longest run that already is
 //!    in order, so reordering costs as few `move`s as it can;
 //! 3. add the new items that have no match, first first, each at its final index;
-//! 4. walk each matched item that changed, at its final index.
+//! 4. walk each matched item that may have changed (one matched by key), at its final index.
+//!
+//! Each move costs a pass over the list, here as on the server that applies it, so reversing a
+//! list of n items costs about n² steps (10,000 items: under 0.1 s here).
 
 use serde_json::Value;
 
@@ -21,7 +24,9 @@ use crate::api::JsonPatchOp;
 impl Differ {
     /// Ops for the list at the current path.
     pub(super) fn list(&mut self, before: &[Value], after: &[Value], at: Cursor<'_>, depth: usize) {
-        let matching = match_items(before, after, at.list_keys());
+        let Some(matching) = match_items(before, after, at.list_keys()) else {
+            return;
+        };
 
         for (i, new) in matching.old_to_new.iter().enumerate().rev() {
             if new.is_none() {
@@ -46,7 +51,7 @@ impl Differ {
 
         let item_at = at.item();
         for (j, old) in matching.new_to_old.iter().enumerate() {
-            if let Some(i) = *old {
+            if let (Some(i), false) = (*old, matching.unchanged[j]) {
                 self.path.push_index(j);
                 self.value(&before[i], &after[j], item_at, depth);
                 self.path.pop();

@@ -1,9 +1,10 @@
 //! Which item of the old list became which item of the new one.
 //!
-//! Items whose key fields are all present and unique on both sides match by key, so a container
-//! whose image changed is still the same container. Every other item (in a list without keys,
-//! lacking a key field, or sharing its key with another item) matches an equal item, the first
-//! one not yet taken, so unchanged items are kept and only changed ones are removed and added.
+//! Items equal at the start and at the end of both lists match in place. Among the rest, items
+//! whose key fields are all present and unique on both sides match by key, so a container whose
+//! image changed is still the same container. Every other item (in a list without keys, lacking
+//! a key field, or sharing its key with another item) matches an equal item, the first one not
+//! yet taken, so unchanged items are kept and only changed ones are removed and added.
 
 use std::collections::HashMap;
 use std::collections::hash_map::{DefaultHasher, Entry};
@@ -18,27 +19,53 @@ pub(crate) struct Matching {
     pub(crate) old_to_new: Vec<Option<usize>>,
     /// For each new item, the index of the old item it was.
     pub(crate) new_to_old: Vec<Option<usize>>,
+    /// For each new item, whether it is known to equal the old item it was (nothing to walk).
+    pub(crate) unchanged: Vec<bool>,
 }
 
 impl Matching {
-    fn pair(&mut self, old: usize, new: usize) {
+    fn pair(&mut self, old: usize, new: usize, unchanged: bool) {
         self.old_to_new[old] = Some(new);
         self.new_to_old[new] = Some(old);
+        self.unchanged[new] = unchanged;
     }
 }
 
-/// Matches the items of two versions of one list, by `keys` where they identify items.
-pub(crate) fn match_items(before: &[Value], after: &[Value], keys: Option<&[String]>) -> Matching {
+/// Matches the items of two versions of one list, by `keys` where they identify items; `None`
+/// when the lists are equal.
+pub(crate) fn match_items(before: &[Value], after: &[Value], keys: Option<&[String]>) -> Option<Matching> {
+    // Most changes touch a few items: the common ends match without hashing anything.
+    let prefix = before.iter().zip(after).take_while(|(b, a)| b == a).count();
+    if prefix == before.len() && prefix == after.len() {
+        return None;
+    }
     let mut matching = Matching {
         old_to_new: vec![None; before.len()],
         new_to_old: vec![None; after.len()],
+        unchanged: vec![false; after.len()],
     };
-    if let Some(keys) = keys {
-        match_by_keys(before, after, keys, &mut matching);
+    let suffix = before[prefix..]
+        .iter()
+        .rev()
+        .zip(after[prefix..].iter().rev())
+        .take_while(|(b, a)| b == a)
+        .count();
+    for i in 0..prefix {
+        matching.pair(i, i, true);
     }
-    match_equal(before, after, &mut matching);
-    matching
+    for k in 1..=suffix {
+        matching.pair(before.len() - k, after.len() - k, true);
+    }
+    let old = prefix..before.len() - suffix;
+    let new = prefix..after.len() - suffix;
+    if let Some(keys) = keys {
+        match_by_keys(before, after, (old.clone(), new.clone()), keys, &mut matching);
+    }
+    match_equal(before, after, (old, new), &mut matching);
+    Some(matching)
 }
+
+type Middle = (std::ops::Range<usize>, std::ops::Range<usize>);
 
 /// Where one key value was seen on one side: at one index, or more than once.
 #[derive(Clone, Copy)]
@@ -47,18 +74,25 @@ enum Seen {
     Repeated,
 }
 
-fn match_by_keys(before: &[Value], after: &[Value], keys: &[String], matching: &mut Matching) {
-    let old = index_by_key(before, keys);
-    for (key, seen) in index_by_key(after, keys) {
+fn match_by_keys(
+    before: &[Value],
+    after: &[Value],
+    (old, new): Middle,
+    keys: &[String],
+    matching: &mut Matching,
+) {
+    let old = index_by_key(before, old, keys);
+    for (key, seen) in index_by_key(after, new, keys) {
         if let (Seen::Once(new), Some(Seen::Once(old))) = (seen, old.get(&key)) {
-            matching.pair(*old, new);
+            matching.pair(*old, new, false);
         }
     }
 }
 
-fn index_by_key(items: &[Value], keys: &[String]) -> HashMap<String, Seen> {
-    let mut seen = HashMap::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+fn index_by_key(items: &[Value], range: std::ops::Range<usize>, keys: &[String]) -> HashMap<String, Seen> {
+    let mut seen = HashMap::with_capacity(range.len());
+    for i in range {
+        let item = &items[i];
         if let Some(key) = key_of(item, keys) {
             match seen.entry(key) {
                 Entry::Vacant(e) => {
@@ -84,28 +118,44 @@ fn key_of(item: &Value, keys: &[String]) -> Option<String> {
     serde_json::to_string(&values).ok()
 }
 
-fn match_equal(before: &[Value], after: &[Value], matching: &mut Matching) {
-    let mut unmatched_old: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, item) in before.iter().enumerate() {
+fn match_equal(before: &[Value], after: &[Value], (old, new): Middle, matching: &mut Matching) {
+    // Unmatched old items by hash, each hash's items chained in index order through `next`, so
+    // that equal duplicates pair up in order and no bucket needs an allocation of its own.
+    const END: usize = usize::MAX;
+    let mut first: HashMap<u64, usize> = HashMap::new();
+    let mut next = vec![END; before.len()];
+    for i in old.rev() {
         if matching.old_to_new[i].is_none() {
-            unmatched_old.entry(content_hash(item)).or_default().push(i);
+            let head = first.entry(content_hash(&before[i])).or_insert(END);
+            next[i] = *head;
+            *head = i;
         }
     }
-    if unmatched_old.is_empty() {
+    if first.is_empty() {
         return;
     }
-    for (j, item) in after.iter().enumerate() {
+    for j in new {
         if matching.new_to_old[j].is_some() {
             continue;
         }
-        let Some(candidates) = unmatched_old.get_mut(&content_hash(item)) else {
+        let item = &after[j];
+        let Some(head) = first.get_mut(&content_hash(item)) else {
             continue;
         };
-        // Candidates are in index order, so equal duplicates pair up in order.
-        if let Some(at) = candidates.iter().position(|&i| before[i] == *item) {
-            let i = candidates.remove(at);
-            matching.pair(i, j);
+        // Unlink the first equal item of the chain.
+        let (mut prev, mut at) = (END, *head);
+        while at != END && before[at] != *item {
+            (prev, at) = (at, next[at]);
         }
+        if at == END {
+            continue;
+        }
+        if prev == END {
+            *head = next[at];
+        } else {
+            next[prev] = next[at];
+        }
+        matching.pair(at, j, true);
     }
 }
 
@@ -168,9 +218,20 @@ mod tests {
     fn keyed_items_match_by_key_even_when_changed() {
         let before = items(json!([{"name": "a", "image": "1"}, {"name": "b", "image": "1"}]));
         let after = items(json!([{"name": "c"}, {"name": "b", "image": "2"}, {"name": "a", "image": "1"}]));
-        let m = match_items(&before, &after, Some(&["name".to_owned()]));
+        let m = match_items(&before, &after, Some(&["name".to_owned()])).unwrap();
         assert_eq!(m.old_to_new, [Some(2), Some(1)]);
         assert_eq!(m.new_to_old, [None, Some(1), Some(0)]);
+        assert_eq!(m.unchanged, [false, false, false]);
+    }
+
+    #[test]
+    fn common_ends_match_in_place() {
+        let before = items(json!([1, 2, 3, 2, 1]));
+        let after = items(json!([1, 2, 9, 2, 1]));
+        let m = match_items(&before, &after, None).unwrap();
+        assert_eq!(m.new_to_old, [Some(0), Some(1), None, Some(3), Some(4)]);
+        assert_eq!(m.unchanged, [true, true, false, true, true]);
+        assert_eq!(match_items(&before, &before, None), None);
     }
 
     #[test]
@@ -188,7 +249,7 @@ mod tests {
             {"port": 80},
             {"port": 81, "protocol": "TCP", "x": 3}
         ]));
-        let m = match_items(&before, &after, Some(&keys));
+        let m = match_items(&before, &after, Some(&keys)).unwrap();
         assert_eq!(m.new_to_old, [Some(3), Some(2), Some(0), None]);
         assert_eq!(m.old_to_new, [Some(2), None, Some(1), Some(0)]);
     }
@@ -197,7 +258,7 @@ mod tests {
     fn equal_duplicates_pair_in_order() {
         let before = items(json!(["x", "y", "x", 1, 1.0]));
         let after = items(json!(["y", "x", "x", "x", 1.0]));
-        let m = match_items(&before, &after, None);
+        let m = match_items(&before, &after, None).unwrap();
         assert_eq!(m.new_to_old, [Some(1), Some(0), Some(2), None, Some(4)]);
         assert_eq!(m.old_to_new, [Some(1), Some(0), Some(2), None, Some(4)]);
     }
@@ -219,7 +280,7 @@ mod tests {
             deeper = json!([deeper]);
         }
         assert_eq!(content_hash(&deep), content_hash(&deeper));
-        let m = match_items(&[deep.clone()], &[deeper, deep], None);
+        let m = match_items(&[deep.clone()], &[deeper, deep], None).unwrap();
         assert_eq!(m.new_to_old, [None, Some(0)]);
     }
 }
