@@ -59,6 +59,15 @@ macro_rules! spawn {
     };
 }
 
+/// Runs the blocking `$body` (joining threads, say) on a thread of smol's blocking pool, so that no
+/// executor thread blocks; `join!` gives its value.
+#[allow(unused_macros)] // only the listener scenarios wait on threads
+macro_rules! spawn_thread {
+    ($body:block) => {
+        smol::unblock(move || $body)
+    };
+}
+
 macro_rules! join {
     ($handle:expr) => {
         $handle.await

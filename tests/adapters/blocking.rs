@@ -54,6 +54,14 @@ macro_rules! spawn {
     };
 }
 
+/// Runs the blocking `$body` (joining threads, say) on a thread of its own; `join!` gives its value.
+#[allow(unused_macros)] // only the listener scenarios wait on threads
+macro_rules! spawn_thread {
+    ($body:block) => {
+        std::thread::spawn(move || $body)
+    };
+}
+
 macro_rules! join {
     ($handle:expr) => {
         $handle.join().expect("the spawned part of the scenario")

@@ -58,6 +58,16 @@ macro_rules! spawn {
     };
 }
 
+/// Runs the blocking `$body` (joining threads, say) where it blocks no worker of the runtime: a
+/// task blocked on a worker keeps the task in that worker's LIFO slot from running (no other
+/// worker may take it), which stalled the listener it waited for. `join!` gives its value.
+#[allow(unused_macros)] // only the listener scenarios wait on threads
+macro_rules! spawn_thread {
+    ($body:block) => {
+        tokio::task::spawn_blocking(move || $body)
+    };
+}
+
 macro_rules! join {
     ($handle:expr) => {
         $handle.await.expect("the spawned part of the scenario")

@@ -376,7 +376,7 @@ fn listener_forwards_many_concurrent_connections() {
                 })
             })
             .collect();
-        let all_done = spawn!({
+        let all_done = spawn_thread!({
             for worker in workers {
                 worker.join().expect("a forwarded connection failed");
             }

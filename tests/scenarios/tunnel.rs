@@ -328,13 +328,15 @@ fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
                         writer.shutdown(Shutdown::Write).unwrap();
                     });
                     let mut echoed = Vec::new();
-                    connection.read_to_end(&mut echoed).unwrap();
+                    if let Err(e) = connection.read_to_end(&mut echoed) {
+                        panic!("connection {i}: {e} after {} of {} bytes back", echoed.len(), sent.len());
+                    }
                     sender.join().unwrap();
                     assert!(echoed == sent, "connection {i}: {} bytes back, or different ones", echoed.len());
                 })
             })
             .collect();
-        let all_done = spawn!({
+        let all_done = spawn_thread!({
             for worker in workers {
                 worker.join().expect("a forwarded connection failed");
             }
@@ -349,4 +351,9 @@ fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
 #[test]
 fn a_listener_carries_sixteen_connections_over_one_upgrade() {
     a_listener_carries_every_connection_over_one_upgrade(16);
+}
+
+#[test]
+fn a_listener_carries_a_hundred_connections_over_one_upgrade() {
+    a_listener_carries_every_connection_over_one_upgrade(100);
 }
