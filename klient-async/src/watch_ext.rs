@@ -31,6 +31,20 @@ where
         .boxed()
     }
 
+    /// Runs `change` on every object the events carry before they go on (client-go's
+    /// `SetTransform`, kube's `modify`): strip what the program never reads, so that a store fed
+    /// from here keeps less — e.g. `.modify(|pod| pod.strip_managed_fields())`
+    /// ([`ResourceExt::strip_managed_fields`](klient_proto::api::ResourceExt::strip_managed_fields)).
+    fn modify(self, mut change: impl FnMut(&mut K) + Send + 'static) -> BoxStream<'static, Result<Event<K>>> {
+        self.map(move |event| {
+            event.map(|mut event| {
+                event.modify(&mut change);
+                event
+            })
+        })
+        .boxed()
+    }
+
     /// Every object the events touch: created, changed, in the initial set, or deleted (its
     /// last state).
     fn touched_objects(self) -> BoxStream<'static, Result<K>> {

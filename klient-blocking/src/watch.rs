@@ -312,6 +312,24 @@ impl<K: Resource + DeserializeOwned> Watcher<K> {
     }
 }
 
+impl<K> Watcher<K>
+where
+    K: Resource + DeserializeOwned,
+{
+    /// Runs `change` on every object the events carry before they go on (client-go's
+    /// `SetTransform`, kube's `modify`): strip what the program never reads, so that a store fed
+    /// from here keeps less — e.g. `.modify(|pod| pod.strip_managed_fields())`
+    /// ([`ResourceExt::strip_managed_fields`](klient_proto::api::ResourceExt::strip_managed_fields)).
+    pub fn modify(self, mut change: impl FnMut(&mut K)) -> impl Iterator<Item = Result<Event<K>>> {
+        self.map(move |event| {
+            event.map(|mut event| {
+                event.modify(&mut change);
+                event
+            })
+        })
+    }
+}
+
 impl<K> Iterator for Watcher<K>
 where
     K: Resource + DeserializeOwned,

@@ -121,6 +121,25 @@ mod adapter {
     pub use klient_async_std::Tunnel;
     use klient_e2e::{Cluster, TestNamespace};
 
+    /// A watcher whose objects lose their managedFields before they are handed out.
+    #[allow(dead_code)] // only the watch scenarios use it
+    pub fn stripped_watcher<K>(
+        api: Api<K>,
+        config: klient_async_std::runtime::watcher::Config,
+    ) -> futures_util::stream::BoxStream<'static, klient_async_std::Result<klient_proto::watch::Event<K>>>
+    where
+        K: klient_proto::api::Resource
+            + klient_proto::api::ResourceExt
+            + serde::de::DeserializeOwned
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        use klient_async_std::runtime::WatchStreamExt;
+        klient_async_std::runtime::watcher(api, config).modify(|object| object.strip_managed_fields())
+    }
+
     /// The watcher of an async adapter.
     pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_async_std::AsyncIo>;
 

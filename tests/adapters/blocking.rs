@@ -105,6 +105,18 @@ mod adapter {
     use super::*;
 
     pub use klient_blocking::{Api, Client, Config, Discovery, PortForwardListener};
+
+    /// A watcher whose objects lose their managedFields before they are handed out.
+    #[allow(dead_code)] // only the watch scenarios use it
+    pub fn stripped_watcher<K>(
+        api: Api<K>,
+        config: klient_blocking::WatchConfig,
+    ) -> impl Iterator<Item = klient_blocking::Result<klient_proto::watch::Event<K>>>
+    where
+        K: klient_proto::api::Resource + klient_proto::api::ResourceExt + serde::de::DeserializeOwned,
+    {
+        klient_blocking::watcher(api, config).modify(|object| object.strip_managed_fields())
+    }
     #[allow(unused_imports)] // only the tunnel scenarios (a binary of their own) use it
     pub use klient_blocking::Tunnel;
     use klient_e2e::{Cluster, TestNamespace};

@@ -121,6 +121,25 @@ mod adapter {
     #[allow(unused_imports)] // only the tunnel scenarios (a binary of their own) use it
     pub use klient_tokio::Tunnel;
 
+    /// A watcher whose objects lose their managedFields before they are handed out.
+    #[allow(dead_code)] // only the watch scenarios use it
+    pub fn stripped_watcher<K>(
+        api: Api<K>,
+        config: klient_tokio::runtime::watcher::Config,
+    ) -> futures_util::stream::BoxStream<'static, klient_tokio::Result<klient_proto::watch::Event<K>>>
+    where
+        K: klient_proto::api::Resource
+            + klient_proto::api::ResourceExt
+            + serde::de::DeserializeOwned
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        use klient_tokio::runtime::WatchStreamExt;
+        klient_tokio::runtime::watcher(api, config).modify(|object| object.strip_managed_fields())
+    }
+
     /// The watcher of an async adapter.
     pub type Watching<K> = klient_e2e::AsyncWatching<K, klient_tokio::Tokio>;
 

@@ -309,3 +309,67 @@ fn watcher_and_store_stay_exactly_in_sync() {
         assert_eq!(w!(watcher.step(Duration::from_millis(1500))), None);
     });
 }
+
+/// Applies a ConfigMap with kubectl's server-side apply, which records managedFields.
+fn apply_server_side(cluster: &Cluster, namespace: &str, name: &str, value: &str) {
+    let object = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"klient-test": "transform"}},
+        "data": {"value": value},
+    });
+    let out = cluster.kubectl_output(
+        &["apply", "--server-side", "--field-manager=klient-test", "-f", "-"],
+        Some(object.to_string().as_bytes()),
+    );
+    assert!(
+        out.status.success(),
+        "kubectl apply: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_watcher_transform_strips_managed_fields_before_the_store_keeps_them() {
+    crate::adapter::run(async move {
+        use klient_proto::watch::Store;
+        let cluster = Cluster::get();
+        let ns = TestNamespace::create(&admin_client(&cluster), "watch-transform");
+        for name in ["c0", "c1", "c2"] {
+            apply_server_side(&cluster, ns.name(), name, "1");
+        }
+        let api: Api<ConfigMap> = crate::adapter::api(&ns);
+        // Without the transform the objects carry server-side apply's bookkeeping.
+        let plain = w!(api.get("c0")).unwrap();
+        assert!(
+            plain.metadata.managed_fields.is_some(),
+            "server-side apply records managedFields"
+        );
+
+        // The namespace's own kube-root-ca.crt is left out.
+        let config = WatchConfig::default().labels("klient-test=transform");
+        let mut events = crate::adapter::stripped_watcher(api.clone(), config);
+        let mut store = Store::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !store.is_ready() {
+            assert!(Instant::now() < deadline, "the initial list in 30 s");
+            let event = next!(events).expect("the watcher goes on").expect("no failure");
+            store.apply(event);
+        }
+        assert_eq!(store.len(), 3);
+        assert!(store.list().all(|cm| cm.metadata.managed_fields.is_none()));
+
+        // Later changes arrive stripped too.
+        apply_server_side(&cluster, ns.name(), "c1", "2");
+        loop {
+            assert!(Instant::now() < deadline, "the change in 30 s");
+            let event = next!(events).expect("the watcher goes on").expect("no failure");
+            if let Event::Apply(cm) = &event
+                && cm.metadata.name.as_deref() == Some("c1")
+            {
+                assert_eq!(cm.metadata.managed_fields, None);
+                assert_eq!(cm.data.as_ref().unwrap()["value"], "2");
+                break;
+            }
+        }
+    });
+}

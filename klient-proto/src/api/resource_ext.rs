@@ -29,6 +29,10 @@ pub trait ResourceExt: Resource {
     fn labels(&self) -> &BTreeMap<String, String>;
     /// `metadata.annotations`, empty when there are none.
     fn annotations(&self) -> &BTreeMap<String, String>;
+    /// Drops `metadata.managedFields`: server-side apply's bookkeeping, often the largest part of
+    /// an object and rarely read by a program, so that a watcher's store keeps less (use it as
+    /// the watcher's transform). Never send an object stripped this way back with `replace`.
+    fn strip_managed_fields(&mut self);
 
     /// The name, else the `generateName` prefix (an object not yet created), else `""`: what
     /// to print, never what to address an object by.
@@ -50,6 +54,9 @@ impl ResourceExt for DynamicObject {
     fn annotations(&self) -> &BTreeMap<String, String> {
         self.metadata.annotations.as_ref().unwrap_or(&EMPTY)
     }
+    fn strip_managed_fields(&mut self) {
+        self.metadata.other.remove("managedFields");
+    }
 }
 
 #[cfg(feature = "k8s-openapi")]
@@ -65,6 +72,9 @@ where
     }
     fn annotations(&self) -> &BTreeMap<String, String> {
         self.metadata().annotations.as_ref().unwrap_or(&EMPTY)
+    }
+    fn strip_managed_fields(&mut self) {
+        self.metadata_mut().managed_fields = None;
     }
 }
 
@@ -85,5 +95,24 @@ mod tests {
         assert_eq!(cm.annotations()["a"], "1");
         cm.metadata.name = Some("cm-x1".into());
         assert_eq!(cm.name_any(), "cm-x1");
+    }
+
+    #[test]
+    fn managed_fields_are_stripped_from_typed_and_dynamic_objects() {
+        let with_fields = serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "data": {"k": "v"},
+        });
+        let mut cm: ConfigMap = serde_json::from_value(with_fields.clone()).unwrap();
+        assert!(cm.metadata.managed_fields.is_some());
+        cm.strip_managed_fields();
+        assert_eq!(cm.metadata.managed_fields, None);
+        assert_eq!(cm.name_any(), "c");
+        let mut dynamic: DynamicObject = serde_json::from_value(with_fields).unwrap();
+        dynamic.strip_managed_fields();
+        let back = serde_json::to_value(&dynamic).unwrap();
+        assert!(back["metadata"].get("managedFields").is_none(), "{back}");
+        assert_eq!(back["data"]["k"], "v");
     }
 }

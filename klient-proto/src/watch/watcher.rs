@@ -65,6 +65,29 @@ pub enum Event<K> {
     Delete(K),
 }
 
+impl<K> Event<K> {
+    /// Runs `change` on the event's object, if it carries one: a watcher's transform (client-go's
+    /// `SetTransform`, kube's `modify`), applied before a store keeps the object, e.g.
+    /// [`ResourceExt::strip_managed_fields`](crate::api::ResourceExt::strip_managed_fields).
+    ///
+    /// ```
+    /// use klient_proto::api::{ApiResource, DynamicObject, ResourceExt, Scope};
+    /// use klient_proto::watch::Event;
+    ///
+    /// let tabs = ApiResource::new("stable.example.com", "v1", "CronTab", "crontabs", Scope::Cluster);
+    /// let mut event = Event::Apply(DynamicObject::new("a", &tabs));
+    /// event.modify(|tab| tab.metadata.labels = Some([("seen".into(), "yes".into())].into()));
+    /// let Event::Apply(tab) = event else { unreachable!() };
+    /// assert_eq!(tab.labels()["seen"], "yes");
+    /// ```
+    pub fn modify(&mut self, change: impl FnOnce(&mut K)) {
+        match self {
+            Event::InitApply(object) | Event::Apply(object) | Event::Delete(object) => change(object),
+            Event::Init | Event::InitDone => {}
+        }
+    }
+}
+
 /// What a request's input should have been, in an [`InputError::UnexpectedResponse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
