@@ -18,6 +18,32 @@
 
 include!("wait_until.rs");
 
+/// The object accessors of `Resource` for a scenario's own kind whose `metadata` is k8s-openapi's
+/// `ObjectMeta` (what a derive would write).
+macro_rules! object_meta_accessors {
+    () => {
+        fn name(&self) -> Option<&str> {
+            self.metadata.name.as_deref()
+        }
+        fn namespace(&self) -> Option<&str> {
+            self.metadata.namespace.as_deref()
+        }
+        fn resource_version(&self) -> Option<&str> {
+            self.metadata.resource_version.as_deref()
+        }
+        fn uid(&self) -> Option<&str> {
+            self.metadata.uid.as_deref()
+        }
+        fn annotation(&self, key: &str) -> Option<&str> {
+            self.metadata
+                .annotations
+                .as_ref()?
+                .get(key)
+                .map(String::as_str)
+        }
+    };
+}
+
 mod auth;
 mod discovery;
 mod dynamic;

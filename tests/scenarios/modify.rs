@@ -56,21 +56,7 @@ impl Resource for Gadget {
     fn scope(dt: &ApiResource) -> Scope {
         dt.scope
     }
-    fn name(&self) -> Option<&str> {
-        self.metadata.name.as_deref()
-    }
-    fn namespace(&self) -> Option<&str> {
-        self.metadata.namespace.as_deref()
-    }
-    fn resource_version(&self) -> Option<&str> {
-        self.metadata.resource_version.as_deref()
-    }
-    fn uid(&self) -> Option<&str> {
-        self.metadata.uid.as_deref()
-    }
-    fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
-    }
+    object_meta_accessors!();
 }
 
 /// Deletes the CustomResourceDefinition even when the test fails half-way.
@@ -332,21 +318,7 @@ impl Resource for SlimConfigMap {
     fn scope(_: &()) -> Scope {
         Scope::Namespaced
     }
-    fn name(&self) -> Option<&str> {
-        self.metadata.name.as_deref()
-    }
-    fn namespace(&self) -> Option<&str> {
-        self.metadata.namespace.as_deref()
-    }
-    fn resource_version(&self) -> Option<&str> {
-        self.metadata.resource_version.as_deref()
-    }
-    fn uid(&self) -> Option<&str> {
-        self.metadata.uid.as_deref()
-    }
-    fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
-    }
+    object_meta_accessors!();
     fn protobuf() -> Option<klient_proto::api::ProtobufCodec<Self>> {
         Some(klient_proto::api::ProtobufCodec::new("v1", "ConfigMap"))
     }

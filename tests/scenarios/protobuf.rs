@@ -546,21 +546,7 @@ impl Resource for Widget {
     fn scope(_: &()) -> Scope {
         Scope::Namespaced
     }
-    fn name(&self) -> Option<&str> {
-        self.metadata.name.as_deref()
-    }
-    fn namespace(&self) -> Option<&str> {
-        self.metadata.namespace.as_deref()
-    }
-    fn resource_version(&self) -> Option<&str> {
-        self.metadata.resource_version.as_deref()
-    }
-    fn uid(&self) -> Option<&str> {
-        self.metadata.uid.as_deref()
-    }
-    fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
-    }
+    object_meta_accessors!();
     fn protobuf() -> Option<ProtobufCodec<Self>> {
         let api_version = WIDGET_API_VERSION.get_or_init(|| format!("{}/v1", widget_group()));
         Some(ProtobufCodec::new(api_version, "Widget"))
