@@ -39,7 +39,8 @@ fn diff(before: &Value, after: &Value, keys: &ListKeys) -> Vec<JsonPatchOp> {
     ops
 }
 
-fn pod_keys() -> ListKeys {
+/// Pod's list keys: containers by name, their ports by number and protocol.
+pub(super) fn pod_keys() -> ListKeys {
     let mut keys = ListKeys::new();
     keys.insert(&LocationStep::parse_path("spec.containers"), ["name"]);
     keys.insert(

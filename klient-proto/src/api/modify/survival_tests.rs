@@ -10,7 +10,7 @@
 use serde_json::{Map, Value, json};
 
 use super::list_keys::Cursor;
-use super::{ListKeys, LocationStep, apply_json_patch, json_patch_between};
+use super::{ListKeys, apply_json_patch, json_patch_between};
 
 /// SplitMix64: tiny, deterministic, good enough to pick cases.
 struct Rng(u64);
@@ -217,13 +217,7 @@ impl Gen {
 }
 
 fn pod_like_keys() -> ListKeys {
-    let mut keys = ListKeys::new();
-    keys.insert(&LocationStep::parse_path("spec.containers"), ["name"]);
-    keys.insert(
-        &LocationStep::parse_path("spec.containers[].ports"),
-        ["containerPort", "protocol"],
-    );
-    keys
+    super::diff_tests::pod_keys()
 }
 
 /// One step to an object that keeps its identity: a member, or the keyed item with these values.
