@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -27,10 +27,15 @@ use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump, 
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
 
+/// Chunks queued for each connection's reader. A reader that stops taking them holds the whole
+/// tunnel back once its queue is full (the pump waits, the kubelet is slowed through TCP), as
+/// with kubectl and klient's async adapters: nothing is dropped, and memory stays bounded.
+const QUEUED_CHUNKS: usize = 16;
+
 /// Where each connection's bytes go, shared by the tunnel's handles and its pump.
 #[derive(Default)]
 struct Routes {
-    readers: HashMap<ConnId, Sender<io::Result<Bytes>>>,
+    readers: HashMap<ConnId, SyncSender<io::Result<Bytes>>>,
     /// Why the whole tunnel ended, once it has: every later connection fails with it.
     ended: Option<(io::ErrorKind, String)>,
 }
@@ -151,7 +156,7 @@ impl Tunnel {
             ));
         }
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(QUEUED_CHUNKS);
         {
             let mut routes = lock(&self.routes);
             if let Some((kind, message)) = &routes.ended {
@@ -282,27 +287,30 @@ fn run_tunnel(
     commands: Receiver<TunnelCommand>,
     routes: Arc<Mutex<Routes>>,
 ) {
+    // Each send happens outside the routes' lock: it waits while the reader's queue is full,
+    // and the reader's side (connect, drop) must not wait for the lock meanwhile.
     let result = pump(stream, waiting, session, commands, |event| {
-        let mut routes = lock(&routes);
         let conn = event.conn();
         match event.into_read_item() {
             Some(Ok(bytes)) => {
-                if let Some(tx) = routes.readers.get(&conn) {
+                let tx = lock(&routes).readers.get(&conn).cloned();
+                if let Some(tx) = tx {
+                    // A dropped reader takes nothing more: its error is no one's.
                     let _ = tx.send(Ok(bytes));
                 }
             }
             // The connection's last item.
             Some(Err(e)) => {
-                if let Some(tx) = routes.readers.remove(&conn) {
+                let tx = lock(&routes).readers.remove(&conn);
+                if let Some(tx) = tx {
                     let _ = tx.send(Err(e));
                 }
             }
             None => {
-                routes.readers.remove(&conn);
+                lock(&routes).readers.remove(&conn);
             }
         }
     });
-    let mut routes = lock(&routes);
     let (kind, message) = match &result {
         Ok(()) => (
             io::ErrorKind::BrokenPipe,
@@ -313,12 +321,18 @@ fn run_tunnel(
             tunnel_failure(e)
         }
     };
-    for (_, tx) in routes.readers.drain() {
-        if result.is_err() {
+    let still_read: Vec<_> = {
+        let mut routes = lock(&routes);
+        routes.ended = Some((kind, message.clone()));
+        routes.readers.drain().map(|(_, tx)| tx).collect()
+    };
+    // Every connection still read hears why the tunnel ended, after what it has queued (a
+    // clean end is an end).
+    if result.is_err() {
+        for tx in still_read {
             let _ = tx.send(Err(io::Error::new(kind, message.clone())));
         }
     }
-    routes.ended = Some((kind, message));
 }
 
 /// A failed tunnel as each connection sees it.

@@ -357,3 +357,59 @@ fn a_listener_carries_sixteen_connections_over_one_upgrade() {
 fn a_listener_carries_a_hundred_connections_over_one_upgrade() {
     a_listener_carries_every_connection_over_one_upgrade(100);
 }
+
+/// A connection whose reader stops taking bytes holds the whole tunnel back once its bounded
+/// queue is full — another connection's echo waits — and, once it reads again, every byte of
+/// both arrives: back-pressure instead of unbounded memory, and nothing dropped.
+#[test]
+fn a_reader_that_stops_holds_the_tunnel_back_and_loses_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "tunnel-held");
+        let before = portforward_upgrades(&fixtures);
+        let tunnel = w!(adapter::client().portforward_tunnel(namespace.name(), "box")).unwrap();
+        let port = cluster.echo_port();
+
+        // A sends 8 MiB and leaves its echo unread for now.
+        let (mut a_reader, mut a_writer) = split!(w!(tunnel.connect(port)).unwrap());
+        let sent_a = payload(0, 8 << 20);
+        let to_send = sent_a.clone();
+        let a_pusher = spawn!({
+            for chunk in to_send.chunks(100_000) {
+                write_all!(a_writer, chunk);
+            }
+            shutdown!(a_writer);
+        });
+        pause!(Duration::from_secs(2));
+
+        // B's echo cannot come through while A's queue is full.
+        let (mut b_reader, mut b_writer) = split!(w!(tunnel.connect(port)).unwrap());
+        let b_done = Arc::new(AtomicBool::new(false));
+        let done = b_done.clone();
+        let b_part = spawn!({
+            write_all!(b_writer, b"hello");
+            shutdown!(b_writer);
+            let echoed = read_to_end!(b_reader);
+            done.store(true, Ordering::SeqCst);
+            echoed
+        });
+        pause!(Duration::from_secs(2));
+        assert!(
+            !b_done.load(Ordering::SeqCst),
+            "B's echo came through while A's reader held the tunnel"
+        );
+
+        let echoed_a = read_to_end!(a_reader);
+        join!(a_pusher);
+        assert!(echoed_a == sent_a, "A: {} bytes back, or different ones", echoed_a.len());
+        assert_eq!(join!(b_part), b"hello");
+        drop(a_reader);
+        w!(tunnel.close());
+        assert_upgrades(&fixtures, before + 1);
+    });
+}
