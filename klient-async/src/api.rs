@@ -321,7 +321,21 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
     ///
     /// A change to a field whose meaning the server ties to one the type lacks (an older type's
     /// `clusterIP` without `clusterIPs`) can be refused as Invalid: loudly, never silently.
-    pub async fn modify(&self, name: &str, mut change: impl FnMut(&mut K)) -> Result<K>
+    pub async fn modify(&self, name: &str, change: impl FnMut(&mut K)) -> Result<K>
+    where
+        K: Serialize,
+    {
+        self.modify_with(name, &PatchParams::default(), change).await
+    }
+
+    /// [`modify`](Self::modify) with the patch's parameters: a field manager, a dry run (the
+    /// server answers with what it would store, and stores nothing), field validation.
+    pub async fn modify_with(
+        &self,
+        name: &str,
+        params: &PatchParams,
+        mut change: impl FnMut(&mut K),
+    ) -> Result<K>
     where
         K: Serialize,
     {
@@ -335,7 +349,7 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
             else {
                 return Ok(object);
             };
-            match self.patch(name, &PatchParams::default(), &patch).await {
+            match self.patch(name, params, &patch).await {
                 Err(e) => match attempt.retry_after(&e) {
                     Some(pause) => {
                         self.client

@@ -370,7 +370,16 @@ impl<K: Resource + DeserializeOwned> Api<K> {
     /// })?;
     /// # Ok::<(), klient_blocking::Error>(())
     /// ```
-    pub fn modify(&self, name: &str, mut change: impl FnMut(&mut K)) -> Result<K>
+    pub fn modify(&self, name: &str, change: impl FnMut(&mut K)) -> Result<K>
+    where
+        K: Serialize,
+    {
+        self.modify_with(name, &PatchParams::default(), change)
+    }
+
+    /// [`modify`](Self::modify) with the patch's parameters: a field manager, a dry run (the
+    /// server answers with what it would store, and stores nothing), field validation.
+    pub fn modify_with(&self, name: &str, params: &PatchParams, mut change: impl FnMut(&mut K)) -> Result<K>
     where
         K: Serialize,
     {
@@ -384,7 +393,7 @@ impl<K: Resource + DeserializeOwned> Api<K> {
             else {
                 return Ok(object);
             };
-            match self.patch(name, &PatchParams::default(), &patch) {
+            match self.patch(name, params, &patch) {
                 Err(e) => match attempt.retry_after(&e) {
                     Some(pause) => std::thread::sleep(pause),
                     None => return Err(e),

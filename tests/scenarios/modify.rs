@@ -243,6 +243,32 @@ fn modify_keeps_every_field_the_type_does_not_know_and_retries_a_conflict() {
         );
         assert_eq!(after["spec"]["annotations"], json!({"a": "1", "b": "2"}));
 
+        // With parameters: a dry run changes nothing stored; a field manager is recorded.
+        let dry = klient_proto::api::PatchParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        let would_be = w!(api.modify_with("g1", &dry, |g| g.spec.replicas = 99)).unwrap();
+        assert_eq!(would_be.spec.replicas, 99);
+        assert_eq!(
+            stored(&cluster, ns.name(), &gadgets, "g1")["spec"]["replicas"],
+            11
+        );
+        let managed = klient_proto::api::PatchParams {
+            field_manager: Some("klient-e2e".into()),
+            ..Default::default()
+        };
+        w!(api.modify_with("g1", &managed, |g| g.spec.replicas = 13)).unwrap();
+        let after = stored(&cluster, ns.name(), &gadgets, "g1");
+        assert_eq!(after["spec"]["replicas"], 13);
+        let managers: Vec<&str> = after["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry["manager"].as_str())
+            .collect();
+        assert!(managers.contains(&"klient-e2e"), "{managers:?}");
+
         // For contrast, `replace` with the same type erases what the type does not know.
         let mut current = w!(api.get("g1")).unwrap();
         current.spec.replicas = 12;
