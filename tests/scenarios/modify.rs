@@ -261,7 +261,19 @@ fn modify_keeps_every_field_the_type_does_not_know_and_retries_a_conflict() {
         w!(api.modify_with("g1", &managed, |g| g.spec.replicas = 13)).unwrap();
         let after = stored(&cluster, ns.name(), &gadgets, "g1");
         assert_eq!(after["spec"]["replicas"], 13);
-        let managers: Vec<&str> = after["metadata"]["managedFields"]
+        // kubectl hides managedFields unless asked.
+        let with_managers: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+            "get",
+            "-n",
+            ns.name(),
+            &gadgets.plural,
+            "g1",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ]))
+        .unwrap();
+        let managers: Vec<&str> = with_managers["metadata"]["managedFields"]
             .as_array()
             .unwrap()
             .iter()
