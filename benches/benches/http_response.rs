@@ -3,7 +3,7 @@
 //!
 //! - `whole_response`: what a get or a list does — encode the request, decode the response, and
 //!   collect the body into one buffer (klient: `encode_request` and the `Exchange` machine with
-//!   `read_body_into`, as klient-blocking reads a whole body);
+//!   `read_body_from`, as the adapters read a whole body);
 //! - `streamed_body`: what a watch or followed log does — hand each piece of body to the consumer
 //!   as it arrives, without collecting it (klient: `ResponseDecoder` `Data` events).
 //!
@@ -77,11 +77,12 @@ fn klient_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8
     exchange.handle_written(black_box(exchange.poll_transmit()).len());
     let mut body = Vec::new();
     for read in wire.chunks(READ) {
-        exchange.handle_bytes(read);
+        // Each read goes in with the call that takes the body out, as klient-blocking does.
+        let mut step = exchange.read_body_from(read, &mut body).unwrap();
         loop {
-            match exchange.read_body_into(&mut body).unwrap() {
+            match step {
                 Progress::Event(HttpEvent::End { .. }) => return (sent, body),
-                Progress::Event(_) => {}
+                Progress::Event(_) => step = exchange.read_body_into(&mut body).unwrap(),
                 Progress::NeedData => break,
                 Progress::Finished => unreachable!("the response ended without End"),
             }
@@ -91,8 +92,8 @@ fn klient_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8
 }
 
 /// The floor, whole: the request line and fields written by hand, then httparse and a chunk loop
-/// copying the body into one buffer.
-fn peer_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8>) {
+/// copying the body into one buffer; `straight`: from each read where it lies.
+fn peer_whole(request: &http::Request<Vec<u8>>, wire: &[u8], straight: bool) -> (usize, Vec<u8>) {
     let mut encoded = Vec::with_capacity(256);
     encoded.extend_from_slice(request.method().as_str().as_bytes());
     encoded.push(b' ');
@@ -107,7 +108,7 @@ fn peer_whole(request: &http::Request<Vec<u8>>, wire: &[u8]) -> (usize, Vec<u8>)
     encoded.extend_from_slice(b"\r\n");
     let sent = black_box(&encoded).len();
     let mut body = Vec::new();
-    peer_frames(wire, |piece| body.extend_from_slice(piece));
+    peer_frames(wire, straight, |piece| body.extend_from_slice(piece));
     (sent, body)
 }
 
@@ -131,22 +132,50 @@ fn klient(wire: &[u8]) -> usize {
 /// The floor, streamed: the body pieces are counted as they come.
 fn peer(wire: &[u8]) -> usize {
     let mut body = 0;
-    peer_frames(wire, |piece| body += black_box(piece).len());
+    peer_frames(wire, false, |piece| body += black_box(piece).len());
     body
 }
 
-/// A growable buffer, httparse for the head, then a plain chunk loop handing each piece of body
-/// to `sink`.
-fn peer_frames(wire: &[u8], mut sink: impl FnMut(&[u8])) {
+/// httparse for the head, then a plain chunk loop handing each piece of body to `sink`. Reads
+/// go through a growable buffer; with `straight`, a read is parsed where it lies whenever nothing
+/// is left over from the one before, and only its undecoded tail is kept (what klient's
+/// `read_body_from` does).
+fn peer_frames(wire: &[u8], straight: bool, mut sink: impl FnMut(&[u8])) {
     let mut buf: Vec<u8> = Vec::with_capacity(2 * READ);
-    let mut in_head = true;
-    let mut chunk_left: Option<usize> = None;
+    let mut parser = PeerParser {
+        in_head: true,
+        chunk_left: None,
+    };
     for read in wire.chunks(READ) {
-        buf.extend_from_slice(read);
+        if straight && buf.is_empty() {
+            match parser.parse(read, &mut sink) {
+                Some(used) => buf.extend_from_slice(&read[used..]),
+                None => return,
+            }
+        } else {
+            buf.extend_from_slice(read);
+            match parser.parse(&buf, &mut sink) {
+                Some(used) => drop(buf.drain(..used)),
+                None => return,
+            }
+        }
+    }
+    unreachable!("response did not end")
+}
+
+/// Where the floor's parser is between reads.
+struct PeerParser {
+    in_head: bool,
+    chunk_left: Option<usize>,
+}
+
+impl PeerParser {
+    /// Parses what it can of `data`: how many bytes it used, or `None` at the end of the body.
+    fn parse(&mut self, data: &[u8], sink: &mut impl FnMut(&[u8])) -> Option<usize> {
         let mut pos = 0;
         loop {
-            let rest = &buf[pos..];
-            if in_head {
+            let rest = &data[pos..];
+            if self.in_head {
                 let mut headers = [httparse::EMPTY_HEADER; 100];
                 let mut response = httparse::Response::new(&mut headers);
                 match response.parse(rest).unwrap() {
@@ -157,57 +186,55 @@ fn peer_frames(wire: &[u8], mut sink: impl FnMut(&[u8])) {
                         });
                         assert!(chunked);
                         pos += n;
-                        in_head = false;
+                        self.in_head = false;
                     }
-                    httparse::Status::Partial => break,
+                    httparse::Status::Partial => return Some(pos),
                 }
                 continue;
             }
-            match chunk_left {
+            match self.chunk_left {
                 None => {
                     let Some(lf) = rest.iter().position(|b| *b == b'\n') else {
-                        break;
+                        return Some(pos);
                     };
                     let line = std::str::from_utf8(&rest[..lf - 1]).unwrap();
                     let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16).unwrap();
                     pos += lf + 1;
                     if size == 0 {
-                        return; // no trailers in this response
+                        return None; // no trailers in this response
                     }
-                    chunk_left = Some(size);
+                    self.chunk_left = Some(size);
                 }
                 Some(0) => {
                     if rest.len() < 2 {
-                        break;
+                        return Some(pos);
                     }
                     assert_eq!(&rest[..2], b"\r\n");
                     pos += 2;
-                    chunk_left = None;
+                    self.chunk_left = None;
                 }
                 Some(left) => {
                     if rest.is_empty() {
-                        break;
+                        return Some(pos);
                     }
                     let n = left.min(rest.len());
                     sink(&rest[..n]);
                     pos += n;
-                    chunk_left = Some(left - n);
+                    self.chunk_left = Some(left - n);
                 }
             }
         }
-        buf.drain(..pos);
     }
-    unreachable!("response did not end")
 }
 
 fn bench(c: &mut Criterion) {
     let wire = api_server_response();
     let request = list_request();
     let (sent, body) = klient_whole(&request, &wire);
-    assert_eq!(
-        (sent, &body),
-        (peer_whole(&request, &wire).0, &peer_whole(&request, &wire).1)
-    );
+    for straight in [false, true] {
+        let (peer_sent, peer_body) = peer_whole(&request, &wire, straight);
+        assert_eq!((sent, &body), (peer_sent, &peer_body));
+    }
     let mut whole = c.benchmark_group("whole_response_1MiB_chunked");
     whole.throughput(Throughput::Bytes(wire.len() as u64));
     whole.bench_function("klient", |b| {
@@ -218,10 +245,19 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    // Two floors: the usual loop through a buffer, and one that skips the buffer as klient does.
     whole.bench_function("httparse+chunk_loop", |b| {
         b.iter(|| {
             assert_eq!(
-                peer_whole(black_box(&request), black_box(&wire)).1.len(),
+                peer_whole(black_box(&request), black_box(&wire), false).1.len(),
+                body.len()
+            )
+        })
+    });
+    whole.bench_function("httparse+chunk_loop_straight", |b| {
+        b.iter(|| {
+            assert_eq!(
+                peer_whole(black_box(&request), black_box(&wire), true).1.len(),
                 body.len()
             )
         })

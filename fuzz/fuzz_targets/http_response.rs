@@ -34,15 +34,29 @@ fuzz_target!(|data: &[u8]| {
     let eof = mode & 0x80 != 0;
     let upgrade = mode & 0x40 != 0;
 
-    let whole = run(input, &method, limits, eof, upgrade, false, &mut Splits::whole());
-    let split = run(input, &method, limits, eof, upgrade, false, &mut Splits::new(seed));
+    let whole = run(input, &method, limits, eof, upgrade, Mode::Events, &mut Splits::whole());
+    let split = run(input, &method, limits, eof, upgrade, Mode::Events, &mut Splits::new(seed));
     if whole.result.is_ok() {
         assert_eq!(whole, split, "a valid stream must decode the same at any split");
     }
-    // Collecting the body with read_body_into sees exactly what the Data events carry.
-    let into = run(input, &method, limits, eof, upgrade, true, &mut Splits::new(seed));
+    // Collecting the body into a vector sees exactly what the Data events carry, whether the
+    // reads are fed first (read_body_into) or handed over with the call (read_body_from).
+    let into = run(input, &method, limits, eof, upgrade, Mode::Into, &mut Splits::new(seed));
     assert_eq!(split, into, "read_body_into differs from poll_event");
+    let from = run(input, &method, limits, eof, upgrade, Mode::From, &mut Splits::new(seed));
+    assert_eq!(split, from, "read_body_from differs from poll_event");
 });
+
+/// How a run takes the body out of the decoder.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `handle_bytes`, then `Data` events from `poll_event`.
+    Events,
+    /// `handle_bytes`, then `read_body_into`.
+    Into,
+    /// `read_body_from` with each read, then `read_body_into`.
+    From,
+}
 
 /// Piece lengths from a small xorshift generator: mostly short, sometimes long.
 struct Splits(u32);
@@ -78,7 +92,7 @@ fn run(
     limits: Limits,
     eof: bool,
     upgrade: bool,
-    into: bool,
+    mode: Mode,
     splits: &mut Splits,
 ) -> Outcome {
     let mut decoder = ResponseDecoder::new(method, limits);
@@ -94,17 +108,25 @@ fn run(
     let mut body_len = 0u64;
     loop {
         let done_feeding = rest.is_empty();
+        let mut read = None;
         if done_feeding && eof {
             decoder.handle_eof();
         } else if !done_feeding {
             let (piece, tail) = rest.split_at(splits.next(rest.len()));
-            decoder.handle_bytes(piece);
+            if mode == Mode::From {
+                read = Some(piece);
+            } else {
+                decoder.handle_bytes(piece);
+            }
             rest = tail;
         }
         loop {
-            let progress = if into {
+            let progress = if mode != Mode::Events {
                 let before = out.body.len();
-                let progress = decoder.read_body_into(&mut out.body);
+                let progress = match read.take() {
+                    Some(piece) => decoder.read_body_from(piece, &mut out.body),
+                    None => decoder.read_body_into(&mut out.body),
+                };
                 body_len += (out.body.len() - before) as u64;
                 assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));
                 progress
@@ -118,7 +140,7 @@ fn run(
                     break;
                 }
                 Ok(Progress::Event(HttpEvent::Data(data))) => {
-                    assert!(!into, "read_body_into handed out a Data event");
+                    assert!(mode == Mode::Events, "a body read into a vector came as a Data event");
                     assert!(!data.is_empty());
                     body_len += data.len() as u64;
                     assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));

@@ -164,19 +164,23 @@ impl<R: Runtime> Exchange<R> {
 
     /// Reads once from the socket into the machine.
     async fn fill(&mut self) -> io::Result<()> {
+        match self.read_once().await? {
+            0 => self.machine.handle_eof(),
+            n => self.machine.handle_bytes(&self.buf[..n]),
+        }
+        Ok(())
+    }
+
+    /// Reads once from the socket into `buf`: how many bytes came, 0 at the end of the stream.
+    async fn read_once(&mut self) -> io::Result<usize> {
         let read = self.stream.read(&mut self.buf);
-        match within(
+        within(
             &self.runtime,
             self.read_timeout,
             "the server sent nothing in time",
             read,
         )
-        .await?
-        {
-            0 => self.machine.handle_eof(),
-            n => self.machine.handle_bytes(&self.buf[..n]),
-        }
-        Ok(())
+        .await
     }
 
     /// The next piece of the body, `None` at its end.
@@ -191,16 +195,24 @@ impl<R: Runtime> Exchange<R> {
         }
     }
 
-    /// Reads the whole body.
+    /// Reads the whole body. Each read goes to the machine with the call that appends the body,
+    /// so body bytes are copied once, from the read buffer to the body.
     pub(crate) async fn read_body(&mut self) -> Result<Vec<u8>, ExchangeError> {
         let mut body = Vec::new();
+        let mut step = self.machine.read_body_into(&mut body);
         loop {
-            let step = self.machine.read_body_into(&mut body);
             match self.settle(step)? {
                 BodyStep::Data(bytes) => body.extend_from_slice(&bytes),
                 BodyStep::End => return Ok(body),
-                BodyStep::NeedData => self.fill().await.map_err(ExchangeError::Io)?,
+                BodyStep::NeedData => {}
             }
+            step = match self.read_once().await.map_err(ExchangeError::Io)? {
+                0 => {
+                    self.machine.handle_eof();
+                    self.machine.read_body_into(&mut body)
+                }
+                n => self.machine.read_body_from(&self.buf[..n], &mut body),
+            };
         }
     }
 

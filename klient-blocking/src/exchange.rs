@@ -56,6 +56,13 @@ impl Answer {
     }
 }
 
+/// Where reading a body stands after one step.
+enum BodyStep {
+    Data(Bytes),
+    NeedData,
+    End,
+}
+
 /// A response being read. Dropping it mid-body closes the connection (its remaining bytes are
 /// unknown); reading it to the end hands a reusable connection back through `finish`.
 pub(crate) struct Exchange {
@@ -138,57 +145,70 @@ impl Exchange {
 
     /// Reads once from the socket into the machine.
     fn fill(&mut self) -> io::Result<()> {
+        match self.read_once()? {
+            0 => self.machine.handle_eof(),
+            n => self.machine.handle_bytes(&self.buf[..n]),
+        }
+        Ok(())
+    }
+
+    /// Reads once from the socket into `buf`: how many bytes came, 0 at the end of the stream.
+    fn read_once(&mut self) -> io::Result<usize> {
         loop {
             match self.stream.read(&mut self.buf) {
-                Ok(0) => {
-                    self.machine.handle_eof();
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.machine.handle_bytes(&self.buf[..n]);
-                    return Ok(());
-                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                read => return read,
             }
         }
     }
 
     /// The next piece of the body, `None` at its end. Blocks on the socket as needed.
     pub(crate) fn next_chunk(&mut self) -> Result<Option<Bytes>, ExchangeError> {
-        self.step_body(ExchangeMachine::poll_event)
+        loop {
+            let step = self.machine.poll_event();
+            match self.settle(step)? {
+                BodyStep::Data(bytes) => return Ok(Some(bytes)),
+                BodyStep::End => return Ok(None),
+                BodyStep::NeedData => self.fill().map_err(ExchangeError::Io)?,
+            }
+        }
     }
 
-    /// Reads the whole body.
+    /// Reads the whole body. Each read goes to the machine with the call that appends the body,
+    /// so body bytes are copied once, from the read buffer to the body.
     pub(crate) fn read_body(&mut self) -> Result<Vec<u8>, ExchangeError> {
         let mut body = Vec::new();
-        self.step_body(|machine| machine.read_body_into(&mut body))?;
-        Ok(body)
+        let mut step = self.machine.read_body_into(&mut body);
+        loop {
+            match self.settle(step)? {
+                BodyStep::Data(bytes) => body.extend_from_slice(&bytes),
+                BodyStep::End => return Ok(body),
+                BodyStep::NeedData => {}
+            }
+            step = match self.read_once().map_err(ExchangeError::Io)? {
+                0 => {
+                    self.machine.handle_eof();
+                    self.machine.read_body_into(&mut body)
+                }
+                n => self.machine.read_body_from(&self.buf[..n], &mut body),
+            };
+        }
     }
 
-    /// Steps the machine with `step` (`poll_event`, or `read_body_into` which hands out no data),
-    /// reading from the socket whenever it needs more, until it hands out body data (`Some`) or
-    /// the body ends (`None`).
-    fn step_body(
-        &mut self,
-        mut step: impl FnMut(&mut ExchangeMachine) -> Result<Progress, MachineError>,
-    ) -> Result<Option<Bytes>, ExchangeError> {
-        loop {
-            match step(&mut self.machine) {
-                Ok(Progress::Event(HttpEvent::Data(bytes))) => return Ok(Some(bytes)),
-                Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
-                    self.ended = true;
-                    return Ok(None);
-                }
-                Ok(Progress::Event(_)) => {
-                    return Err(ExchangeError::Http(HttpError::MalformedHead {
-                        reason: "second head",
-                    }));
-                }
-                Ok(Progress::NeedData) => self.fill().map_err(ExchangeError::Io)?,
-                Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
-                Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
+    /// What one step of the machine through the body means.
+    fn settle(&mut self, step: Result<Progress, MachineError>) -> Result<BodyStep, ExchangeError> {
+        match step {
+            Ok(Progress::Event(HttpEvent::Data(bytes))) => Ok(BodyStep::Data(bytes)),
+            Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
+                self.ended = true;
+                Ok(BodyStep::End)
             }
+            Ok(Progress::NeedData) => Ok(BodyStep::NeedData),
+            Ok(Progress::Event(_)) => Err(ExchangeError::Http(HttpError::MalformedHead {
+                reason: "second head",
+            })),
+            Err(MachineError::Http(e)) => Err(ExchangeError::Http(e)),
+            Err(e) => Err(ExchangeError::Io(io::Error::other(e))),
         }
     }
 

@@ -1,8 +1,8 @@
 //! The chunked transfer coding (RFC 9112 §7.1), decoded in place from the receive buffer.
 
-use bytes::{Buf, BytesMut};
+use bytes::Buf;
 
-use super::framing::Piece;
+use super::framing::{Contiguous, Piece};
 use super::{HttpError, Limits, LineKind};
 
 #[derive(Debug)]
@@ -33,11 +33,12 @@ impl ChunkedDecoder {
         Self { stage: Stage::Size }
     }
 
-    /// The next piece of body data, taken out of `buf`. `received` counts body bytes so far.
+    /// The next piece of body data, taken out of `buf` (a contiguous buffer: its `chunk()` is all
+    /// of it). `received` counts body bytes so far.
     #[inline]
-    pub(crate) fn next(
+    pub(crate) fn next<B: Contiguous>(
         &mut self,
-        buf: &mut BytesMut,
+        buf: &mut B,
         eof: bool,
         limits: &Limits,
         received: &mut u64,
@@ -45,10 +46,10 @@ impl ChunkedDecoder {
         loop {
             match &mut self.stage {
                 Stage::Size => {
-                    let Some(len) = find_line(buf, LineKind::ChunkSize, limits)? else {
+                    let Some(len) = find_line(buf.chunk(), LineKind::ChunkSize, limits)? else {
                         return Piece::need_more(eof);
                     };
-                    let size = parse_chunk_size(&buf[..len])?;
+                    let size = parse_chunk_size(&buf.chunk()[..len])?;
                     buf.advance(len + 2);
                     if size == 0 {
                         self.stage = Stage::Trailers { count: 0 };
@@ -65,10 +66,12 @@ impl ChunkedDecoder {
                     self.stage = Stage::Data { remaining: size };
                 }
                 Stage::Data { remaining } => {
-                    if buf.is_empty() {
+                    if !buf.has_remaining() {
                         return Piece::need_more(eof);
                     }
-                    let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(buf.len());
+                    let n = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(buf.remaining());
                     *remaining -= n as u64;
                     *received += n as u64;
                     if *remaining == 0 {
@@ -77,9 +80,9 @@ impl ChunkedDecoder {
                     return Ok(Piece::Data(n));
                 }
                 Stage::DataEnd => {
-                    match buf.get(..2) {
+                    match buf.chunk().get(..2) {
                         Some(b"\r\n") => buf.advance(2),
-                        None if buf.first().is_none_or(|b| *b == b'\r') => {
+                        None if buf.chunk().first().is_none_or(|b| *b == b'\r') => {
                             return Piece::need_more(eof);
                         }
                         _ => {
@@ -91,7 +94,7 @@ impl ChunkedDecoder {
                     self.stage = Stage::Size;
                 }
                 Stage::Trailers { count } => {
-                    let Some(len) = find_line(buf, LineKind::Trailer, limits)? else {
+                    let Some(len) = find_line(buf.chunk(), LineKind::Trailer, limits)? else {
                         return Piece::need_more(eof);
                     };
                     if len == 0 {
@@ -99,7 +102,7 @@ impl ChunkedDecoder {
                         self.stage = Stage::Done;
                         continue;
                     }
-                    check_trailer(&buf[..len])?;
+                    check_trailer(&buf.chunk()[..len])?;
                     buf.advance(len + 2);
                     *count += 1;
                     if *count > limits.max_headers {
@@ -199,6 +202,7 @@ fn check_trailer(line: &[u8]) -> Result<(), HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     fn decode_with(input: &[u8], step: usize, limits: &Limits) -> Result<Vec<u8>, HttpError> {
         let mut dec = ChunkedDecoder::new();

@@ -145,6 +145,20 @@ impl Exchange {
         }
     }
 
+    /// [`handle_bytes`](Self::handle_bytes) and [`read_body_into`](Self::read_body_into) in one
+    /// step, copying body bytes straight from `bytes` to `out` where it can (see
+    /// [`ResponseDecoder::read_body_from`]): for each read of a whole response.
+    pub fn read_body_from(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<Progress, ExchangeError> {
+        match self.decoder.read_body_from(bytes, out) {
+            Ok(Progress::Event(HttpEvent::Informational(_))) => self.read_body_into(out),
+            Err(HttpError::ClosedBeforeResponse) => {
+                Err(ExchangeError::Attempt(self.attempt_failure(FailureCause::Closed)))
+            }
+            Err(e) => Err(ExchangeError::Http(e)),
+            Ok(progress) => Ok(progress),
+        }
+    }
+
     /// The response is a stream (a watch, a followed log) that may last hours and carry
     /// gigabytes: the whole-body limits no longer apply to it, since each event or chunk is
     /// bounded where it is consumed. Only for a success: an error body stays bounded.

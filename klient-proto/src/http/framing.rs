@@ -1,10 +1,19 @@
 //! How a response body is delimited (RFC 9112 §6.3) and whether the connection survives it.
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use http::{HeaderMap, StatusCode, Version, header};
 
 use super::chunked::ChunkedDecoder;
 use super::{HttpError, Limits};
+
+/// A buffer of received bytes held in one piece, so that `chunk()` is all of it: the decoder's
+/// own buffer, or a read handed over whole. (A chained `Buf` would hide a line split between its
+/// parts.)
+pub(crate) trait Contiguous: Buf {}
+
+impl Contiguous for BytesMut {}
+
+impl Contiguous for &[u8] {}
 
 /// One step of reading a body.
 #[derive(Debug)]
@@ -80,11 +89,12 @@ impl Framing {
         !matches!(self, Framing::UntilClose)
     }
 
-    /// Takes the next piece of body out of `buf`; `received` counts body bytes so far.
+    /// Takes the next piece of body out of `buf`, a contiguous buffer (the decoder's own, or a
+    /// read handed over whole); `received` counts body bytes so far.
     #[inline]
-    pub(crate) fn next(
+    pub(crate) fn next<B: Contiguous>(
         &mut self,
-        buf: &mut BytesMut,
+        buf: &mut B,
         eof: bool,
         limits: &Limits,
         received: &mut u64,
@@ -92,29 +102,31 @@ impl Framing {
         match self {
             Framing::Length { remaining: 0 } => Ok(Piece::End),
             Framing::Length { remaining } => {
-                if buf.is_empty() {
+                if !buf.has_remaining() {
                     return Piece::need_more(eof);
                 }
-                let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(buf.len());
+                let n = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.remaining());
                 *remaining -= n as u64;
                 *received += n as u64;
                 Ok(Piece::Data(n))
             }
             Framing::Chunked(chunked) => chunked.next(buf, eof, limits, received),
             Framing::UntilClose => {
-                if buf.is_empty() {
+                if !buf.has_remaining() {
                     return Ok(if eof { Piece::End } else { Piece::NeedData });
                 }
                 // Hand out what fits under the limit first, so the split of reads does not matter.
                 let room = limits.max_body_bytes.saturating_sub(*received);
                 if room == 0 {
-                    let len = received.saturating_add(buf.len() as u64);
+                    let len = received.saturating_add(buf.remaining() as u64);
                     return Err(HttpError::BodyTooLarge {
                         len,
                         max: limits.max_body_bytes,
                     });
                 }
-                let n = usize::try_from(room).unwrap_or(usize::MAX).min(buf.len());
+                let n = usize::try_from(room).unwrap_or(usize::MAX).min(buf.remaining());
                 *received += n as u64;
                 Ok(Piece::Data(n))
             }

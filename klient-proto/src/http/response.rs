@@ -90,7 +90,9 @@ struct Body {
 /// events before feeding more. After `End`, bytes of a pipelined next response stay buffered for
 /// [`next_response`](Self::next_response). A `Data` event shares its allocation with the buffer
 /// it came from: drop it (or copy out of it) once consumed, so that long-lived streams such as
-/// watches keep reusing one buffer instead of pinning old ones.
+/// watches keep reusing one buffer instead of pinning old ones. A whole body read with
+/// [`read_body_from`](Self::read_body_from) mostly skips the buffer: its bytes go from each read
+/// straight to where they belong.
 ///
 /// An error is final: every later `poll_event` returns it again.
 ///
@@ -257,6 +259,60 @@ impl ResponseDecoder {
                 Err(e) => break Err(e),
             }
         };
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
+    /// [`handle_bytes`](Self::handle_bytes) and [`read_body_into`](Self::read_body_into) in one
+    /// step, with one copy fewer: while a plain (not gzip-encoded) body is being read and nothing
+    /// is left buffered, body bytes go straight from `bytes` to `out`, and only what cannot be
+    /// decoded yet (a chunk-size line cut by the read, say) or what follows the body is kept. An
+    /// adapter reading a whole body calls this with each read from its socket.
+    ///
+    /// ```
+    /// use klient_proto::http::{HttpEvent, Limits, Progress, ResponseDecoder};
+    ///
+    /// let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
+    /// let mut body = Vec::new();
+    /// let head = decoder.read_body_from(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{", &mut body)?;
+    /// assert!(matches!(head, Progress::Event(HttpEvent::Head(_))));
+    /// assert_eq!(decoder.read_body_into(&mut body)?, Progress::NeedData);
+    /// let end = decoder.read_body_from(b"\"\"}", &mut body)?;
+    /// assert_eq!(end, Progress::Event(HttpEvent::End { keep_alive: true }));
+    /// assert_eq!(body, b"{\"\"}");
+    /// # Ok::<(), klient_proto::http::HttpError>(())
+    /// ```
+    pub fn read_body_from(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) -> Result<Progress, HttpError> {
+        let State::Body(body) = &mut self.state else {
+            self.handle_bytes(bytes);
+            return self.read_body_into(out);
+        };
+        if body.gzip.is_some() || !self.buf.is_empty() {
+            self.handle_bytes(bytes);
+            return self.read_body_into(out);
+        }
+        let result = loop {
+            match body
+                .framing
+                .next(&mut bytes, self.eof, &self.limits, &mut body.received)
+            {
+                Ok(Piece::Data(n)) => {
+                    out.extend_from_slice(&bytes[..n]);
+                    bytes.advance(n);
+                }
+                Ok(Piece::NeedData) => break Ok(Progress::NeedData),
+                Ok(Piece::End) => {
+                    let keep_alive = body.keep_alive;
+                    self.state = State::Done { keep_alive };
+                    break Ok(Progress::Event(HttpEvent::End { keep_alive }));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        // What is left is an undecoded tail of the body's framing, or bytes after the body.
+        self.buf.extend_from_slice(bytes);
         if let Err(e) = &result {
             self.state = State::Failed(e.clone());
         }

@@ -19,35 +19,53 @@ enum Seen {
     Error(HttpError),
 }
 
-/// Decodes `input` fed in pieces of `step`, once with `poll_event` and once with
-/// `read_body_into`, which must see the same.
+/// How a run takes the body out of the decoder.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `handle_bytes`, then `poll_event` hands out `Data` events.
+    Events,
+    /// `handle_bytes`, then `read_body_into` appends the body to a vector.
+    Into,
+    /// `read_body_from` takes each read and appends the body to a vector.
+    From,
+}
+
+/// Decodes `input` fed in pieces of `step` in each [`Mode`], which must all see the same.
 fn run(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool) -> Vec<Seen> {
-    let by_events = run_with(input, method, limits, step, eof, false);
-    let into_a_vec = run_with(input, method, limits, step, eof, true);
+    let by_events = run_with(input, method, limits, step, eof, Mode::Events);
+    let into_a_vec = run_with(input, method, limits, step, eof, Mode::Into);
     assert_eq!(by_events, into_a_vec, "read_body_into differs from poll_event");
+    let from_reads = run_with(input, method, limits, step, eof, Mode::From);
+    assert_eq!(by_events, from_reads, "read_body_from differs from poll_event");
     by_events
 }
 
-fn run_with(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool, into: bool) -> Vec<Seen> {
+fn run_with(input: &[u8], method: &Method, limits: Limits, step: usize, eof: bool, mode: Mode) -> Vec<Seen> {
     // Every case may switch protocols; a 101 nobody asked for is tested on its own.
     let mut decoder = ResponseDecoder::new(method, limits).with_upgrade();
     let mut seen = Vec::new();
     for piece in input.chunks(step) {
-        decoder.handle_bytes(piece);
-        if drain(&mut decoder, &mut seen, into) && !matches!(seen.last(), Some(Seen::Upgraded { .. })) {
+        let upgraded = matches!(seen.last(), Some(Seen::Upgraded { .. }));
+        let read = if mode == Mode::From && !upgraded {
+            Some(piece)
+        } else {
+            decoder.handle_bytes(piece);
+            None
+        };
+        if drain(&mut decoder, &mut seen, mode, read) && !matches!(seen.last(), Some(Seen::Upgraded { .. })) {
             return seen;
         }
     }
     if eof {
         decoder.handle_eof();
-        drain(&mut decoder, &mut seen, into);
+        drain(&mut decoder, &mut seen, mode, None);
     }
     seen
 }
 
-/// Polls until "need data"; true once the decoder is finished (error or upgrade). With `into`,
-/// body bytes come from `read_body_into` rather than `Data` events.
-fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> bool {
+/// Polls until "need data"; true once the decoder is finished (error or upgrade). Body bytes
+/// come as `mode` says; `read`, when given, is fed by the first `read_body_from`.
+fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, mode: Mode, mut read: Option<&[u8]>) -> bool {
     // Bytes fed after an upgrade are the new protocol's: collect them like leftover.
     if let Some(Seen::Upgraded { after, .. }) = seen.last_mut() {
         after.extend_from_slice(&decoder.take_buffered());
@@ -60,10 +78,10 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> boo
     }
     loop {
         let mut body = Vec::new();
-        let progress = if into {
-            decoder.read_body_into(&mut body)
-        } else {
-            decoder.poll_event()
+        let progress = match (mode, read.take()) {
+            (Mode::Events, _) => decoder.poll_event(),
+            (_, Some(read)) => decoder.read_body_from(read, &mut body),
+            (_, None) => decoder.read_body_into(&mut body),
         };
         if !body.is_empty() {
             match seen.last_mut() {
@@ -85,7 +103,10 @@ fn drain(decoder: &mut ResponseDecoder, seen: &mut Vec<Seen>, into: bool) -> boo
             HttpEvent::Head(head) => seen.push(Seen::Head(head)),
             HttpEvent::Data(data) => {
                 assert!(!data.is_empty(), "empty Data event");
-                assert!(!into, "read_body_into handed out a Data event");
+                assert!(
+                    mode == Mode::Events,
+                    "a body read into a vector came as a Data event"
+                );
                 match seen.last_mut() {
                     Some(Seen::Body(body)) => body.extend_from_slice(&data),
                     _ => seen.push(Seen::Body(data.to_vec())),
@@ -384,11 +405,11 @@ fn pipelined_responses_on_one_connection() {
         let mut methods = [Method::HEAD, Method::GET].into_iter();
         for piece in wire.chunks(step) {
             decoder.handle_bytes(piece);
-            drain(&mut decoder, &mut seen, false);
+            drain(&mut decoder, &mut seen, Mode::Events, None);
             while decoder.is_reusable() {
                 let Some(method) = methods.next() else { break };
                 decoder.next_response(&method).unwrap();
-                drain(&mut decoder, &mut seen, false);
+                drain(&mut decoder, &mut seen, Mode::Events, None);
             }
         }
         assert_eq!(
@@ -415,7 +436,7 @@ fn next_response_needs_a_finished_keep_alive_response() {
     assert_eq!(decoder.next_response(&Method::GET), Err(HttpError::NotReusable));
     decoder.handle_bytes(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nextra");
     let mut seen = Vec::new();
-    drain(&mut decoder, &mut seen, false);
+    drain(&mut decoder, &mut seen, Mode::Events, None);
     assert_eq!(seen.last(), Some(&Seen::End { keep_alive: false }));
     assert_eq!(decoder.next_response(&Method::GET), Err(HttpError::NotReusable));
     assert_eq!(
