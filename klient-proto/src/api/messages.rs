@@ -113,7 +113,7 @@ impl<K: Message> Message for ObjectList<K> {
 }
 
 /// k8s-openapi's own list type is the same message, for programs that use it.
-#[cfg(feature = "k8s-openapi")]
+#[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
 impl<K> Message for k8s_openapi::List<K>
 where
     K: Message + k8s_openapi::ListableResource,
@@ -394,7 +394,7 @@ mod tests {
         assert_eq!(encode_message(&ListMeta::default()), b"\x0a\x00\x12\x00\x1a\x00");
     }
 
-    #[cfg(feature = "k8s-openapi")]
+    #[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
     #[test]
     fn object_lists_and_k8s_openapi_lists_are_the_same_message() {
         use k8s_openapi::api::core::v1::Pod;

@@ -145,8 +145,9 @@ mod openapi {
     //! The bridge to k8s-openapi: every generated type with `ObjectMeta` is a [`Resource`], with
     //! the protobuf codec generated for it (`protobuf/generated`).
 
-    use super::{ProtobufCodec, Resource, ResourceScope, Scope};
-    use crate::protobuf::Message;
+    #[cfg(feature = "protobuf")]
+    use super::ProtobufCodec;
+    use super::{Resource, ResourceScope, Scope};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use std::borrow::Cow;
 
@@ -170,9 +171,23 @@ mod openapi {
         type Marker = super::SubResourceScope;
     }
 
+    /// What a k8s-openapi type must also be to count as a [`Resource`]: with the `protobuf`
+    /// feature, a protobuf [`Message`](crate::protobuf::Message) (the generated codecs make every
+    /// type one); without it, nothing more.
+    #[cfg(feature = "protobuf")]
+    pub trait MaybeProtobuf: crate::protobuf::Message {}
+    #[cfg(feature = "protobuf")]
+    impl<K: crate::protobuf::Message> MaybeProtobuf for K {}
+    /// What a k8s-openapi type must also be to count as a [`Resource`]: with the `protobuf`
+    /// feature, a protobuf `Message`; without it (as now), nothing more.
+    #[cfg(not(feature = "protobuf"))]
+    pub trait MaybeProtobuf {}
+    #[cfg(not(feature = "protobuf"))]
+    impl<K> MaybeProtobuf for K {}
+
     impl<K> Resource for K
     where
-        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Message,
+        K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + MaybeProtobuf,
         K::Scope: OpenapiScope,
     {
         type DynamicType = ();
@@ -211,6 +226,7 @@ mod openapi {
         fn annotation(&self, key: &str) -> Option<&str> {
             self.metadata().annotations.as_ref()?.get(key).map(String::as_str)
         }
+        #[cfg(feature = "protobuf")]
         fn protobuf() -> Option<ProtobufCodec<Self>> {
             Some(ProtobufCodec::new(K::API_VERSION, K::KIND))
         }
@@ -272,6 +288,20 @@ mod tests {
         );
     }
 
+    /// Without the `protobuf` feature, k8s-openapi types have no codec, and a client set to
+    /// protobuf sends and reads them as JSON, as it does custom resources.
+    #[cfg(not(feature = "protobuf"))]
+    #[test]
+    fn without_the_protobuf_feature_openapi_types_speak_json() {
+        use crate::api::{Format, Request};
+        assert!(Pod::protobuf().is_none());
+        let pods = Request::namespaced::<Pod>("prod")
+            .unwrap()
+            .with_format(Format::Protobuf);
+        assert_eq!(pods.format(), Format::Json);
+    }
+
+    #[cfg(feature = "protobuf")]
     #[test]
     fn openapi_types_have_their_protobuf_codec() {
         let codec = Pod::protobuf().expect("pods have protobuf");

@@ -10,7 +10,7 @@
 //! [`ProtobufError`], never a panic.
 //!
 //! ```
-//! # #[cfg(feature = "k8s-openapi")] {
+//! # #[cfg(all(feature = "k8s-openapi", feature = "protobuf"))] {
 //! use k8s_openapi::api::core::v1::ConfigMap;
 //! use klient_proto::protobuf::{Envelope, Message, decode_message, encode_enveloped};
 //!
@@ -34,9 +34,9 @@ mod message;
 mod value;
 mod wire;
 
-#[cfg(feature = "k8s-openapi")]
+#[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
 mod generated;
-#[cfg(feature = "k8s-openapi")]
+#[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
 mod special;
 
 pub use envelope::{CONTENT_TYPE, Envelope, MAGIC, WATCH_CONTENT_TYPE, encode_enveloped, write_unknown};
@@ -48,16 +48,16 @@ pub use value::{
 };
 pub use wire::{Reader, WireType, Writer};
 
-#[cfg(all(test, feature = "k8s-openapi"))]
+#[cfg(all(test, feature = "k8s-openapi", feature = "protobuf"))]
 mod tests;
 
-#[cfg(feature = "k8s-openapi")]
+#[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
 pub use generated::visit_resources;
 
 /// Receives every k8s-openapi resource type that has a protobuf codec, from [`visit_resources`]:
 /// the way to build a registry keyed by `apiVersion`/`kind` (or to test every kind) without naming
 /// the types of one Kubernetes version.
-#[cfg(feature = "k8s-openapi")]
+#[cfg(all(feature = "k8s-openapi", feature = "protobuf"))]
 pub trait ResourceVisitor {
     /// Called once per resource type.
     fn visit<K>(&mut self)
