@@ -84,3 +84,18 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Heap) {
 pub fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
+
+/// Heap bytes live now (zero unless [`Counting`] is the global allocator).
+pub fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// The highest [`live`] since the last [`reset_peak`].
+pub fn peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
+
+/// Starts a new high-water mark at the heap live now, for a measurement in phases.
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}

@@ -490,7 +490,7 @@ fn store_stays_in_sync(client: &Client, ns: &str) -> Result {
 }
 
 /// Takes watcher events into `store` until `done` holds, for at most 30 seconds.
-fn follow<K: klient_blocking::core::Resource>(
+fn follow<K: klient_blocking::core::Resource + Clone>(
     events: &Receiver<klient_blocking::Result<Event<K>>>,
     store: &mut Store<K>,
     taken: &mut usize,

@@ -79,7 +79,7 @@ pub struct BackgroundWatcher<K> {
 
 impl<K> BackgroundWatcher<K>
 where
-    K: Resource + DeserializeOwned + Send + 'static,
+    K: Resource + DeserializeOwned + Clone + Send + 'static,
 {
     /// Starts `watcher(api, config)` on a thread. The thread ends at the first event after this
     /// value is dropped.
