@@ -2,9 +2,10 @@
 //!
 //! klient's decode path (`klient_proto::api::decode::<ObjectList<Pod>>`, which also checks the
 //! status code and turns error bodies into typed errors; and the same after the HTTP/1.1 decoder
-//! has taken the body out of a chunked response fed in 16 KiB reads) against plain
-//! `serde_json::from_slice::<k8s_openapi::List<Pod>>`. The pods are realistic k8s-openapi objects
-//! (`klient_benches::pods`), serialized once.
+//! has taken the body out of a chunked response fed in 16 KiB reads; and item by item, the body
+//! fed to `klient_proto::api::ListDecoder<Pod>` in 16 KiB pieces, alone and behind the HTTP/1.1
+//! decoder) against plain `serde_json::from_slice::<k8s_openapi::List<Pod>>`. The pods are
+//! realistic k8s-openapi objects (`klient_benches::pods`), serialized once.
 //!
 //! Before criterion runs, a counting global allocator measures the peak heap each decoder needs
 //! above what was allocated before it started, and what it keeps (the decoded list); both are
@@ -16,7 +17,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use k8s_openapi::api::core::v1::Pod;
 use klient_benches::alloc::{Counting, measure, mib};
 use klient_benches::pods::{PODS, pod_list_json, pods};
-use klient_proto::api::{ObjectList, decode};
+use klient_proto::api::{ListDecoder, ListProgress, ObjectList, decode};
 use klient_proto::http::{HttpEvent, Limits, Progress, ResponseDecoder};
 
 const READ: usize = 16 * 1024;
@@ -66,6 +67,64 @@ fn klient_http(wire: &[u8]) -> ObjectList<Pod> {
     unreachable!("the response did not end")
 }
 
+/// klient's item-by-item path: the body fed to a `ListDecoder` in 16 KiB pieces, each item pushed
+/// as soon as it is complete, so the body is never held whole.
+fn klient_items(body: &[u8]) -> ObjectList<Pod> {
+    let mut decoder = ListDecoder::<Pod>::new();
+    let mut items = Vec::new();
+    let mut pieces = body.chunks(READ);
+    loop {
+        match decoder.poll_item().expect("a valid list") {
+            ListProgress::Item(pod) => items.push(pod),
+            ListProgress::NeedData => match pieces.next() {
+                Some(piece) => decoder.handle_bytes(piece),
+                None => decoder.handle_eof(),
+            },
+            ListProgress::End(metadata) => return ObjectList { metadata, items },
+            ListProgress::Finished => unreachable!("End comes first"),
+        }
+    }
+}
+
+/// The whole item-by-item path of a list call: each body piece the HTTP/1.1 decoder takes out of
+/// a 16 KiB read goes straight to the `ListDecoder`.
+fn klient_http_items(wire: &[u8]) -> ObjectList<Pod> {
+    let mut decoder = ResponseDecoder::new(&http::Method::GET, Limits::default());
+    let mut list = ListDecoder::<Pod>::new();
+    let mut items = Vec::new();
+    let drain = |list: &mut ListDecoder<Pod>, items: &mut Vec<Pod>| loop {
+        match list.poll_item().expect("a valid list") {
+            ListProgress::Item(pod) => items.push(pod),
+            ListProgress::NeedData => return None,
+            ListProgress::End(metadata) => return Some(metadata),
+            ListProgress::Finished => unreachable!("End comes first"),
+        }
+    };
+    for read in wire.chunks(READ) {
+        decoder.handle_bytes(read);
+        while let Progress::Event(event) = decoder.poll_event().expect("a valid response") {
+            match event {
+                HttpEvent::Head(head) => assert_eq!(head.status.as_u16(), 200),
+                HttpEvent::Data(data) => {
+                    list.handle_bytes(&data);
+                    drain(&mut list, &mut items);
+                }
+                HttpEvent::End { .. } => {
+                    list.handle_eof();
+                    let metadata = drain(&mut list, &mut items).expect("the list ended");
+                    return ObjectList { metadata, items };
+                }
+                _ => {}
+            }
+        }
+    }
+    unreachable!("the response did not end")
+}
+
+fn kib(bytes: usize) -> f64 {
+    bytes as f64 / 1024.0
+}
+
 fn report_memory(body: &[u8], wire: &[u8]) {
     let (list, klient_heap) = measure(|| klient(body));
     assert_eq!(list.items.len(), PODS);
@@ -74,6 +133,17 @@ fn report_memory(body: &[u8], wire: &[u8]) {
     assert_eq!(list.items.len(), PODS);
     drop(list);
     let (list, http_heap) = measure(|| klient_http(wire));
+    assert_eq!(list.items.len(), PODS);
+    drop(list);
+    let (list, items_heap) = measure(|| klient_items(body));
+    assert_eq!(list.items.len(), PODS);
+    assert_eq!(
+        list,
+        klient(body),
+        "item by item decodes what the whole decode does"
+    );
+    drop(list);
+    let (list, http_items_heap) = measure(|| klient_http_items(wire));
     assert_eq!(list.items.len(), PODS);
     drop(list);
     println!("list_decode: {PODS} pods, {:.1} MiB of JSON", mib(body.len()));
@@ -90,6 +160,21 @@ fn report_memory(body: &[u8], wire: &[u8]) {
         mib(http_heap.peak),
         mib(http_heap.kept),
         mib(body.len())
+    );
+    println!(
+        "list_decode: peak heap klient ListDecoder item by item (16 KiB pieces) {:.1} MiB (keeps {:.1}; {:.0} KiB above what it keeps, klient decode {:.0} KiB), ratio to klient decode {:.3}",
+        mib(items_heap.peak),
+        mib(items_heap.kept),
+        kib(items_heap.peak - items_heap.kept),
+        kib(klient_heap.peak - klient_heap.kept),
+        items_heap.peak as f64 / klient_heap.peak as f64
+    );
+    println!(
+        "list_decode: peak heap klient HTTP decoder + ListDecoder {:.1} MiB (keeps {:.1}; {:.0} KiB above what it keeps), ratio to HTTP decoder + decode {:.3}",
+        mib(http_items_heap.peak),
+        mib(http_items_heap.kept),
+        kib(http_items_heap.peak - http_items_heap.kept),
+        http_items_heap.peak as f64 / http_heap.peak as f64
     );
 }
 
@@ -109,6 +194,12 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("klient_http_then_decode", |b| {
         b.iter(|| klient_http(black_box(&wire)).items.len())
+    });
+    group.bench_function("klient_ListDecoder_items_16k_pieces", |b| {
+        b.iter(|| klient_items(black_box(&body)).items.len())
+    });
+    group.bench_function("klient_http_ListDecoder_items", |b| {
+        b.iter(|| klient_http_items(black_box(&wire)).items.len())
     });
     group.finish();
 }

@@ -26,6 +26,7 @@ pub mod discovery;
 mod dynamic;
 mod error;
 pub(crate) mod format;
+mod list_stream;
 pub(crate) mod messages;
 pub mod modify;
 mod negotiated;
@@ -46,6 +47,10 @@ pub use discovery::{
 pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
 pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
 pub use format::{Format, ProtobufCodec};
+pub use list_stream::{
+    DEFAULT_MAX_ITEM_SIZE, ListDecodeError, ListDecoder, ListProgress, MAX_DEPTH, MAX_KEY_LEN,
+    MalformedReason,
+};
 pub use messages::encode_status;
 pub use modify::{
     ApplyError, ApplyFailure, DiffError, ListKeys, LocationStep, OpenApiError, OpenApiLimits,
