@@ -7,12 +7,14 @@ use std::marker::PhantomData;
 use klient_proto::api::modify::ReadModifyWrite;
 use klient_proto::api::{
     ApiResource, Decodable, DeleteParams, Deleted, DynamicObject, DynamicResourceScope, EvictParams, Format,
-    GetParams, ListParams, LogParams, NamespaceResourceScope, ObjectList, Patch, PatchParams, PostParams,
-    Request, Resource, RootScope, Status, decode_delete_negotiated, decode_negotiated,
+    GetParams, ListBody, ListMeta, ListParams, ListProgress, LogParams, NamespaceResourceScope, ObjectList,
+    Patch, PatchParams, PostParams, Request, Resource, RootScope, Status, decode_delete_negotiated,
+    decode_negotiated,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
 
 use crate::runtime::Runtime;
@@ -249,7 +251,25 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
 
     /// Lists one page of objects (set `limit` and `continue_token` to page by hand).
     pub async fn list(&self, params: &ListParams) -> Result<ObjectList<K>> {
-        self.call(self.request.list(params)?).await
+        let mut page = self.list_reader(params).await?;
+        let mut items = Vec::new();
+        while let Some(item) = page.next_item().await? {
+            items.push(item);
+        }
+        Ok(ObjectList {
+            metadata: page.metadata.unwrap_or_default(),
+            items,
+        })
+    }
+
+    /// One list request, its body decoded item by item as it arrives.
+    pub(crate) async fn list_reader(&self, params: &ListParams) -> Result<ListReader<K>> {
+        let body = self.client.send_in_pieces(self.request.list(params)?).await?;
+        Ok(ListReader {
+            list: ListBody::new(body.status().as_u16(), body.content_type()),
+            body,
+            metadata: None,
+        })
     }
 
     /// Every object, fetched page by page as the iterator is driven (`params.limit` is the page
@@ -260,25 +280,33 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
     {
         let mut params = params.clone();
         params.limit.get_or_insert(500);
-        // The state: the parameters of the next page (`None` after the last), and the objects of
-        // the current page not handed out yet.
+        // The state: the parameters of the next page (`None` after the last), and the page being
+        // read.
         let pages = stream::unfold(
-            (Some(params), Vec::new().into_iter()),
+            (Some(params), None::<ListReader<K>>),
             move |(mut next, mut current)| async move {
                 loop {
-                    if let Some(object) = current.next() {
-                        return Some((Ok(object), (next, current)));
-                    }
-                    let mut params = next.take()?;
-                    match self.list(&params).await {
-                        Ok(page) => {
-                            if let Some(token) = page.next_page() {
-                                params.continue_token = Some(token.to_owned());
-                                next = Some(params);
+                    if let Some(page) = &mut current {
+                        match page.next_item().await {
+                            Ok(Some(object)) => return Some((Ok(object), (next, current))),
+                            Ok(None) => {
+                                let token = page.metadata.as_ref().and_then(ListMeta::next_page);
+                                match (next.as_mut(), token) {
+                                    (Some(params), Some(token)) => {
+                                        params.continue_token = Some(token.to_owned())
+                                    }
+                                    _ => next = None,
+                                }
+                                current = None;
                             }
-                            current = page.items.into_iter();
+                            Err(e) => return Some((Err(e), (None, None))),
                         }
-                        Err(e) => return Some((Err(e), (None, current))),
+                        continue;
+                    }
+                    let params = next.as_ref()?;
+                    match self.list_reader(params).await {
+                        Ok(page) => current = Some(page),
+                        Err(e) => return Some((Err(e), (None, None))),
                     }
                 }
             },
@@ -489,5 +517,34 @@ impl<K: Resource + DeserializeOwned, R: Runtime> Api<K, R> {
     /// `.lines()`); with `follow` it lasts as long as the container writes.
     pub async fn log_stream(&self, name: &str, params: &LogParams) -> Result<BodyStream> {
         self.client.send_streaming(self.request.logs(name, params)?).await
+    }
+}
+
+/// One page of a list in flight: its body read and decoded one item at a time, so that neither
+/// `Api::list` nor `Api::list_pages` ever holds a whole body (klient-proto's [`ListBody`]).
+pub(crate) struct ListReader<K> {
+    body: crate::BodyStream,
+    list: ListBody<K>,
+    /// The list's metadata, once its last item has been read.
+    pub(crate) metadata: Option<ListMeta>,
+}
+
+impl<K: Resource + DeserializeOwned> ListReader<K> {
+    /// The next object, `None` after the last (then `metadata` is set).
+    pub(crate) async fn next_item(&mut self) -> Result<Option<K>> {
+        loop {
+            match self.list.poll_item()? {
+                ListProgress::Item(object) => return Ok(Some(object)),
+                ListProgress::End(metadata) => {
+                    self.metadata = Some(metadata);
+                    return Ok(None);
+                }
+                ListProgress::Finished => return Ok(None),
+                ListProgress::NeedData => match self.body.next().await.transpose()? {
+                    Some(piece) => self.list.handle_bytes(&piece),
+                    None => self.list.handle_eof(),
+                },
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::stream::{self, BoxStream};
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 
 use crate::Result;
 use crate::client::{Client, content_type, exchange_error};
@@ -16,6 +16,7 @@ use crate::runtime::Runtime;
 /// A response body as the server sends it. Reaching its end returns the connection to the pool;
 /// dropping it before closes the connection.
 pub struct BodyStream {
+    status: StatusCode,
     headers: HeaderMap,
     chunks: BoxStream<'static, Result<Bytes>>,
 }
@@ -29,7 +30,12 @@ impl std::fmt::Debug for BodyStream {
 }
 
 impl BodyStream {
-    pub(crate) fn new<R: Runtime>(client: Client<R>, headers: HeaderMap, exchange: Box<Exchange<R>>) -> Self {
+    pub(crate) fn new<R: Runtime>(
+        client: Client<R>,
+        status: StatusCode,
+        headers: HeaderMap,
+        exchange: Box<Exchange<R>>,
+    ) -> Self {
         let chunks = stream::unfold(Some((client, exchange)), |state| async move {
             let (client, mut exchange) = state?;
             match exchange.next_chunk().await {
@@ -42,9 +48,15 @@ impl BodyStream {
             }
         });
         BodyStream {
+            status,
             headers,
             chunks: Box::pin(chunks),
         }
+    }
+
+    /// The response's status (a success: other answers are errors).
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// The response's header fields.

@@ -194,7 +194,28 @@ impl<R: Runtime> Client<R> {
                 "an upgrade answered a streaming call",
             )));
         };
-        Ok(crate::BodyStream::new(self.clone(), head.headers, exchange))
+        Ok(crate::BodyStream::new(
+            self.clone(),
+            head.status,
+            head.headers,
+            exchange,
+        ))
+    }
+
+    /// Sends a request whose successful answer is consumed as it arrives with a whole response's
+    /// read timeout and limits (a list decoded item by item, so the body is never held whole). A
+    /// response that is not a success is read whole and returned as an error.
+    pub(crate) async fn send_in_pieces(&self, request: http::Request<Vec<u8>>) -> Result<crate::BodyStream> {
+        let (head, answer) = self.call(request, CallKind::Pieces).await?;
+        let Answer::Response(_, exchange) = answer else {
+            return Err(Error::Call(CallError::Misuse("an upgrade answered a list call")));
+        };
+        Ok(crate::BodyStream::new(
+            self.clone(),
+            head.status,
+            head.headers,
+            exchange,
+        ))
     }
 
     /// Sends an upgrade request (WebSocket) and hands over the connection after the 101.
@@ -317,7 +338,7 @@ impl<R: Runtime> Client<R> {
                 self.inner.config.on_warning.handle(&warning);
             }
             match disposition {
-                Disposition::ReadBody => {
+                Disposition::ReadBody | Disposition::ReadPieces => {
                     let mut answer = answer;
                     if let Answer::Response(_, exchange) = &mut answer {
                         exchange.set_read_timeout(kind.body_read_timeout(transport));

@@ -11,13 +11,14 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
-use klient_proto::api::{Resource, WatchParams};
+use klient_proto::api::{ObjectList, Resource, WatchParams};
 use klient_proto::watch::{
     Action, DecodeError, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver,
     WatchEvent, watcher as machine,
 };
 use serde::de::DeserializeOwned;
 
+use crate::api::ListReader;
 use crate::io::{Elapsed, until};
 use crate::runtime::{BoxFuture, Runtime};
 use crate::{Api, BodyStream, Error, Result};
@@ -130,6 +131,7 @@ where
         driver: WatchDriver::new(config, seed),
         api,
         stream: None,
+        listing: None,
     };
     Box::pin(stream::unfold(state, |mut state| async move {
         let event = state.next_event().await?;
@@ -142,6 +144,9 @@ struct Watcher<K, R: Runtime> {
     api: Api<K, R>,
     driver: WatchDriver<K>,
     stream: Option<OpenStream>,
+    /// The list request in flight, read one object at a time: each goes out as an event before
+    /// the next is decoded, so a page is never held whole.
+    listing: Option<(RequestId, ListReader<K>)>,
 }
 
 /// The watch request in flight: being answered, or its body being read.
@@ -201,6 +206,29 @@ where
                 self.driver.handle_timeout(now);
                 continue;
             }
+            // Cancel-safe: the reader stays here while an item is awaited.
+            if let Some((id, reader)) = self.listing.as_mut() {
+                let id = *id;
+                let outcome = match reader.next_item().await {
+                    Ok(Some(object)) => self.driver.handle_list_item(id, object, Instant::now()),
+                    Ok(None) => {
+                        let metadata = reader.metadata.take().unwrap_or_default();
+                        self.listing = None;
+                        let rest = ObjectList {
+                            metadata,
+                            items: Vec::new(),
+                        };
+                        self.driver.handle_list_page(id, rest.into(), Instant::now())
+                    }
+                    Err(e) => {
+                        self.listing = None;
+                        self.driver
+                            .handle_failure(id, RequestFailure::from(e), Instant::now())
+                    }
+                };
+                log_input_error(outcome);
+                continue;
+            }
             if let Some(action) = self.driver.poll_action(now) {
                 self.perform(action).await;
                 continue;
@@ -240,15 +268,14 @@ where
 
     async fn perform(&mut self, action: Action) {
         match action {
-            Action::List { id, params } => {
-                let outcome = match self.api.list(&params).await {
-                    Ok(list) => self.driver.handle_list_page(id, list.into(), Instant::now()),
-                    Err(e) => self
-                        .driver
-                        .handle_failure(id, RequestFailure::from(e), Instant::now()),
-                };
-                log_input_error(outcome);
-            }
+            Action::List { id, params } => match self.api.list_reader(&params).await {
+                Ok(reader) => self.listing = Some((id, reader)),
+                Err(e) => log_input_error(self.driver.handle_failure(
+                    id,
+                    RequestFailure::from(e),
+                    Instant::now(),
+                )),
+            },
             Action::Watch { id, params } => match self.api.request_builder().watch(&params) {
                 Ok(request) => {
                     let client = self.api.client().clone();

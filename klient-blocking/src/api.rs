@@ -7,8 +7,9 @@ use std::marker::PhantomData;
 use klient_proto::api::modify::ReadModifyWrite;
 use klient_proto::api::{
     ApiResource, Decodable, DeleteParams, Deleted, DynamicObject, DynamicResourceScope, EvictParams, Format,
-    GetParams, ListParams, LogParams, NamespaceResourceScope, ObjectList, Patch, PatchParams, PostParams,
-    Request, Resource, RootScope, Status, decode_delete_negotiated, decode_negotiated,
+    GetParams, ListBody, ListMeta, ListParams, ListProgress, LogParams, NamespaceResourceScope, ObjectList,
+    Patch, PatchParams, PostParams, Request, Resource, RootScope, Status, decode_delete_negotiated,
+    decode_negotiated,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -309,7 +310,25 @@ impl<K: Resource + DeserializeOwned> Api<K> {
 
     /// Lists one page of objects (set `limit` and `continue_token` to page by hand).
     pub fn list(&self, params: &ListParams) -> Result<ObjectList<K>> {
-        self.call(self.request.list(params)?)
+        let mut page = self.list_reader(params)?;
+        let mut items = Vec::new();
+        while let Some(item) = page.next_item()? {
+            items.push(item);
+        }
+        Ok(ObjectList {
+            metadata: page.metadata.unwrap_or_default(),
+            items,
+        })
+    }
+
+    /// One list request, its body decoded item by item as it arrives.
+    pub(crate) fn list_reader(&self, params: &ListParams) -> Result<ListReader<K>> {
+        let body = self.client.send_in_pieces(self.request.list(params)?)?;
+        Ok(ListReader {
+            list: ListBody::new(body.status().as_u16(), body.content_type()),
+            body,
+            metadata: None,
+        })
     }
 
     /// Every object, fetched page by page as the iterator is driven (`params.limit` is the page
@@ -321,7 +340,7 @@ impl<K: Resource + DeserializeOwned> Api<K> {
             api: self,
             params,
             done: false,
-            current: Vec::new().into_iter(),
+            current: None,
         }
     }
 
@@ -531,7 +550,7 @@ pub struct Pages<'a, K> {
     api: &'a Api<K>,
     params: ListParams,
     done: bool,
-    current: std::vec::IntoIter<K>,
+    current: Option<ListReader<K>>,
 }
 
 impl<K: Resource + DeserializeOwned> Iterator for Pages<'_, K> {
@@ -539,24 +558,62 @@ impl<K: Resource + DeserializeOwned> Iterator for Pages<'_, K> {
 
     fn next(&mut self) -> Option<Result<K>> {
         loop {
-            if let Some(object) = self.current.next() {
-                return Some(Ok(object));
+            if let Some(page) = &mut self.current {
+                match page.next_item() {
+                    Ok(Some(object)) => return Some(Ok(object)),
+                    Ok(None) => {
+                        match page.metadata.as_ref().and_then(ListMeta::next_page) {
+                            Some(token) => self.params.continue_token = Some(token.to_owned()),
+                            None => self.done = true,
+                        }
+                        self.current = None;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        self.current = None;
+                        return Some(Err(e));
+                    }
+                }
+                continue;
             }
             if self.done {
                 return None;
             }
-            match self.api.list(&self.params) {
-                Ok(page) => {
-                    match page.next_page() {
-                        Some(token) => self.params.continue_token = Some(token.to_owned()),
-                        None => self.done = true,
-                    }
-                    self.current = page.items.into_iter();
-                }
+            match self.api.list_reader(&self.params) {
+                Ok(page) => self.current = Some(page),
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));
                 }
+            }
+        }
+    }
+}
+
+/// One page of a list in flight: its body read and decoded one item at a time, so that neither
+/// `Api::list` nor `Api::list_pages` ever holds a whole body (klient-proto's [`ListBody`]).
+pub(crate) struct ListReader<K> {
+    body: BodyStream,
+    list: ListBody<K>,
+    /// The list's metadata, once its last item has been read.
+    pub(crate) metadata: Option<ListMeta>,
+}
+
+impl<K: Resource + DeserializeOwned> ListReader<K> {
+    /// The next object, `None` after the last (then `metadata` is set).
+    pub(crate) fn next_item(&mut self) -> Result<Option<K>> {
+        loop {
+            match self.list.poll_item()? {
+                ListProgress::Item(object) => return Ok(Some(object)),
+                ListProgress::End(metadata) => {
+                    self.metadata = Some(metadata);
+                    return Ok(None);
+                }
+                ListProgress::Finished => return Ok(None),
+                ListProgress::NeedData => match self.body.next_chunk()? {
+                    Some(piece) => self.list.handle_bytes(&piece),
+                    None => self.list.handle_eof(),
+                },
             }
         }
     }

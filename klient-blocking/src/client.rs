@@ -166,6 +166,24 @@ impl Client {
             exchange: Some(*exchange),
             client: self.clone(),
             current: Bytes::new(),
+            status: head.status,
+            headers: head.headers,
+        })
+    }
+
+    /// Sends a request whose successful answer is consumed as it arrives with a whole response's
+    /// read timeout and limits (a list decoded item by item, so the body is never held whole). A
+    /// response that is not a success is read whole and returned as an error.
+    pub(crate) fn send_in_pieces(&self, request: http::Request<Vec<u8>>) -> Result<BodyStream> {
+        let (head, answer) = self.call(request, CallKind::Pieces)?;
+        let Answer::Response(_, exchange) = answer else {
+            return Err(Error::Call(CallError::Misuse("an upgrade answered a list call")));
+        };
+        Ok(BodyStream {
+            exchange: Some(*exchange),
+            client: self.clone(),
+            current: Bytes::new(),
+            status: head.status,
             headers: head.headers,
         })
     }
@@ -246,7 +264,9 @@ impl Client {
                 self.inner.config.on_warning.handle(&warning);
             }
             match disposition {
-                Disposition::ReadBody | Disposition::Upgraded => return Ok((head, answer)),
+                Disposition::ReadBody | Disposition::ReadPieces | Disposition::Upgraded => {
+                    return Ok((head, answer));
+                }
                 Disposition::Stream => {
                     let mut answer = answer;
                     if let Answer::Response(_, exchange) = &mut answer {
@@ -408,10 +428,16 @@ pub struct BodyStream {
     exchange: Option<Exchange>,
     client: Client,
     current: Bytes,
+    status: StatusCode,
     headers: HeaderMap,
 }
 
 impl BodyStream {
+    /// The response's status (a success: other answers are errors).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The response's header fields.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers

@@ -8,13 +8,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Instant;
 
 use bytes::Bytes;
-use klient_proto::api::{Format, Resource, WatchParams};
+use klient_proto::api::{Format, ObjectList, Resource, WatchParams};
 use klient_proto::watch::{
     Action, DecodeError, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver,
     WatchEvent, watcher,
 };
 use serde::de::DeserializeOwned;
 
+use crate::api::ListReader;
 use crate::client::{BodyStream, StreamCloser};
 use crate::{Api, Client, Error, Result};
 
@@ -126,6 +127,7 @@ where
         driver: WatchDriver::new(config, seed),
         api,
         stream: None,
+        listing: None,
     }
 }
 
@@ -134,6 +136,9 @@ pub struct Watcher<K> {
     api: Api<K>,
     driver: WatchDriver<K>,
     stream: Option<OpenStream>,
+    /// The list request in flight, read one object at a time: each goes out as an event before
+    /// the next is decoded, so a page is never held whole.
+    listing: Option<(RequestId, ListReader<K>)>,
 }
 
 /// The watch request in flight; its reader thread sends what arrives.
@@ -239,15 +244,14 @@ impl<K: Resource + DeserializeOwned> Watcher<K> {
 
     fn perform(&mut self, action: Action) {
         match action {
-            Action::List { id, params } => {
-                let outcome = match self.api.list(&params) {
-                    Ok(list) => self.driver.handle_list_page(id, list.into(), Instant::now()),
-                    Err(e) => self
-                        .driver
-                        .handle_failure(id, RequestFailure::from(e), Instant::now()),
-                };
-                log_input_error(outcome);
-            }
+            Action::List { id, params } => match self.api.list_reader(&params) {
+                Ok(reader) => self.listing = Some((id, reader)),
+                Err(e) => log_input_error(self.driver.handle_failure(
+                    id,
+                    RequestFailure::from(e),
+                    Instant::now(),
+                )),
+            },
             Action::Watch { id, params } => match self.api.request_builder().watch(&params) {
                 Ok(request) => {
                     self.stream = Some(OpenStream::start(id, self.api.client().clone(), request));
@@ -344,6 +348,28 @@ where
             let now = Instant::now();
             if self.driver.poll_timeout().is_some_and(|at| at <= now) {
                 self.driver.handle_timeout(now);
+                continue;
+            }
+            if let Some((id, reader)) = self.listing.as_mut() {
+                let id = *id;
+                let outcome = match reader.next_item() {
+                    Ok(Some(object)) => self.driver.handle_list_item(id, object, Instant::now()),
+                    Ok(None) => {
+                        let metadata = reader.metadata.take().unwrap_or_default();
+                        self.listing = None;
+                        let rest = ObjectList {
+                            metadata,
+                            items: Vec::new(),
+                        };
+                        self.driver.handle_list_page(id, rest.into(), Instant::now())
+                    }
+                    Err(e) => {
+                        self.listing = None;
+                        self.driver
+                            .handle_failure(id, RequestFailure::from(e), Instant::now())
+                    }
+                };
+                log_input_error(outcome);
                 continue;
             }
             if let Some(action) = self.driver.poll_action(now) {

@@ -257,6 +257,14 @@ pub enum ResponseError {
         /// What is wrong with the bytes.
         error: ProtobufError,
     },
+    /// A success list response whose JSON body could not be read item by item (see
+    /// [`ListDecoder`](super::ListDecoder)).
+    List {
+        /// HTTP status code.
+        code: u16,
+        /// What is wrong with the body (no body is kept: it is read in pieces).
+        error: super::ListDecodeError,
+    },
     /// A success response in a media type the expected value cannot be read from: protobuf for
     /// a type that has no protobuf form.
     UnexpectedContentType {
@@ -275,6 +283,7 @@ impl ResponseError {
             ResponseError::Unexpected { code, .. }
             | ResponseError::Decode { code, .. }
             | ResponseError::Protobuf { code, .. }
+            | ResponseError::List { code, .. }
             | ResponseError::UnexpectedContentType { code, .. } => *code,
         }
     }
@@ -301,6 +310,9 @@ impl fmt::Display for ResponseError {
             ResponseError::Protobuf { code, error } => {
                 write!(f, "cannot decode the HTTP {code} protobuf body: {error}")
             }
+            ResponseError::List { code, error } => {
+                write!(f, "cannot decode the HTTP {code} list body: {error}")
+            }
             ResponseError::UnexpectedContentType { code, content_type } => {
                 write!(
                     f,
@@ -317,6 +329,7 @@ impl std::error::Error for ResponseError {
             ResponseError::Api(e) => Some(e.as_ref()),
             ResponseError::Decode { error, .. } => Some(error),
             ResponseError::Protobuf { error, .. } => Some(error),
+            ResponseError::List { error, .. } => Some(error),
             ResponseError::Unexpected { .. } | ResponseError::UnexpectedContentType { .. } => None,
         }
     }

@@ -26,6 +26,7 @@ pub mod discovery;
 mod dynamic;
 mod error;
 pub(crate) mod format;
+mod list_body;
 mod list_stream;
 pub(crate) mod messages;
 pub mod modify;
@@ -47,6 +48,7 @@ pub use discovery::{
 pub use dynamic::{ApiResource, DynamicMeta, DynamicObject, TypeMeta};
 pub use error::{BODY_SNIPPET_MAX, BadSegment, BodySnippet, RequestError, ResponseError, Segment};
 pub use format::{Format, ProtobufCodec};
+pub use list_body::ListBody;
 pub use list_stream::{
     DEFAULT_MAX_ITEM_SIZE, ListDecodeError, ListDecoder, ListProgress, MAX_DEPTH, MAX_KEY_LEN,
     MalformedReason,

@@ -48,7 +48,14 @@ impl<T> Default for ObjectList<T> {
 impl<T> ObjectList<T> {
     /// Token for the next page, if there is one (an empty token also means "done").
     pub fn next_page(&self) -> Option<&str> {
-        self.metadata.continue_token.as_deref().filter(|t| !t.is_empty())
+        self.metadata.next_page()
+    }
+}
+
+impl ListMeta {
+    /// Token for the next page, if there is one (an empty token also means "done").
+    pub fn next_page(&self) -> Option<&str> {
+        self.continue_token.as_deref().filter(|t| !t.is_empty())
     }
 }
 

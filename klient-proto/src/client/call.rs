@@ -40,6 +40,10 @@ pub enum CallKind {
     Whole,
     /// A body read as it arrives (a watch, followed logs); an error status is read whole.
     Streaming,
+    /// A whole response whose body is consumed as it arrives (a list decoded item by item, so
+    /// the body is never held whole): an error status is read whole; a success keeps the whole
+    /// response's read timeout and body limits.
+    Pieces,
     /// A protocol switch (`101 Switching Protocols`: WebSocket); anything else is read whole.
     Upgrade,
 }
@@ -51,7 +55,7 @@ impl CallKind {
     pub fn deadline(self, transport: &TransportSettings) -> Option<Duration> {
         match self {
             CallKind::Upgrade => Some(transport.upgrade_timeout),
-            CallKind::Whole | CallKind::Streaming => None,
+            CallKind::Whole | CallKind::Streaming | CallKind::Pieces => None,
         }
     }
 
@@ -63,7 +67,7 @@ impl CallKind {
     pub fn body_read_timeout(self, transport: &TransportSettings) -> Option<Duration> {
         match self {
             CallKind::Streaming => None,
-            CallKind::Whole | CallKind::Upgrade => Some(transport.read_timeout),
+            CallKind::Whole | CallKind::Pieces | CallKind::Upgrade => Some(transport.read_timeout),
         }
     }
 }
@@ -106,6 +110,9 @@ pub enum Disposition {
     /// [`Exchange::open_stream`] (which lifts the whole-body limits: each event or chunk is bounded
     /// where it is consumed) and with [`CallKind::body_read_timeout`] between bytes.
     Stream,
+    /// The answer of a [`CallKind::Pieces`] call: hand the body to the caller as it arrives, with
+    /// the whole response's read timeout and limits.
+    ReadPieces,
     /// The answer of an upgrade: the connection speaks the new protocol now, beginning with the
     /// bytes that followed the head.
     Upgraded,
@@ -396,7 +403,8 @@ impl Call {
         Ok(match self.kind {
             CallKind::Whole => Disposition::ReadBody,
             CallKind::Streaming if status.is_success() => Disposition::Stream,
-            CallKind::Streaming | CallKind::Upgrade => Disposition::Error,
+            CallKind::Pieces if status.is_success() => Disposition::ReadPieces,
+            CallKind::Streaming | CallKind::Pieces | CallKind::Upgrade => Disposition::Error,
         })
     }
 

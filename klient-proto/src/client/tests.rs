@@ -109,6 +109,7 @@ fn streams_and_upgrades_renew_a_refused_credential_too() {
     let now = Instant::now();
     for (kind, success, answer) in [
         (CallKind::Streaming, 200, Disposition::Stream),
+        (CallKind::Pieces, 200, Disposition::ReadPieces),
         (CallKind::Upgrade, 101, Disposition::Upgraded),
     ] {
         let mut call = Call::new(&settings(true), request(Method::GET), kind, None, now).unwrap();
@@ -154,6 +155,27 @@ fn renewal_then_retry_after_then_answer() {
         call.handle_head(&head(201, None), resume),
         Ok(Disposition::ReadBody)
     );
+}
+
+#[test]
+fn a_list_read_in_pieces_gets_its_body_only_on_success() {
+    let now = Instant::now();
+    for (status, answer) in [
+        (200, Disposition::ReadPieces),
+        (404, Disposition::Error),
+        (500, Disposition::Error),
+    ] {
+        let mut call = Call::new(
+            &settings(false),
+            request(Method::GET),
+            CallKind::Pieces,
+            None,
+            now,
+        )
+        .unwrap();
+        send(&mut call, now, "t");
+        assert_eq!(call.handle_head(&head(status, None), now), Ok(answer), "{status}");
+    }
 }
 
 #[test]
@@ -331,6 +353,11 @@ fn the_deadline_covers_waits_between_retries() {
     assert_eq!(CallKind::Streaming.body_read_timeout(&transport), None);
     assert_eq!(
         CallKind::Whole.body_read_timeout(&transport),
+        Some(transport.read_timeout)
+    );
+    // A list read item by item waits between bytes as a whole response does.
+    assert_eq!(
+        CallKind::Pieces.body_read_timeout(&transport),
         Some(transport.read_timeout)
     );
     assert_eq!(

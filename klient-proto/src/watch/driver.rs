@@ -201,6 +201,23 @@ impl<K: Resource + DeserializeOwned> WatchDriver<K> {
         self.settle(false);
     }
 
+    /// Takes one object of the list request `id` as soon as it is decoded (see
+    /// [`Watcher::handle_list_item`]); the page then ends with
+    /// [`handle_list_page`](Self::handle_list_page). Deliver [`poll_event`](Self::poll_event)
+    /// after each, so that a page is never held whole.
+    pub fn handle_list_item(&mut self, id: RequestId, item: K, now: Instant) -> Result<(), InputError> {
+        if self.watch_in_flight() == Some(id) {
+            return Err(InputError::UnexpectedResponse {
+                id,
+                expected: Expected::WatchStream,
+            });
+        }
+        let result = self.watcher.handle_list_item(id, item, now);
+        self.events
+            .extend(std::iter::from_fn(|| self.watcher.poll_event()));
+        drop_stale(result)
+    }
+
     /// Takes one page of the list request `id`.
     pub fn handle_list_page(
         &mut self,

@@ -185,6 +185,60 @@ fn pagination_across_three_pages() {
 }
 
 #[test]
+fn list_items_handed_over_one_by_one_come_out_at_once_and_as_a_page_would() {
+    let now = Instant::now();
+    let pages = || {
+        [
+            page(vec![obj("a", 1), obj("b", 2)], "10", Some("page2")),
+            page(vec![obj("c", 3)], "10", None),
+        ]
+    };
+    let mut whole = Watcher::new(list_then_watch(2), 1);
+    let mut by_item = Watcher::new(list_then_watch(2), 1);
+    let (mut seen_whole, mut seen_by_item) = (Vec::new(), Vec::new());
+    for page in pages() {
+        let (id, _) = whole.poll(now).expect("a list request");
+        whole.handle_list_page(id, page.clone(), now).unwrap();
+        seen_whole.extend(drain(&mut whole));
+
+        let (id, _) = by_item.poll(now).expect("a list request");
+        let ListPage {
+            items,
+            resource_version,
+            continue_token,
+        } = page;
+        for item in items {
+            by_item.handle_list_item(id, item.clone(), now).unwrap();
+            // The item is out before the rest of its page arrives.
+            let events = drain(&mut by_item);
+            assert!(matches!(events.last(), Some(Ok(Event::InitApply(object))) if *object == item));
+            seen_by_item.extend(events);
+        }
+        let rest = ListPage {
+            items: Vec::new(),
+            resource_version,
+            continue_token,
+        };
+        by_item.handle_list_page(id, rest, now).unwrap();
+        seen_by_item.extend(drain(&mut by_item));
+    }
+    assert_eq!(seen_by_item, seen_whole);
+    assert_eq!(
+        seen_whole.iter().filter(|e| matches!(e, Ok(Event::Init))).count(),
+        1
+    );
+    // An item of a request the watcher no longer waits for is refused.
+    let (watch, _) = by_item.poll(now).expect("the watch");
+    assert_eq!(
+        by_item.handle_list_item(watch, obj("z", 9), now),
+        Err(InputError::UnexpectedResponse {
+            id: watch,
+            expected: Expected::WatchStream
+        })
+    );
+}
+
+#[test]
 fn events_of_a_paginated_list_are_in_order() {
     let now = Instant::now();
     let mut watcher = Watcher::new(list_then_watch(1), 1);

@@ -373,6 +373,26 @@ impl<K: Resource> Watcher<K> {
         }
     }
 
+    /// Takes one object of the list response `id` as soon as it is decoded, before the rest of
+    /// its page: an adapter that reads the page item by item hands each over here, delivers the
+    /// event, and then ends the page with [`handle_list_page`](Self::handle_list_page) (its
+    /// `items` empty, or holding what is left), so that the page is never held whole.
+    pub fn handle_list_item(&mut self, id: RequestId, item: K, _now: Instant) -> Result<(), InputError> {
+        self.check_current(id)?;
+        let Phase::Listing { init_emitted, .. } = &mut self.phase else {
+            return Err(InputError::UnexpectedResponse {
+                id,
+                expected: Expected::WatchStream,
+            });
+        };
+        if !*init_emitted {
+            *init_emitted = true;
+            self.events.push_back(Ok(Event::Init));
+        }
+        self.events.push_back(Ok(Event::InitApply(item)));
+        Ok(())
+    }
+
     /// Takes one page of a list response.
     pub fn handle_list_page(
         &mut self,
