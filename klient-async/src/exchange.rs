@@ -9,7 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use klient_proto::client::{AttemptFailure, FailureCause};
 use klient_proto::http::{
-    Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress, ResponseHead,
+    BodyStep, Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress,
+    ResponseHead,
 };
 
 use crate::io::within;
@@ -58,13 +59,6 @@ impl<R: Runtime> Answer<R> {
             Answer::Upgraded(..) => None,
         }
     }
-}
-
-/// Where reading a body stands after one step.
-enum BodyStep {
-    Data(Bytes),
-    NeedData,
-    End,
 }
 
 /// A response being read. Dropping it mid-body closes the connection (its remaining bytes are
@@ -216,21 +210,15 @@ impl<R: Runtime> Exchange<R> {
         }
     }
 
-    /// What one step of the machine through the body means.
+    /// What one step of the machine through the body means (klient-proto's [`BodyStep::of`]).
     fn settle(&mut self, step: Result<Progress, MachineError>) -> Result<BodyStep, ExchangeError> {
-        match step {
-            Ok(Progress::Event(HttpEvent::Data(bytes))) => Ok(BodyStep::Data(bytes)),
-            Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
-                self.ended = true;
-                Ok(BodyStep::End)
-            }
-            Ok(Progress::NeedData) => Ok(BodyStep::NeedData),
-            Ok(Progress::Event(_)) => Err(ExchangeError::Http(HttpError::MalformedHead {
-                reason: "second head",
-            })),
-            Err(MachineError::Http(e)) => Err(ExchangeError::Http(e)),
-            Err(e) => Err(ExchangeError::Io(io::Error::other(e))),
-        }
+        let step = match step {
+            Ok(progress) => BodyStep::of(progress).map_err(ExchangeError::Http)?,
+            Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
+            Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
+        };
+        self.ended |= step == BodyStep::End;
+        Ok(step)
     }
 
     /// The connection, when the response ended and it can carry another request.

@@ -7,7 +7,8 @@ use std::io::{self, Read, Write};
 use bytes::Bytes;
 use klient_proto::client::{AttemptFailure, FailureCause};
 use klient_proto::http::{
-    Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress, ResponseHead,
+    BodyStep, Exchange as ExchangeMachine, ExchangeError as MachineError, HttpError, HttpEvent, Progress,
+    ResponseHead,
 };
 
 use crate::stream::Stream;
@@ -54,13 +55,6 @@ impl Answer {
             Answer::Upgraded(..) => None,
         }
     }
-}
-
-/// Where reading a body stands after one step.
-enum BodyStep {
-    Data(Bytes),
-    NeedData,
-    End,
 }
 
 /// A response being read. Dropping it mid-body closes the connection (its remaining bytes are
@@ -195,21 +189,15 @@ impl Exchange {
         }
     }
 
-    /// What one step of the machine through the body means.
+    /// What one step of the machine through the body means (klient-proto's [`BodyStep::of`]).
     fn settle(&mut self, step: Result<Progress, MachineError>) -> Result<BodyStep, ExchangeError> {
-        match step {
-            Ok(Progress::Event(HttpEvent::Data(bytes))) => Ok(BodyStep::Data(bytes)),
-            Ok(Progress::Event(HttpEvent::End { .. }) | Progress::Finished) => {
-                self.ended = true;
-                Ok(BodyStep::End)
-            }
-            Ok(Progress::NeedData) => Ok(BodyStep::NeedData),
-            Ok(Progress::Event(_)) => Err(ExchangeError::Http(HttpError::MalformedHead {
-                reason: "second head",
-            })),
-            Err(MachineError::Http(e)) => Err(ExchangeError::Http(e)),
-            Err(e) => Err(ExchangeError::Io(io::Error::other(e))),
-        }
+        let step = match step {
+            Ok(progress) => BodyStep::of(progress).map_err(ExchangeError::Http)?,
+            Err(MachineError::Http(e)) => return Err(ExchangeError::Http(e)),
+            Err(e) => return Err(ExchangeError::Io(io::Error::other(e))),
+        };
+        self.ended |= step == BodyStep::End;
+        Ok(step)
     }
 
     /// The connection, when the response ended and it can carry another request.

@@ -175,11 +175,66 @@ impl Exchange {
     }
 }
 
+/// Where reading a response body stands after one step of an [`Exchange`] (its
+/// [`poll_event`](Exchange::poll_event), [`read_body_into`](Exchange::read_body_into) or
+/// [`read_body_from`](Exchange::read_body_from)), once the head has been handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum BodyStep {
+    /// Body bytes.
+    Data(bytes::Bytes),
+    /// Nothing more until the connection delivers more bytes (or its end).
+    NeedData,
+    /// The body is over.
+    End,
+}
+
+impl BodyStep {
+    /// What a step taken while reading the body means. Another head there is the server
+    /// breaking HTTP ([`HttpError::MalformedHead`]).
+    pub fn of(progress: Progress) -> Result<BodyStep, HttpError> {
+        match progress {
+            Progress::Event(HttpEvent::Data(bytes)) => Ok(BodyStep::Data(bytes)),
+            Progress::Event(HttpEvent::End { .. }) | Progress::Finished => Ok(BodyStep::End),
+            Progress::NeedData => Ok(BodyStep::NeedData),
+            Progress::Event(_) => Err(HttpError::MalformedHead {
+                reason: "second head",
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::ResponseHead;
     use bytes::Bytes;
+
+    #[test]
+    fn a_body_step_is_data_need_or_end_and_a_second_head_is_an_error() {
+        let data = Bytes::from_static(b"{}");
+        assert_eq!(
+            BodyStep::of(Progress::Event(HttpEvent::Data(data.clone()))),
+            Ok(BodyStep::Data(data))
+        );
+        assert_eq!(BodyStep::of(Progress::NeedData), Ok(BodyStep::NeedData));
+        assert_eq!(
+            BodyStep::of(Progress::Event(HttpEvent::End { keep_alive: true })),
+            Ok(BodyStep::End)
+        );
+        assert_eq!(BodyStep::of(Progress::Finished), Ok(BodyStep::End));
+        let head = ResponseHead {
+            version: http::Version::HTTP_11,
+            status: http::StatusCode::OK,
+            headers: http::HeaderMap::new(),
+        };
+        assert_eq!(
+            BodyStep::of(Progress::Event(HttpEvent::Head(head))),
+            Err(HttpError::MalformedHead {
+                reason: "second head"
+            })
+        );
+    }
 
     fn exchange(reused: bool) -> Exchange {
         Exchange::new(

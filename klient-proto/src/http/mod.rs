@@ -46,7 +46,7 @@ mod tests;
 mod tunnel;
 
 pub use error::{HttpError, LineKind};
-pub use exchange::{Exchange, ExchangeError};
+pub use exchange::{BodyStep, Exchange, ExchangeError};
 pub use gzip::GzipError;
 pub use head::ResponseHead;
 pub use limits::Limits;
