@@ -215,19 +215,7 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
     let mut init_done = if ready == 1 { 0 } else { 1 };
     let mut pending: VecDeque<Action> = VecDeque::new();
     loop {
-        while let Some(event) = driver.poll_event() {
-            match event {
-                Ok(Event::InitDone) => {
-                    store.apply(Event::InitDone);
-                    init_done += 1;
-                }
-                Ok(event) => {
-                    store.apply(event);
-                }
-                // The 410 and anything else the driver reports: it relists or resumes by itself.
-                Err(_) => {}
-            }
-        }
+        init_done += deliver(driver, store);
         if init_done == ready && watch.is_some() {
             return;
         }
@@ -253,22 +241,15 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
                             driver
                                 .handle_list_item(id, object, *now)
                                 .expect("the driver takes its object");
-                            while let Some(Ok(event)) = driver.poll_event() {
-                                init_done += usize::from(matches!(event, Event::InitDone));
-                                store.apply(event);
-                            }
+                            init_done += deliver(driver, store);
                         }
                         ListProgress::NeedData => match reads.next() {
                             Some(read) => list.handle_bytes(read),
                             None => list.handle_eof(),
                         },
                         ListProgress::End(metadata) => {
-                            let rest = ObjectList::<K> {
-                                metadata,
-                                items: Vec::new(),
-                            };
                             driver
-                                .handle_list_page(id, rest.into(), *now)
+                                .handle_list_page(id, metadata.into(), *now)
                                 .expect("the driver takes its page");
                             break;
                         }
@@ -286,12 +267,7 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
                         driver
                             .handle_watch_bytes(id, read, *now)
                             .expect("the driver takes its watch bytes");
-                        while let Some(event) = driver.poll_event() {
-                            if let Ok(event) = event {
-                                init_done += usize::from(matches!(event, Event::InitDone));
-                                store.apply(event);
-                            }
-                        }
+                        init_done += deliver(driver, store);
                     }
                 }
             }
@@ -299,6 +275,23 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
             other => panic!("an action this bench does not know: {other:?}"),
         }
     }
+}
+
+/// Applies every event the driver has to the store, as a program does after each input: how many
+/// of them ended an initial set. Failures (the 410, say) are skipped: the driver relists or resumes
+/// by itself.
+fn deliver<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
+    driver: &mut WatchDriver<K>,
+    store: &mut Store<K>,
+) -> usize {
+    let mut init_done = 0;
+    while let Some(event) = driver.poll_event() {
+        if let Ok(event) = event {
+            init_done += usize::from(matches!(event, Event::InitDone));
+            store.apply(event);
+        }
+    }
+    init_done
 }
 
 /// A response body that a test feeds chunk by chunk, and that ends when its sender is dropped.

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
-use klient_proto::api::{ObjectList, Resource, WatchParams};
+use klient_proto::api::{Resource, WatchParams};
 use klient_proto::watch::{
     Action, DecodeError, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver,
     WatchEvent, watcher as machine,
@@ -214,11 +214,7 @@ where
                     Ok(None) => {
                         let metadata = reader.metadata.take().unwrap_or_default();
                         self.listing = None;
-                        let rest = ObjectList {
-                            metadata,
-                            items: Vec::new(),
-                        };
-                        self.driver.handle_list_page(id, rest.into(), Instant::now())
+                        self.driver.handle_list_page(id, metadata.into(), Instant::now())
                     }
                     Err(e) => {
                         self.listing = None;

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Instant;
 
 use bytes::Bytes;
-use klient_proto::api::{Format, ObjectList, Resource, WatchParams};
+use klient_proto::api::{Format, Resource, WatchParams};
 use klient_proto::watch::{
     Action, DecodeError, Event, Failure, InputError, RequestFailure, RequestId, WatchDecoder, WatchDriver,
     WatchEvent, watcher,
@@ -357,11 +357,7 @@ where
                     Ok(None) => {
                         let metadata = reader.metadata.take().unwrap_or_default();
                         self.listing = None;
-                        let rest = ObjectList {
-                            metadata,
-                            items: Vec::new(),
-                        };
-                        self.driver.handle_list_page(id, rest.into(), Instant::now())
+                        self.driver.handle_list_page(id, metadata.into(), Instant::now())
                     }
                     Err(e) => {
                         self.listing = None;

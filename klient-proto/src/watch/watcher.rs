@@ -12,7 +12,7 @@ use super::action::{Action, RequestId};
 use super::backoff::{Backoff, SplitMix64};
 use super::event::WatchEvent;
 use super::failure::Failure;
-use crate::api::{ListParams, ObjectList, Resource, WatchParams};
+use crate::api::{ListMeta, ListParams, ObjectList, Resource, WatchParams};
 
 /// With no [`Config::timeout`], each watch asks the server to end it after a random time between
 /// this many seconds and twice as many, as client-go's reflector does (5 to 10 minutes).
@@ -32,6 +32,18 @@ pub struct ListPage<K> {
     pub resource_version: String,
     /// `metadata.continue`: set when more pages follow.
     pub continue_token: Option<String>,
+}
+
+/// The end of a page whose items were handed over one by one
+/// ([`Watcher::handle_list_item`]): no items, the list's metadata.
+impl<K> From<ListMeta> for ListPage<K> {
+    fn from(metadata: ListMeta) -> Self {
+        ObjectList {
+            metadata,
+            items: Vec::new(),
+        }
+        .into()
+    }
 }
 
 impl<K> From<ObjectList<K>> for ListPage<K> {
