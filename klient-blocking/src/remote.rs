@@ -107,6 +107,11 @@ pub(crate) struct Waiting {
     /// shares): registered with `poll`.
     socket: mio::net::TcpStream,
     writable: bool,
+    /// The pump's own hold on the waker. The handles' holds go with the handles, and the last
+    /// one dropped would close the waker's eventfd, which takes its pending wake-up out of the
+    /// poll before the pump sees it: the wake-up that says "the caller has gone" (or the
+    /// command queued just before) would be lost until the session's next deadline.
+    _waker: Arc<mio::Waker>,
 }
 
 impl Waiting {
@@ -125,6 +130,7 @@ impl Waiting {
             events: mio::Events::with_capacity(4),
             socket,
             writable: false,
+            _waker: waker.clone(),
         };
         Ok((waiting, waker))
     }

@@ -208,3 +208,33 @@ fn port_readers_get_the_data_then_a_typed_failure() {
     let sent = client_frames(&server.join().unwrap());
     assert_eq!(sent, [(0x8, 1002u16.to_be_bytes().to_vec())]);
 }
+
+/// A caller that queues a request and drops its last handle at once, while the pump sleeps:
+/// the pump must wake and carry out the request. (The waker's eventfd used to close with the
+/// last handle, which took the pending wake-up out of the poll: the pump slept on until the
+/// session's next deadline, 10 s for a tunnel's ping.)
+#[test]
+fn the_last_handle_dropped_right_after_a_request_still_wakes_the_pump() {
+    for round in 0..20 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
+        let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+        let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+        let handle = ToPump::new(commands, waker);
+        let pump = thread::spawn(move || pump(client, waiting, session, command_rx, |_| {}));
+        // Let the pump fall asleep: it has nothing to do.
+        thread::sleep(Duration::from_millis(20));
+        handle.send(ExecCommand::Stdin(b"x".to_vec())).unwrap();
+        drop(handle);
+        let mut first = [0u8; 2];
+        let woke = server.read_exact(&mut first);
+        // Ends the pump either way (it reads the end of the connection).
+        drop(server);
+        let _ = pump.join();
+        woke.unwrap_or_else(|e| panic!("round {round}: the pump did not send the request: {e}"));
+        assert_eq!(first[0], 0x82, "round {round}: a binary frame first");
+    }
+}
