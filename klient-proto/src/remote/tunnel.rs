@@ -345,6 +345,8 @@ struct Conn {
     data_stream: StreamId,
     error_text: Vec<u8>,
     error_over: bool,
+    /// The kubelet reset the data stream; the connection's end waits for the error stream.
+    data_reset: bool,
     data_in_over: bool,
     data_out_over: bool,
 }
@@ -459,6 +461,7 @@ impl PortTunnel {
                         data_stream,
                         error_text: Vec::new(),
                         error_over: false,
+                        data_reset: false,
                         data_in_over: false,
                         data_out_over: false,
                     },
@@ -672,12 +675,34 @@ impl PortTunnel {
                     self.events.push_back(TunnelEvent::Closed(conn));
                     return;
                 }
+                if state.data_reset {
+                    self.drop_conn(conn);
+                    self.events.push_back(TunnelEvent::Reset(conn));
+                    self.events.push_back(TunnelEvent::Closed(conn));
+                    return;
+                }
                 self.close_if_over(conn);
             }
             SpdyEvent::Finished { .. } => {
                 state.data_in_over = true;
                 self.events.push_back(TunnelEvent::Eof(conn));
                 self.close_if_over(conn);
+            }
+            // The kubelet may reset the data stream before its reason arrives on the error
+            // stream (a port that refuses): as kubectl, wait for the error stream's end before
+            // saying why the connection ended. The data stream is over both ways meanwhile.
+            SpdyEvent::Reset { .. } if !on_error_stream && !state.error_over => {
+                state.data_reset = true;
+                state.data_in_over = true;
+                state.data_out_over = true;
+                self.streams.remove(&stream_id);
+            }
+            // A reason already written is the failure, even when a reset ends its stream.
+            SpdyEvent::Reset { .. } if !state.error_text.is_empty() => {
+                let text = String::from_utf8_lossy(&state.error_text).into_owned();
+                self.drop_conn(conn);
+                self.events.push_back(TunnelEvent::Failed(conn, text));
+                self.events.push_back(TunnelEvent::Closed(conn));
             }
             SpdyEvent::Reset { .. } => {
                 self.drop_conn(conn);

@@ -282,6 +282,58 @@ fn the_kubelets_error_text_fails_that_connection_only() {
     );
 }
 
+/// A kubelet that cannot reach the port writes why on the error stream and resets both streams
+/// (k8s.io/cri-streaming's port-forward handler), or resets the data stream first and ends the
+/// error stream later: either way the reason is what the connection fails with, not the reset.
+#[test]
+fn the_kubelets_reason_is_the_failure_whatever_resets_come_with_it() {
+    const WHY: &[u8] = b"error forwarding port 81: connection refused";
+    type Script = fn(&mut Vec<u8>);
+    let scripts: [(&str, Script, Script); 2] = [
+        (
+            "text, then both streams reset",
+            |w| {
+                frame::data(w, 1, WHY, false);
+                frame::rst_stream(w, 3, rst::CANCEL);
+            },
+            |w| frame::rst_stream(w, 1, rst::CANCEL),
+        ),
+        (
+            "data stream reset, then text and the error stream's end",
+            |w| frame::rst_stream(w, 3, rst::CANCEL),
+            |w| frame::data(w, 1, WHY, true),
+        ),
+    ];
+    for (what, first, last) in scripts {
+        let now = Instant::now();
+        let mut tunnel = tunnel(true, quiet(), now);
+        let mut kubelet = Kubelet::new(true);
+        tunnel.command(TunnelCommand::Open { conn: 0, port: 81 }, now);
+        kubelet.receive(&mut tunnel);
+        let mut wire = replies(&mut kubelet, &[1, 3]);
+        first(&mut wire);
+        kubelet.send(&mut tunnel, &wire, 1000);
+        assert_eq!(events(&mut tunnel), [], "{what}: the error stream decides");
+        let mut wire = Vec::new();
+        last(&mut wire);
+        kubelet.send(&mut tunnel, &wire, 7);
+        assert_eq!(
+            events(&mut tunnel),
+            [
+                TunnelEvent::Failed(0, String::from_utf8(WHY.to_vec()).unwrap()),
+                TunnelEvent::Closed(0),
+            ],
+            "{what}"
+        );
+        assert_eq!(
+            kubelet.receive(&mut tunnel),
+            [],
+            "{what}: both streams were over already"
+        );
+        assert_eq!(tunnel.open_connections(), 0, "{what}");
+    }
+}
+
 #[test]
 fn many_connections_share_one_session_and_keep_their_bytes_apart() {
     let now = Instant::now();
@@ -339,17 +391,18 @@ fn a_reset_from_the_kubelet_ends_the_connection_and_a_caller_reset_cancels_both_
     let mut wire = Vec::new();
     frame::rst_stream(&mut wire, 3, rst::INTERNAL_ERROR);
     kubelet.send(&mut tunnel, &wire, 100);
+    // The reason, if any, would come on the error stream: its end decides.
+    assert_eq!(events(&mut tunnel), []);
+    tunnel.command(TunnelCommand::Send(1, b"dropped".to_vec()), now);
+    assert_eq!(kubelet.receive(&mut tunnel), [], "the data stream is over");
+    let mut wire = Vec::new();
+    frame::data(&mut wire, 1, b"", true);
+    kubelet.send(&mut tunnel, &wire, 100);
     assert_eq!(
         events(&mut tunnel),
         [TunnelEvent::Reset(1), TunnelEvent::Closed(1)]
     );
-    assert_eq!(
-        kubelet.receive(&mut tunnel),
-        [Frame::RstStream {
-            stream_id: 1,
-            status: rst::CANCEL
-        }]
-    );
+    assert_eq!(kubelet.receive(&mut tunnel), []);
     tunnel.command(TunnelCommand::Reset(2), now);
     assert_eq!(events(&mut tunnel), [TunnelEvent::Closed(2)]);
     assert_eq!(
