@@ -4,7 +4,7 @@
 //! a server that offers neither gets one v4 WebSocket session per connection. One future accepts
 //! and forwards every connection (a `FuturesUnordered`), run as a task of the runtime when it has
 //! tasks, else by [`PortForwardListener::serve`]; stopping the listener (or dropping it) ends
-//! them all.
+//! them all. The listener ends by itself when its pod is gone ([`ForwardedPod`] decides).
 
 use std::future::poll_fn;
 use std::io;
@@ -20,7 +20,7 @@ use futures_util::io::{AsyncReadExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
-use klient_proto::remote::upgrade_not_switched;
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, upgrade_not_switched};
 
 use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
@@ -38,6 +38,8 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub struct PortForwardListener {
     local: SocketAddr,
     stop: Arc<Stop>,
+    /// Why the listener ended by itself, once it has.
+    gone: Arc<Mutex<Option<PodUnavailable>>>,
     background: Background,
 }
 
@@ -49,11 +51,12 @@ struct Stop {
 }
 
 impl PortForwardListener {
-    /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)), opens
-    /// the tunnel to pod `namespace/pod` and forwards each connection to its `port`. A pod that
-    /// does not exist or may not be forwarded to is an error here, as with kubectl; a connection
-    /// that cannot be forwarded later (the tunnel ended and cannot be opened again) is closed
-    /// and logged.
+    /// Listens on `local` (port 0 picks a free port, see [`local_addr`](Self::local_addr)), reads
+    /// pod `namespace/pod`, opens the tunnel to it and forwards each connection to its `port`. A
+    /// pod that does not exist, does not run ([`Error::PodUnavailable`]) or may not be forwarded
+    /// to is an error here, as with kubectl. A connection that cannot be forwarded later (the
+    /// port refuses, the tunnel ended and cannot be opened again) is closed and logged, and the
+    /// pod is read again: when it is gone the listener ends (see [`serve`](Self::serve)).
     ///
     /// On a runtime with tasks (tokio) the listener works in the background from here on; on
     /// one without (the futures-io adapter) it works while [`serve`](Self::serve) is awaited.
@@ -64,6 +67,9 @@ impl PortForwardListener {
         port: u16,
         local: SocketAddr,
     ) -> Result<Self> {
+        let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
+        let answer = client.send(request).await?;
+        let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
         let listener = client.runtime().listen(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
         let tunnel = match client.portforward_tunnel(namespace, pod).await {
@@ -75,6 +81,7 @@ impl PortForwardListener {
             Err(e) => return Err(e),
         };
         let stop = Arc::new(Stop::default());
+        let gone = Arc::new(Mutex::new(None));
         let target = Target {
             client: client.clone(),
             namespace: namespace.to_owned(),
@@ -83,11 +90,12 @@ impl PortForwardListener {
             tunnelled: tunnel.is_some(),
             tunnel: Arc::new(Mutex::new(tunnel)),
         };
-        let work = Box::pin(serve(listener, target, stop.clone()));
+        let work = Box::pin(serve(listener, target, forwarded, stop.clone(), gone.clone()));
         let background = Background::start(client.runtime(), work);
         Ok(PortForwardListener {
             local,
             stop,
+            gone,
             background,
         })
     }
@@ -97,11 +105,17 @@ impl PortForwardListener {
         self.local
     }
 
-    /// Accepts and forwards connections until the listener is stopped. On a runtime without
-    /// tasks of its own this is what runs the listener: await it (or spawn it on your
-    /// executor) beside the rest of the program; on tokio it only waits.
-    pub async fn serve(&self) {
-        poll_fn(|cx| self.background.poll_finished(cx)).await
+    /// Accepts and forwards connections until the listener ends: `Ok` once it is stopped, or
+    /// [`Error::PodUnavailable`] when it stopped by itself because its pod is gone (deleted,
+    /// replaced by another of the same name, finished), as a failed connection revealed. On a
+    /// runtime without tasks of its own this is what runs the listener: await it (or spawn it on
+    /// your executor) beside the rest of the program; on tokio it only waits.
+    pub async fn serve(&self) -> Result<()> {
+        poll_fn(|cx| self.background.poll_finished(cx)).await;
+        match self.gone.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(why) => Err(Error::PodUnavailable(why.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Stops accepting and ends every forwarded connection (as dropping the listener does).
@@ -148,9 +162,18 @@ impl<R: Runtime> Target<R> {
     }
 }
 
-/// Accepts connections and forwards each, all in this one future, until stopped.
-async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<R>, stop: Arc<Stop>) {
+/// Accepts connections and forwards each, all in this one future, until stopped or the pod is
+/// gone (then `gone` says why).
+async fn serve<R: Runtime>(
+    mut listener: Box<dyn AsyncListener>,
+    target: Target<R>,
+    mut pod: ForwardedPod,
+    stop: Arc<Stop>,
+    gone: Arc<Mutex<Option<PodUnavailable>>>,
+) {
     let mut forwards = FuturesUnordered::new();
+    // The read of the pod that is out, after a connection failed.
+    let mut check: Option<BoxFuture<PodAnswer>> = None;
     // After a failed accept (out of file descriptors, say), a pause before the next: the
     // failure would otherwise repeat at once, forever, inside this one poll.
     let mut pause: Option<BoxFuture<()>> = None;
@@ -176,10 +199,12 @@ async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<
                 Ok(connection) => {
                     let target = target.clone();
                     forwards.push(async move {
-                        if let Err(e) = forward(&target, connection).await {
+                        let forwarded = forward(&target, connection).await;
+                        if let Err(e) = &forwarded {
                             let what = format!("{}/{}:{}", target.namespace, target.pod, target.port);
                             log::warn!("port-forward to {what}: {e}");
                         }
+                        forwarded.is_ok()
                     });
                 }
                 // A connection that failed before it was accepted (reset by its client) is its
@@ -194,10 +219,43 @@ async fn serve<R: Runtime>(mut listener: Box<dyn AsyncListener>, target: Target<
                 }
             }
         }
-        while let Poll::Ready(Some(())) = forwards.poll_next_unpin(cx) {}
+        while let Poll::Ready(Some(succeeded)) = forwards.poll_next_unpin(cx) {
+            if !succeeded && let Some(request) = pod.connection_failed() {
+                check = Some(read_pod(&target.client, request));
+            }
+        }
+        while let Some(reading) = check.as_mut()
+            && let Poll::Ready(answer) = reading.as_mut().poll(cx)
+        {
+            check = None;
+            match pod.checked(answer.as_ref().map(|(status, body)| (*status, &body[..]))) {
+                PodCheck::Fine => {}
+                PodCheck::Again(request) => check = Some(read_pod(&target.client, request)),
+                PodCheck::Gone(why) => {
+                    log::warn!("port-forward listener: {why}; it stops");
+                    *gone.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                    return Poll::Ready(());
+                }
+            }
+        }
         Poll::Pending
     })
     .await
+}
+
+/// The answer to a read of the pod: its status and body, or `None` when there was none.
+type PodAnswer = Option<(u16, Vec<u8>)>;
+
+/// Reads the pod for [`ForwardedPod`].
+fn read_pod<R: Runtime>(
+    client: &Client<R>,
+    request: http::Request<Vec<u8>>,
+) -> BoxFuture<Option<(u16, Vec<u8>)>> {
+    let client = client.clone();
+    Box::pin(async move {
+        let answer = client.send(request).await.ok()?;
+        Some((answer.status.as_u16(), answer.body.to_vec()))
+    })
 }
 
 /// Forwards one accepted connection over the tunnel, or over a session of its own.

@@ -1,28 +1,49 @@
 //! `kubectl port-forward` as a library: a local TCP listener whose accepted connections are all
 //! forwarded to a pod's port over one tunnel (kubectl's SPDY session inside a WebSocket, or a
 //! direct SPDY upgrade), each with its own pair of streams and a real half-close. A server that
-//! offers neither gets one v4 WebSocket session per connection instead.
+//! offers neither gets one v4 WebSocket session per connection instead. The listener ends when
+//! its pod is gone ([`ForwardedPod`] decides).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use klient_proto::remote::upgrade_not_switched;
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, upgrade_not_switched};
 
 use crate::tunnel::{Tunnel, TunnelStream};
-use crate::{Client, Result};
+use crate::{Client, Error, Result};
 
 /// Bytes one copy reads at a time: large reads make large frames.
 const COPY_BUFFER: usize = 256 * 1024;
 
 /// A local listener forwarding to `namespace/pod:port`. Dropping it (or [`stop`](Self::stop))
-/// stops accepting; connections already forwarded run until either side closes.
+/// stops accepting; connections already forwarded run until either side closes. The listener
+/// stops by itself when its pod is gone: [`serve`](Self::serve) says why.
 pub struct PortForwardListener {
     local: SocketAddr,
-    stopping: Arc<AtomicBool>,
+    state: Arc<ListenerState>,
     accept: Option<JoinHandle<()>>,
+}
+
+/// What the accepting thread, the forwarding threads and the caller share.
+struct ListenerState {
+    local: SocketAddr,
+    stopping: AtomicBool,
+    pod: Mutex<ForwardedPod>,
+    end: Mutex<End>,
+    /// Notified when the accepting thread is over.
+    ended: Condvar,
+}
+
+/// How far the listener's end has come.
+#[derive(Default)]
+struct End {
+    /// Why the listener ended by itself, once it has.
+    gone: Option<PodUnavailable>,
+    /// The accepting thread is over and the local socket closed.
+    accepting_over: bool,
 }
 
 /// How accepted connections reach the pod.
@@ -34,12 +55,15 @@ enum Route {
 }
 
 impl PortForwardListener {
-    /// Binds `local` (port 0 picks a free one), opens the tunnel to pod `namespace/pod` and starts
-    /// forwarding to its `port`. A pod that does not exist or may not be forwarded to is an error
-    /// here, as with kubectl.
+    /// Binds `local` (port 0 picks a free one), reads pod `namespace/pod`, opens the tunnel to
+    /// it and starts forwarding to its `port`. A pod that does not exist, does not run
+    /// ([`Error::PodUnavailable`]) or may not be forwarded to is an error here, as with kubectl.
     pub fn bind(client: &Client, namespace: &str, pod: &str, port: u16, local: SocketAddr) -> Result<Self> {
-        let listener = TcpListener::bind(local).map_err(crate::Error::Io)?;
-        let local = listener.local_addr().map_err(crate::Error::Io)?;
+        let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
+        let answer = client.send(request)?;
+        let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
+        let listener = TcpListener::bind(local).map_err(Error::Io)?;
+        let local = listener.local_addr().map_err(Error::Io)?;
         let mut route = match client.portforward_tunnel(namespace, pod) {
             Ok(tunnel) => Route::Tunnel(Some(tunnel)),
             Err(e) if upgrade_not_switched(&e) => {
@@ -48,14 +72,20 @@ impl PortForwardListener {
             }
             Err(e) => return Err(e),
         };
-        let stopping = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(ListenerState {
+            local,
+            stopping: AtomicBool::new(false),
+            pod: Mutex::new(forwarded),
+            end: Mutex::new(End::default()),
+            ended: Condvar::new(),
+        });
         let (client, namespace, pod) = (client.clone(), namespace.to_owned(), pod.to_owned());
-        let stop = stopping.clone();
+        let shared = state.clone();
         let accept = std::thread::Builder::new()
             .name("klient-portforward-listener".into())
             .spawn(move || {
                 for connection in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
+                    if shared.is_over() {
                         break;
                     }
                     let Ok(connection) = connection else { continue };
@@ -65,12 +95,14 @@ impl PortForwardListener {
                             Ok(remote) => Remote::Tunnel(remote),
                             Err(e) => {
                                 log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
+                                shared.connection_failed(&client);
                                 continue;
                             }
                         },
                         Route::Channels => Remote::Channels,
                     };
                     let (client, namespace, pod) = (client.clone(), namespace.clone(), pod.clone());
+                    let shared = shared.clone();
                     std::thread::spawn(move || {
                         let forwarded = match remote {
                             Remote::Tunnel(stream) => forward_tunnelled(stream, connection),
@@ -80,14 +112,19 @@ impl PortForwardListener {
                         };
                         if let Err(e) = forwarded {
                             log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
+                            shared.connection_failed(&client);
                         }
                     });
                 }
+                // New connections are refused from here on.
+                drop(listener);
+                lock(&shared.end).accepting_over = true;
+                shared.ended.notify_all();
             })
-            .map_err(crate::Error::Io)?;
+            .map_err(Error::Io)?;
         Ok(PortForwardListener {
             local,
-            stopping,
+            state,
             accept: Some(accept),
         })
     }
@@ -97,15 +134,28 @@ impl PortForwardListener {
         self.local
     }
 
+    /// Waits until the listener ends: `Ok` once it is stopped, or
+    /// [`Error::PodUnavailable`] when it stopped by itself because its pod is gone (deleted,
+    /// replaced by another of the same name, finished), as a failed connection revealed.
+    pub fn serve(&self) -> Result<()> {
+        let mut end = lock(&self.state.end);
+        while !end.accepting_over {
+            end = self.state.ended.wait(end).unwrap_or_else(|e| e.into_inner());
+        }
+        match &end.gone {
+            Some(why) => Err(Error::PodUnavailable(why.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Stops accepting new connections.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        // Wake the blocked accept with a connection of our own.
-        let _ = TcpStream::connect(self.local);
+        self.state.stopping.store(true, Ordering::SeqCst);
+        self.state.wake_accept();
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
@@ -116,6 +166,41 @@ impl Drop for PortForwardListener {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+impl ListenerState {
+    /// Stopped, or ended by itself.
+    fn is_over(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst) || lock(&self.end).gone.is_some()
+    }
+
+    /// Wakes the accepting thread (blocked in `accept`) with a connection of our own.
+    fn wake_accept(&self) {
+        let _ = TcpStream::connect(self.local);
+    }
+
+    /// A forwarded connection failed: reads the pod if [`ForwardedPod`] asks to, and ends the
+    /// listener when it is gone.
+    fn connection_failed(&self, client: &Client) {
+        let mut request = lock(&self.pod).connection_failed();
+        while let Some(read) = request.take() {
+            let answer = client.send(read).ok();
+            let check = lock(&self.pod).checked(answer.as_ref().map(|a| (a.status.as_u16(), &a.body[..])));
+            match check {
+                PodCheck::Fine => {}
+                PodCheck::Again(next) => request = Some(next),
+                PodCheck::Gone(why) => {
+                    log::warn!("port-forward listener on {}: {why}; it stops", self.local);
+                    lock(&self.end).gone = Some(why);
+                    self.wake_accept();
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Where one accepted connection goes.
@@ -151,7 +236,7 @@ fn connect(
 /// passed on as a half-close.
 fn forward_tunnelled(mut remote: TunnelStream, local: TcpStream) -> Result<()> {
     let mut to_remote = remote.writer();
-    let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
+    let mut from_local = local.try_clone().map_err(Error::Io)?;
     let upstream = std::thread::spawn(move || -> io::Result<()> {
         copy(&mut from_local, &mut to_remote)?;
         to_remote.shutdown_write()
@@ -163,7 +248,7 @@ fn forward_tunnelled(mut remote: TunnelStream, local: TcpStream) -> Result<()> {
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the upstream copy panicked")));
     let _ = to_local.shutdown(Shutdown::Both);
-    downstream.and(upstream).map_err(crate::Error::Io)
+    downstream.and(upstream).map_err(Error::Io)
 }
 
 /// Copies between one accepted connection and a new v4 session until either side ends (that
@@ -181,14 +266,14 @@ fn forward_over_channels(
         .take_stream(port)
         .expect("a new port-forward session has a stream for its port");
     let mut to_remote = remote.writer();
-    let mut from_local = local.try_clone().map_err(crate::Error::Io)?;
+    let mut from_local = local.try_clone().map_err(Error::Io)?;
     let mut to_local = local;
     let upstream = std::thread::spawn(move || copy(&mut from_local, &mut to_remote));
     let downstream = copy(&mut remote, &mut to_local);
     let _ = to_local.shutdown(Shutdown::Both);
     let _ = upstream.join();
     forwarder.close();
-    downstream.map_err(crate::Error::Io)
+    downstream.map_err(Error::Io)
 }
 
 /// `io::copy` with a large buffer.

@@ -12,7 +12,8 @@ use crate::client::CallError;
 use crate::config::{ParseError, ResolveError};
 use crate::http::{EncodeError, HttpError, TunnelError};
 use crate::remote::{
-    ExecError, InvalidPorts, PortForwardError, PortTunnelError, SpdyUpgradeError, UnsupportedProtocol,
+    ExecError, InvalidPorts, PodUnavailable, PortForwardError, PortTunnelError, SpdyUpgradeError,
+    UnsupportedProtocol,
 };
 use crate::tls::{ConfigError as TlsConfigError, TlsError};
 use crate::watch::Failure;
@@ -99,6 +100,9 @@ pub enum Error {
     /// kubelet answered nothing past the deadline. (One connection's failure fails that
     /// connection only.)
     PortTunnel(PortTunnelError),
+    /// A port-forward listener's pod cannot be forwarded to: it does not run (at bind, as
+    /// kubectl refuses), or it is gone (deleted, replaced, finished), which ends the listener.
+    PodUnavailable(PodUnavailable),
     /// The answer to a direct SPDY upgrade (port-forward's fallback) was not one.
     SpdyUpgrade(SpdyUpgradeError),
     /// The ports given to a port-forward cannot be asked for (none, a 0, too many).
@@ -155,6 +159,7 @@ impl fmt::Display for Error {
             Error::Exec(e) => write!(f, "exec: {e}"),
             Error::PortForward(e) => write!(f, "port-forward: {e}"),
             Error::PortTunnel(e) => e.fmt(f),
+            Error::PodUnavailable(e) => e.fmt(f),
             Error::SpdyUpgrade(e) => e.fmt(f),
             Error::InvalidPorts(e) => write!(f, "port-forward: {e}"),
             Error::Call(e) => write!(f, "{e}"),
@@ -193,6 +198,7 @@ impl std::error::Error for Error {
             Error::Exec(e) => Some(e),
             Error::PortForward(e) => Some(e),
             Error::PortTunnel(e) => Some(e),
+            Error::PodUnavailable(e) => Some(e),
             Error::SpdyUpgrade(e) => Some(e),
             Error::InvalidPorts(e) => Some(e),
             Error::Modify(e) => Some(e),

@@ -82,7 +82,20 @@ macro_rules! while_serving {
         let wait = std::pin::pin!(async { $wait });
         match futures_util::future::select(serve, wait).await {
             futures_util::future::Either::Right((value, _)) => value,
-            futures_util::future::Either::Left(((), _)) => panic!("the listener stopped by itself"),
+            futures_util::future::Either::Left((ended, _)) => panic!("the listener stopped by itself: {ended:?}"),
+        }
+    }};
+}
+
+/// `$listener.serve()` for at most `$timeout`: its outcome, or `None` when it had not ended.
+#[allow(unused_macros)] // only the listener scenarios wait for a listener's end
+macro_rules! serve_until {
+    ($listener:expr, $timeout:expr) => {{
+        let serve = std::pin::pin!($listener.serve());
+        let timer = std::pin::pin!(async_io::Timer::after($timeout));
+        match futures_util::future::select(serve, timer).await {
+            futures_util::future::Either::Left((ended, _)) => Some(ended),
+            futures_util::future::Either::Right(_) => None,
         }
     }};
 }

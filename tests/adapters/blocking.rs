@@ -76,6 +76,20 @@ macro_rules! while_serving {
     }};
 }
 
+/// `$listener.serve()` (the listener in an `Arc`) for at most `$timeout`: its outcome, or `None`
+/// when it had not ended.
+#[allow(unused_macros)] // only the listener scenarios wait for a listener's end
+macro_rules! serve_until {
+    ($listener:expr, $timeout:expr) => {{
+        let listener = std::sync::Arc::clone(&$listener);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(listener.serve());
+        });
+        rx.recv_timeout($timeout).ok()
+    }};
+}
+
 /// A forwarded port's stream as a reader and a writer.
 macro_rules! split {
     ($stream:expr) => {{

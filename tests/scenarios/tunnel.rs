@@ -413,3 +413,115 @@ fn a_reader_that_stops_holds_the_tunnel_back_and_loses_nothing() {
         assert_upgrades(&fixtures, before + 1);
     });
 }
+
+/// A local port nothing listens on: the harness's kubelet dials the pod's ports on this
+/// machine's loopback, so a connection to it is refused there, as a real pod refuses a port its
+/// containers do not serve.
+fn a_closed_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// The kubelet refusing one connection (its error stream says why) fails that connection alone:
+/// the same tunnel then carries other connections, over the one upgrade.
+#[test]
+fn a_port_the_pod_refuses_fails_that_connection_alone() {
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "tunnel-refused");
+        let before = portforward_upgrades(&fixtures);
+        let tunnel = w!(adapter::client().portforward_tunnel(namespace.name(), "box")).unwrap();
+        let tunnel = std::sync::Arc::new(tunnel);
+        let closed = a_closed_port();
+        for _ in 0..2 {
+            let (mut reader, _writer) = split!(w!(tunnel.connect(closed)).expect("the streams open first"));
+            let mut buf = [0u8; 16];
+            let failure = read_result!(reader, &mut buf).expect_err("a port nothing listens on");
+            assert!(
+                failure.to_string().contains(&closed.to_string()),
+                "the kubelet's reason names the port: {failure}"
+            );
+        }
+        echo_through(&tunnel, cluster.echo_port(), 4, 256 * 1024).await;
+        let tunnel = std::sync::Arc::into_inner(tunnel).expect("no connection holds the tunnel");
+        w!(tunnel.close());
+        assert_upgrades(&fixtures, before + 1);
+    });
+}
+
+/// A listener outlives connections its pod refuses, and ends when the pod is gone: after the
+/// pod is deleted, the next failed connection makes it read the pod, and `serve` ends with
+/// `PodUnavailable`; the local port then refuses connections. (The harness's kubelet does not
+/// know pods are deleted, so the connections fail on a closed port, as a real kubelet's fail
+/// once their pod is gone.)
+#[test]
+fn a_listener_outlives_refused_connections_and_ends_when_its_pod_is_gone() {
+    use std::io::Read;
+    use std::net::TcpStream;
+
+    use klient_proto::api::DeleteParams;
+    use klient_proto::remote::Unavailability;
+
+    /// Connects to the listener and reads until the forwarded connection is closed: how many bytes
+    /// came (none should).
+    fn refused_through(address: std::net::SocketAddr) -> usize {
+        let mut connection = TcpStream::connect(address).expect("the listener accepts");
+        connection.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut got = Vec::new();
+        match connection.read_to_end(&mut got) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("the refused connection was not closed: {e}"),
+        }
+        got.len()
+    }
+
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "listener-gone");
+        let before = portforward_upgrades(&fixtures);
+        let closed = a_closed_port();
+        let listener = std::sync::Arc::new(
+            w!(adapter::PortForwardListener::bind(
+                &adapter::client(),
+                namespace.name(),
+                "box",
+                closed,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap(),
+        );
+        let address = listener.local_addr();
+        // Refused connections close alone; the listener goes on (`while_serving!` fails if it ends).
+        let refused = spawn_thread!({ (0..3).map(|_| refused_through(address)).sum::<usize>() });
+        assert_eq!(while_serving!(listener, join!(refused)), 0, "bytes from a refused port");
+        let still = spawn_thread!({ refused_through(address) });
+        assert_eq!(while_serving!(listener, join!(still)), 0, "the listener still accepts");
+
+        namespace
+            .api::<Pod>()
+            .delete("box", &DeleteParams::default().grace_period(0))
+            .expect("deleting the pod");
+        klient_e2e::wait_for("pod box gone", Duration::from_secs(30), || {
+            namespace.api::<Pod>().get("box").is_err().then_some(())
+        });
+        let after = spawn_thread!({ refused_through(address) });
+        let ended = serve_until!(listener, Duration::from_secs(30)).expect("the listener ends by itself");
+        assert_eq!(join!(after), 0);
+        match ended {
+            Err(klient_proto::Error::PodUnavailable(why)) => {
+                assert_eq!(why.reason, Unavailability::NotFound, "{why}");
+                assert_eq!((why.namespace.as_str(), why.name.as_str()), (namespace.name(), "box"));
+            }
+            other => panic!("the listener ended with {other:?}"),
+        }
+        let refused = TcpStream::connect(address);
+        assert!(refused.is_err(), "an ended listener still accepts connections");
+        drop(listener);
+        assert_upgrades(&fixtures, before + 1);
+    });
+}

@@ -8,6 +8,8 @@
 //!   its data and errors;
 //! - [`tunnel`](crate::remote::tunnel): port-forward as kubectl does it, every connection on one
 //!   SPDY session inside a WebSocket (or directly on SPDY): [`PortTunnel`](crate::remote::PortTunnel);
+//! - [`forwarded_pod`](crate::remote::forwarded_pod): when a port-forward listener ends
+//!   because its pod is gone;
 //! - [`status`](crate::remote::status): the exit status read from the error channel;
 //! - [`channel`](crate::remote::channel): what they share, the channel byte and the
 //!   subprotocol names.
@@ -29,6 +31,7 @@
 
 pub mod channel;
 pub mod exec;
+pub mod forwarded_pod;
 mod outcome;
 pub mod portforward;
 mod session;
@@ -44,6 +47,7 @@ pub use exec::{
     AttachParams, EXEC_PROTOCOLS, ExecError, ExecEvent, ExecSendError, ExecSession, ExecSessionConfig,
     StdinClose, attach_path, exec_handshake, exec_path,
 };
+pub use forwarded_pod::{ForwardedPod, PodCheck, PodUnavailable, Unavailability};
 pub use outcome::exec_outcome;
 pub use portforward::{
     InvalidPorts, MAX_PORTS, PORTFORWARD_PROTOCOLS, PortError, PortForward, PortForwardConfig,

@@ -55,7 +55,8 @@ pub async fn main() -> Result {
                 klient_async_std::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
             println!("listening on {}", listener.local_addr());
             // Nothing runs the listener but this: it forwards while `serve` is awaited.
-            listener.serve().await;
+            // Ends when the pod is gone, with why.
+            listener.serve().await?;
         }
         Command::PortForward {
             namespace,

@@ -49,10 +49,8 @@ fn main() -> Result {
             let listener =
                 klient_blocking::PortForwardListener::bind(&client, &namespace, &pod, port, local)?;
             println!("listening on {}", listener.local_addr());
-            // The listener's threads forward; this one only keeps it alive.
-            loop {
-                std::thread::park();
-            }
+            // The listener's threads forward; this one waits until the pod is gone.
+            listener.serve()?;
         }
         Command::PortForward {
             namespace,

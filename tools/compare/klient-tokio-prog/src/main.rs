@@ -53,7 +53,8 @@ async fn main() -> Result {
             let listener =
                 klient_tokio::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
             println!("listening on {}", listener.local_addr());
-            listener.serve().await;
+            // Ends when the pod is gone, with why.
+            listener.serve().await?;
         }
         Command::PortForward {
             namespace,
