@@ -316,8 +316,10 @@ fn exec_split_streams(client: &Client, ns: &str, pod: &str) -> Result {
     let script = "echo hello from stdout; echo hello from stderr >&2; exit 3";
     let mut process = client.exec(ns, pod, &["sh", "-c", script], &AttachParams::default())?;
     let (stdout, stderr) = (process.take_stdout(), process.take_stderr());
-    let status = process.wait()?;
+    // Output is read before waiting, as from a child process's pipes: only so much of it waits
+    // unread. (For output larger than a few messages, read stderr on a thread of its own.)
     let (stdout, stderr) = (read_to_string(stdout)?, read_to_string(stderr)?);
+    let status = process.wait()?;
     ensure!(
         stdout == "hello from stdout\n" && stderr == "hello from stderr\n" && status == ExitStatus::Code(3),
         "sh -c {script:?} gave stdout {stdout:?}, stderr {stderr:?}, {status:?}"

@@ -9,7 +9,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,9 @@ use crate::Api;
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
 use klient_proto::ws::OsRandom;
+
+mod output;
+pub(crate) use output::{Chunks, OutputSender, Room, read_chunks};
 
 /// Writes the caller may queue ahead of the pump; bounds the memory an unread socket can hold.
 pub(crate) const QUEUED_WRITES: usize = 64;
@@ -222,7 +225,9 @@ impl<F: Into<Error>> From<PumpError<F>> for Error {
 /// back-pressure that keeps a fast writer from outrunning the network.
 const OUTBOX_HIGH_WATER: usize = 1 << 20;
 
-/// Moves bytes until the session ends, handing every event to `deliver`.
+/// Moves bytes until the session ends, handing every event to `deliver`, which gives back an
+/// event its reader has no room for: the pump holds it, reads the socket no more until it is
+/// taken (see [`output`]), and goes on with the caller's requests and the session's deadlines.
 ///
 /// The socket is non-blocking: each turn takes the caller's requests, writes what the socket
 /// takes, delivers the session's events and reads what has arrived, and the pump sleeps (see
@@ -237,7 +242,7 @@ pub(crate) fn pump<S: Session>(
     mut waiting: Waiting,
     mut session: S,
     commands: Receiver<S::Command>,
-    mut deliver: impl FnMut(S::Event),
+    mut deliver: impl FnMut(S::Event) -> std::result::Result<(), S::Event>,
 ) -> std::result::Result<(), PumpError<S::Failure>> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut outbox: Vec<u8> = Vec::new();
@@ -250,6 +255,8 @@ pub(crate) fn pump<S: Session>(
     let mut ended: Option<std::result::Result<(), S::Failure>> = None;
     let mut io_error: Option<io::Error> = None;
     let mut final_flush: Option<Instant> = None;
+    // An event whose reader had no room yet.
+    let mut held: Option<S::Event> = None;
     loop {
         let mut progress = false;
         if ended.is_none() && io_error.is_none() {
@@ -303,10 +310,14 @@ pub(crate) fn pump<S: Session>(
             }
         }
         let bytes_waiting = !outbox.is_empty() || flush_pending || shutdown_pending;
-        // Events before the end, then the end itself.
-        while ended.is_none() {
+        // Events before the end, then the end itself; each handed over before the next is taken.
+        if let Some(event) = held.take() {
+            held = deliver(event).err();
+            progress |= held.is_none();
+        }
+        while ended.is_none() && held.is_none() {
             match session.poll_event() {
-                Ok(Progress::Event(event)) => deliver(event),
+                Ok(Progress::Event(event)) => held = deliver(event).err(),
                 Ok(Progress::NeedData) => break,
                 Ok(Progress::Finished) => ended = Some(Ok(())),
                 Err(failure) => ended = Some(Err(failure)),
@@ -325,7 +336,10 @@ pub(crate) fn pump<S: Session>(
             }
             continue;
         }
-        if let Some(e) = io_error {
+        // The events read before the error are handed over first.
+        if held.is_none()
+            && let Some(e) = io_error
+        {
             return Err(PumpError::Io(e));
         }
         let now = Instant::now();
@@ -334,8 +348,9 @@ pub(crate) fn pump<S: Session>(
             continue;
         }
         // Drain what has arrived (to `WouldBlock`: readiness is edge-triggered), so the
-        // server's writes (and its pongs behind them) never wait on ours.
-        for _ in 0..READS_PER_TURN {
+        // server's writes (and its pongs behind them) never wait on ours; unless an event waits
+        // for room, which is the back-pressure.
+        for _ in 0..READS_PER_TURN * usize::from(held.is_none()) {
             match stream.read(&mut buf) {
                 Ok(0) => {
                     session.handle_eof();
@@ -361,8 +376,10 @@ pub(crate) fn pump<S: Session>(
             }
         }
         if !progress {
+            // A broken socket is not waited on for room (it would report itself at once): only
+            // the reader making room for the held event is.
             waiting
-                .wait(bytes_waiting, session.poll_timeout())
+                .wait(bytes_waiting && io_error.is_none(), session.poll_timeout())
                 .map_err(PumpError::Io)?;
         }
     }
@@ -423,8 +440,10 @@ impl Process {
             .map_err(|_| Error::Io(session_ended()))
     }
 
-    /// Closes stdin (if still open) and waits for the command to finish. Output not yet read
-    /// stays readable from the readers taken before.
+    /// Closes stdin (if still open) and waits for the command to finish. Output not taken out of
+    /// the process is discarded as it comes. Output taken out stays readable from its reader,
+    /// but, as with a pipe, only so much waits unread: a command whose taken output nobody reads
+    /// does not finish, so read it before, or beside (another thread), this call.
     ///
     /// An exit status the server sent counts even if the connection broke afterwards. Without
     /// one, the error says why: [`Error::WebSocket`] (keepalive pongs missing, a broken frame,
@@ -432,6 +451,8 @@ impl Process {
     /// without a status: [`ExecError::NoExitStatus`](klient_proto::remote::ExecError::NoExitStatus)), or [`Error::Io`].
     pub fn wait(mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
+        drop(self.stdout.take());
+        drop(self.stderr.take());
         match self.pump.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -474,9 +495,11 @@ impl Drop for ProcessStdin {
     }
 }
 
-/// Output of a session as [`Read`]: ends at the end of the stream.
+/// Output of a session as [`Read`]: ends at the end of the stream. Like a pipe it holds only so
+/// much (16 messages): a command whose output is not read waits, and with it the
+/// session (read stdout and stderr as you write stdin, or from threads of their own).
 pub struct OutputReader {
-    chunks: Receiver<Bytes>,
+    chunks: Chunks<Bytes>,
     current: Bytes,
 }
 
@@ -484,8 +507,8 @@ impl Read for OutputReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.current.is_empty() {
             match self.chunks.recv() {
-                Ok(chunk) => self.current = chunk,
-                Err(_) => return Ok(0),
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
             }
         }
         let n = buf.len().min(self.current.len());
@@ -494,17 +517,15 @@ impl Read for OutputReader {
     }
 }
 
-fn output_pipe(wanted: bool) -> (Option<Sender<Bytes>>, Option<OutputReader>) {
+fn output_pipe(room: &Room, wanted: bool) -> (Option<OutputSender<Bytes>>, Option<OutputReader>) {
     if !wanted {
         return (None, None);
     }
-    // Unbounded, like an OS pipe that never fills: a caller that reads only stdout must not
-    // stall stderr (or the exit status) behind it.
-    let (tx, rx) = mpsc::channel();
+    let (tx, chunks) = room.queue();
     (
         Some(tx),
         Some(OutputReader {
-            chunks: rx,
+            chunks,
             current: Bytes::new(),
         }),
     )
@@ -521,9 +542,10 @@ fn start_process(client: &Client, path: String, params: &AttachParams) -> Result
     session.handle_bytes(&leftover);
     let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
     let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+    let room = Room::new(waker.clone());
     let commands = ToPump::new(commands, waker);
-    let (stdout_tx, stdout) = output_pipe(params.stdout);
-    let (stderr_tx, stderr) = output_pipe(params.stderr);
+    let (stdout_tx, stdout) = output_pipe(&room, params.stdout);
+    let (stderr_tx, stderr) = output_pipe(&room, params.stderr);
     let pump = std::thread::Builder::new()
         .name("klient-exec".into())
         .spawn(move || run_exec(stream, waiting, session, command_rx, stdout_tx, stderr_tx))
@@ -546,23 +568,25 @@ fn run_exec(
     waiting: Waiting,
     session: ExecSession,
     commands: Receiver<ExecCommand>,
-    stdout: Option<Sender<Bytes>>,
-    stderr: Option<Sender<Bytes>>,
+    stdout: Option<OutputSender<Bytes>>,
+    stderr: Option<OutputSender<Bytes>>,
 ) -> Result<ExitStatus> {
     let mut exit = None;
     let result = pump(stream, waiting, session, commands, |event| match event {
-        ExecEvent::Stdout(bytes) => {
-            if let Some(tx) = &stdout {
-                let _ = tx.send(bytes);
-            }
+        // Output nobody asked for is dropped.
+        ExecEvent::Stdout(bytes) => match &stdout {
+            Some(tx) => tx.offer(bytes).map_err(ExecEvent::Stdout),
+            None => Ok(()),
+        },
+        ExecEvent::Stderr(bytes) => match &stderr {
+            Some(tx) => tx.offer(bytes).map_err(ExecEvent::Stderr),
+            None => Ok(()),
+        },
+        ExecEvent::Exit(status) => {
+            exit = Some(status);
+            Ok(())
         }
-        ExecEvent::Stderr(bytes) => {
-            if let Some(tx) = &stderr {
-                let _ = tx.send(bytes);
-            }
-        }
-        ExecEvent::Exit(status) => exit = Some(status),
-        _ => {}
+        _ => Ok(()),
     });
     exec_outcome(result.map_err(Error::from), exit)
 }
@@ -607,13 +631,14 @@ impl Client {
         session.handle_bytes(&leftover);
         let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
         let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+        let room = Room::new(waker.clone());
         let commands = ToPump::new(commands, waker);
         let mut readers = Vec::new();
         let mut senders = Vec::new();
         for _ in ports.as_slice() {
-            let (tx, rx) = mpsc::channel();
+            let (tx, chunks) = room.queue();
             senders.push(tx);
-            readers.push(Some(rx));
+            readers.push(Some(chunks));
         }
         let pump = std::thread::Builder::new()
             .name("klient-portforward".into())
@@ -635,27 +660,34 @@ fn run_portforward(
     waiting: Waiting,
     session: PortForward,
     commands: Receiver<PortCommand>,
-    senders: Vec<Sender<io::Result<Bytes>>>,
+    senders: Vec<OutputSender<io::Result<Bytes>>>,
 ) {
     let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
     let result = pump(stream, waiting, session, commands, |event| match event {
-        PortForwardEvent::Data { port_index, bytes } => {
-            if let Some(Some(tx)) = senders.get(port_index) {
-                let _ = tx.send(Ok(bytes));
-            }
+        PortForwardEvent::Data { port_index, bytes } => match senders.get(port_index) {
+            Some(Some(tx)) => tx
+                .offer(Ok(bytes.clone()))
+                .map_err(|_| PortForwardEvent::Data { port_index, bytes }),
+            _ => Ok(()),
+        },
+        PortForwardEvent::PortError { port_index, error } => match senders.get(port_index) {
+            Some(Some(tx)) => tx
+                .offer(Err(io::Error::other(error.clone())))
+                .map_err(|_| PortForwardEvent::PortError { port_index, error }),
+            _ => Ok(()),
+        },
+        PortForwardEvent::Closed => {
+            senders.iter_mut().for_each(|s| *s = None);
+            Ok(())
         }
-        PortForwardEvent::PortError { port_index, error } => {
-            if let Some(Some(tx)) = senders.get(port_index) {
-                let _ = tx.send(Err(io::Error::other(error)));
-            }
-        }
-        PortForwardEvent::Closed => senders.iter_mut().for_each(|s| *s = None),
-        _ => {}
+        _ => Ok(()),
     });
     if let Err(e) = result {
         log::debug!("port-forward: {e:?}");
+        // The session is over: each reader still open gets its failure after what it has
+        // queued, waiting for room as long as the reader is there.
         for tx in senders.iter().flatten() {
-            let _ = tx.send(Err(port_failure(&e)));
+            tx.hand_over(Err(port_failure(&e)));
         }
     }
 }
@@ -699,7 +731,7 @@ impl Api<Pod> {
 /// A port-forward session: one stream per requested port.
 pub struct PortForwarder {
     commands: ToPump<PortCommand>,
-    readers: Vec<Option<Receiver<io::Result<Bytes>>>>,
+    readers: Vec<Option<Chunks<io::Result<Bytes>>>>,
     ports: Vec<u16>,
     _pump: JoinHandle<()>,
 }
@@ -729,7 +761,7 @@ impl PortForwarder {
 pub struct PortStream {
     index: usize,
     commands: ToPump<PortCommand>,
-    chunks: Receiver<io::Result<Bytes>>,
+    chunks: Chunks<io::Result<Bytes>>,
     current: Bytes,
 }
 
@@ -771,25 +803,6 @@ impl Read for PortStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         read_chunks(&self.chunks, &mut self.current, buf)
     }
-}
-
-/// Reads from a queue of chunks (and the error that ends it) into `buf`; `Ok(0)` once the queue
-/// has ended.
-pub(crate) fn read_chunks(
-    chunks: &Receiver<io::Result<Bytes>>,
-    current: &mut Bytes,
-    buf: &mut [u8],
-) -> io::Result<usize> {
-    while current.is_empty() {
-        match chunks.recv() {
-            Ok(Ok(chunk)) => *current = chunk,
-            Ok(Err(error)) => return Err(error),
-            Err(_) => return Ok(0),
-        }
-    }
-    let n = buf.len().min(current.len());
-    buf[..n].copy_from_slice(&current.split_to(n));
-    Ok(n)
 }
 
 impl Write for PortStream {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -23,19 +23,20 @@ use klient_proto::ws::OsRandom;
 
 #[cfg(feature = "k8s-openapi")]
 use crate::Api;
-use crate::remote::{PumpError, QUEUED_WRITES, ToPump, Waiting, open_with, pump, read_chunks};
+use crate::remote::{
+    Chunks, OutputSender, PumpError, QUEUED_WRITES, Room, ToPump, Waiting, open_with, pump, read_chunks,
+};
 use crate::stream::Stream;
 use crate::{Client, Error, Result};
 
-/// Chunks queued for each connection's reader. A reader that stops taking them holds the whole
-/// tunnel back once its queue is full (the pump waits, the kubelet is slowed through TCP), as
-/// with kubectl and klient's async adapters: nothing is dropped, and memory stays bounded.
-const QUEUED_CHUNKS: usize = 16;
-
 /// Where each connection's bytes go, shared by the tunnel's handles and its pump.
 #[derive(Default)]
+///
+/// Each reader's queue is bounded: a reader that stops taking chunks holds the whole tunnel back
+/// once its queue is full (the pump reads no more, the kubelet is slowed through TCP), as with
+/// kubectl and klient's async adapters; nothing is dropped, and memory stays bounded.
 struct Routes {
-    readers: HashMap<ConnId, SyncSender<io::Result<Bytes>>>,
+    readers: HashMap<ConnId, OutputSender<io::Result<Bytes>>>,
     /// Why the whole tunnel ended, once it has: every later connection fails with it.
     ended: Option<(io::ErrorKind, String)>,
 }
@@ -51,6 +52,8 @@ fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
 pub struct Tunnel {
     commands: ToPump<TunnelCommand>,
     routes: Arc<Mutex<Routes>>,
+    /// Makes each connection's queue to its reader.
+    room: Room,
     next_conn: AtomicU32,
     carrier: TunnelCarrier,
     _pump: JoinHandle<()>,
@@ -111,6 +114,7 @@ impl Client {
         let (waiting, waker) = Waiting::for_stream(&stream).map_err(Error::Io)?;
         let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
         let routes = Arc::new(Mutex::new(Routes::default()));
+        let room = Room::new(waker.clone());
         let pump_routes = routes.clone();
         let pump = std::thread::Builder::new()
             .name("klient-tunnel".into())
@@ -119,6 +123,7 @@ impl Client {
         Ok(Tunnel {
             commands: ToPump::new(commands, waker),
             routes,
+            room,
             next_conn: AtomicU32::new(0),
             carrier,
             _pump: pump,
@@ -156,7 +161,7 @@ impl Tunnel {
             ));
         }
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::sync_channel(QUEUED_CHUNKS);
+        let (tx, chunks) = self.room.queue();
         {
             let mut routes = lock(&self.routes);
             if let Some((kind, message)) = &routes.ended {
@@ -172,7 +177,7 @@ impl Tunnel {
                 conn,
                 commands: self.commands.clone(),
             }),
-            chunks: rx,
+            chunks,
             current: Bytes::new(),
         })
     }
@@ -221,7 +226,7 @@ impl ConnHandle {
 /// the connection.
 pub struct TunnelStream {
     handle: Arc<ConnHandle>,
-    chunks: Receiver<io::Result<Bytes>>,
+    chunks: Chunks<io::Result<Bytes>>,
     current: Bytes,
 }
 
@@ -287,29 +292,23 @@ fn run_tunnel(
     commands: Receiver<TunnelCommand>,
     routes: Arc<Mutex<Routes>>,
 ) {
-    // Each send happens outside the routes' lock: it waits while the reader's queue is full,
-    // and the reader's side (connect, drop) must not wait for the lock meanwhile.
     let result = pump(stream, waiting, session, commands, |event| {
         let conn = event.conn();
-        match event.into_read_item() {
-            Some(Ok(bytes)) => {
-                let tx = lock(&routes).readers.get(&conn).cloned();
-                if let Some(tx) = tx {
-                    // A dropped reader takes nothing more: its error is no one's.
-                    let _ = tx.send(Ok(bytes));
-                }
-            }
-            // The connection's last item.
-            Some(Err(e)) => {
-                let tx = lock(&routes).readers.remove(&conn);
-                if let Some(tx) = tx {
-                    let _ = tx.send(Err(e));
-                }
-            }
-            None => {
-                lock(&routes).readers.remove(&conn);
+        // What the reader gets (a clone: the event itself is given back to the pump while the
+        // reader has no room), and whether it is the connection's last item.
+        let item = event.clone().into_read_item();
+        let ends = !matches!(item, Some(Ok(_)));
+        if let Some(item) = item {
+            let tx = lock(&routes).readers.get(&conn).cloned();
+            // A dropped reader takes nothing more: its error is no one's.
+            if let Some(tx) = tx {
+                tx.offer(item).map_err(|_| event)?;
             }
         }
+        if ends {
+            lock(&routes).readers.remove(&conn);
+        }
+        Ok(())
     });
     let (kind, message) = match &result {
         Ok(()) => (
@@ -330,7 +329,7 @@ fn run_tunnel(
     // clean end is an end).
     if result.is_err() {
         for tx in still_read {
-            let _ = tx.send(Err(io::Error::new(kind, message.clone())));
+            tx.hand_over(Err(io::Error::new(kind, message.clone())));
         }
     }
 }

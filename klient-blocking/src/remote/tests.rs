@@ -67,6 +67,11 @@ fn waiting_on(client: &TcpStream) -> Waiting {
     Waiting::for_stream(client).unwrap().0
 }
 
+/// Everything queued for a reader whose pump is over.
+fn drain<T>(chunks: &Chunks<T>) -> Vec<T> {
+    std::iter::from_fn(|| chunks.recv()).collect()
+}
+
 fn connection() -> Connection {
     Connection::new(channel_ws_config(), || [1, 2, 3, 4], Instant::now())
 }
@@ -82,7 +87,10 @@ fn output_and_exit_status_before_a_broken_frame_are_delivered_then_the_failure()
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let mut events = Vec::new();
     let waiting = waiting_on(&client);
-    let result = pump(client, waiting, session, command_rx, |event| events.push(event));
+    let result = pump(client, waiting, session, command_rx, |event| {
+        events.push(event);
+        Ok(())
+    });
 
     assert_eq!(
         events,
@@ -111,14 +119,11 @@ fn wait_gets_the_exit_status_that_came_before_a_failure() {
     let (client, server) = serve(wire);
     let session = ExecSession::new(connection(), Some(V4_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
-    let (stdout_tx, stdout) = mpsc::channel();
-    let waiting = waiting_on(&client);
+    let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+    let (stdout_tx, stdout) = Room::new(waker).queue();
     let status = run_exec(client, waiting, session, command_rx, Some(stdout_tx), None).unwrap();
     assert_eq!(status, ExitStatus::Code(3));
-    assert_eq!(
-        stdout.try_iter().collect::<Vec<_>>(),
-        [Bytes::from_static(b"out")]
-    );
+    assert_eq!(drain(&stdout), [Bytes::from_static(b"out")]);
     // The session, not the WebSocket, found the violation, and closed with 1002 all the same.
     let sent = client_frames(&server.join().unwrap());
     assert_eq!(sent, [(0x8, 1002u16.to_be_bytes().to_vec())]);
@@ -131,8 +136,8 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
     let (client, server) = serve(wire);
     let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
-    let (stdout_tx, stdout) = mpsc::channel();
-    let waiting = waiting_on(&client);
+    let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+    let (stdout_tx, stdout) = Room::new(waker).queue();
     let err = run_exec(client, waiting, session, command_rx, Some(stdout_tx), None).unwrap_err();
     assert!(
         matches!(
@@ -141,10 +146,7 @@ fn without_an_exit_status_wait_reports_the_typed_failure() {
         ),
         "{err}"
     );
-    assert_eq!(
-        stdout.try_iter().collect::<Vec<_>>(),
-        [Bytes::from_static(b"out")]
-    );
+    assert_eq!(drain(&stdout), [Bytes::from_static(b"out")]);
     server.join().unwrap();
 
     // A server that closes before the status: the close code and reason are in the error.
@@ -185,11 +187,11 @@ fn port_readers_get_the_data_then_a_typed_failure() {
     )
     .unwrap();
     let (_commands, command_rx) = mpsc::sync_channel(1);
-    let (tx, rx) = mpsc::channel();
-    let waiting = waiting_on(&client);
+    let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+    let (tx, rx) = Room::new(waker).queue();
     run_portforward(client, waiting, session, command_rx, vec![tx]);
 
-    let mut received = rx.try_iter();
+    let mut received = drain(&rx).into_iter();
     assert_eq!(received.next().unwrap().unwrap(), Bytes::from_static(b"data"));
     let refused = received.next().unwrap().unwrap_err();
     let port_error = refused
@@ -224,7 +226,7 @@ fn the_last_handle_dropped_right_after_a_request_still_wakes_the_pump() {
         let (waiting, waker) = Waiting::for_stream(&client).unwrap();
         let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
         let handle = ToPump::new(commands, waker);
-        let pump = thread::spawn(move || pump(client, waiting, session, command_rx, |_| {}));
+        let pump = thread::spawn(move || pump(client, waiting, session, command_rx, |_| Ok(())));
         // Let the pump fall asleep: it has nothing to do.
         thread::sleep(Duration::from_millis(20));
         handle.send(ExecCommand::Stdin(b"x".to_vec())).unwrap();
@@ -237,4 +239,55 @@ fn the_last_handle_dropped_right_after_a_request_still_wakes_the_pump() {
         woke.unwrap_or_else(|e| panic!("round {round}: the pump did not send the request: {e}"));
         assert_eq!(first[0], 0x82, "round {round}: a binary frame first");
     }
+}
+
+/// Output nobody reads yet fills its queue like a pipe: the pump holds the next message and does
+/// not get to the exit status behind it (with an unbounded queue it would finish at once), stdin
+/// still goes out meanwhile, and once the reader catches up every message arrives, in order.
+#[test]
+fn a_full_output_holds_the_session_but_not_its_stdin_and_loses_nothing() {
+    const MESSAGES: u8 = 40;
+    let mut wire = Vec::new();
+    for i in 0..MESSAGES {
+        wire.extend(on_channel(1, &[i; 100]));
+    }
+    wire.extend(on_channel(3, EXIT_3));
+    wire.extend(BROKEN_FRAME);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (stdin_seen, stdin_seen_rx) = mpsc::channel();
+    let server = thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.write_all(&wire).unwrap();
+        let mut first = [0u8; 1];
+        socket.read_exact(&mut first).unwrap();
+        stdin_seen.send(first[0]).unwrap();
+        let mut rest = Vec::new();
+        let _ = socket.read_to_end(&mut rest);
+    });
+    let session = ExecSession::new(connection(), Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
+    let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+    let (stdout_tx, stdout) = Room::new(waker.clone()).queue();
+    let (commands, command_rx) = mpsc::sync_channel(QUEUED_WRITES);
+    let commands = ToPump::new(commands, waker);
+    let pump = thread::spawn(move || run_exec(client, waiting, session, command_rx, Some(stdout_tx), None));
+
+    commands.send(ExecCommand::Stdin(b"hi".to_vec())).unwrap();
+    let first = stdin_seen_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("stdin goes out while the output is full");
+    assert_eq!(first, 0x82, "a binary frame");
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        !pump.is_finished(),
+        "the pump went past a full output to the exit status"
+    );
+
+    for i in 0..MESSAGES {
+        assert_eq!(stdout.recv(), Some(Bytes::from(vec![i; 100])), "message {i}");
+    }
+    drop(commands);
+    assert_eq!(pump.join().unwrap().unwrap(), ExitStatus::Code(3));
+    assert_eq!(stdout.recv(), None);
+    server.join().unwrap();
 }
