@@ -50,7 +50,7 @@ pub type Client = klient_async::Client<AsyncIo>;
 pub use klient_async::{
     AttachParams, BodyStream, Config, Discovery, Error, ExitStatus, Format, OutputReader,
     PortForwardListener, PortForwarder, PortStream, Process, ProcessStdin, Response, Result, Tunnel,
-    TunnelCarrier, TunnelStream, Warning, WarningHandler,
+    TunnelCarrier, TunnelOptions, TunnelStream, Warning, WarningHandler,
 };
 
 /// The typed API: [`Api`](api::Api) and its parameters, as in `kube::api`.

@@ -38,5 +38,5 @@ pub use watch_ext::{WatchStreamExt, await_condition};
 pub use klient_proto::api::Format;
 pub use klient_proto::client::Warning;
 pub use klient_proto::config::{Config, WarningHandler};
-pub use klient_proto::remote::{AttachParams, ExitStatus, TunnelCarrier};
+pub use klient_proto::remote::{AttachParams, ExitStatus, TunnelCarrier, TunnelOptions};
 pub use klient_proto::{Error, Result};

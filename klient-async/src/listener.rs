@@ -20,7 +20,7 @@ use futures_util::io::{AsyncReadExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
-use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, upgrade_not_switched};
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, upgrade_not_switched};
 
 use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
@@ -67,18 +67,38 @@ impl PortForwardListener {
         port: u16,
         local: SocketAddr,
     ) -> Result<Self> {
+        Self::bind_with(client, namespace, pod, port, local, &TunnelOptions::default()).await
+    }
+
+    /// [`bind`](Self::bind) with the tunnel's carriers and session as `options` says (each
+    /// reopened tunnel too). No carriers at all means one v4 WebSocket session per connection,
+    /// as with a server that offers no tunnel.
+    pub async fn bind_with<R: Runtime>(
+        client: &Client<R>,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+        local: SocketAddr,
+        options: &TunnelOptions,
+    ) -> Result<Self> {
         let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
         let answer = client.send(request).await?;
         let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
         let listener = client.runtime().listen(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
-        let tunnel = match client.portforward_tunnel(namespace, pod).await {
-            Ok(tunnel) => Some(Arc::new(tunnel)),
-            Err(e) if upgrade_not_switched(&e) => {
-                log::debug!("port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection");
-                None
+        let tunnel = if options.carriers.is_empty() {
+            None
+        } else {
+            match client.portforward_tunnel_with(namespace, pod, options).await {
+                Ok(tunnel) => Some(Arc::new(tunnel)),
+                Err(e) if upgrade_not_switched(&e) => {
+                    log::debug!(
+                        "port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection"
+                    );
+                    None
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         };
         let stop = Arc::new(Stop::default());
         let gone = Arc::new(Mutex::new(None));
@@ -89,6 +109,7 @@ impl PortForwardListener {
             port,
             tunnelled: tunnel.is_some(),
             tunnel: Arc::new(Mutex::new(tunnel)),
+            options: Arc::new(options.clone()),
         };
         let work = Box::pin(serve(listener, target, forwarded, stop.clone(), gone.clone()));
         let background = Background::start(client.runtime(), work);
@@ -140,6 +161,8 @@ struct Target<R: Runtime> {
     tunnelled: bool,
     /// The tunnel, replaced when it ended.
     tunnel: Arc<Mutex<Option<Arc<Tunnel>>>>,
+    /// How tunnels are opened.
+    options: Arc<TunnelOptions>,
 }
 
 impl<R: Runtime> Target<R> {
@@ -155,7 +178,10 @@ impl<R: Runtime> Target<R> {
         {
             return Ok(stream);
         }
-        let fresh = Arc::new(self.client.portforward_tunnel(&self.namespace, &self.pod).await?);
+        let tunnel = self
+            .client
+            .portforward_tunnel_with(&self.namespace, &self.pod, &self.options);
+        let fresh = Arc::new(tunnel.await?);
         let stream = fresh.connect(self.port).await.map_err(Error::Io)?;
         *self.tunnel.lock().unwrap_or_else(|e| e.into_inner()) = Some(fresh);
         Ok(stream)

@@ -31,7 +31,7 @@ pub use client::{BodyStream, Client, Response, StreamCloser};
 pub use discovery::Discovery;
 /// The client's configuration and the error every call returns, shared by klient's adapters.
 pub use klient_proto::config::{Config, WarningHandler};
-pub use klient_proto::remote::TunnelCarrier;
+pub use klient_proto::remote::{TunnelCarrier, TunnelOptions};
 pub use klient_proto::{Error, Result};
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};

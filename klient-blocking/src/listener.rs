@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, upgrade_not_switched};
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, upgrade_not_switched};
 
 use crate::tunnel::{Tunnel, TunnelStream};
 use crate::{Client, Error, Result};
@@ -59,18 +59,38 @@ impl PortForwardListener {
     /// it and starts forwarding to its `port`. A pod that does not exist, does not run
     /// ([`Error::PodUnavailable`]) or may not be forwarded to is an error here, as with kubectl.
     pub fn bind(client: &Client, namespace: &str, pod: &str, port: u16, local: SocketAddr) -> Result<Self> {
+        Self::bind_with(client, namespace, pod, port, local, &TunnelOptions::default())
+    }
+
+    /// [`bind`](Self::bind) with the tunnel's carriers and session as `options` says (each
+    /// reopened tunnel too). No carriers at all means one v4 WebSocket session per connection,
+    /// as with a server that offers no tunnel.
+    pub fn bind_with(
+        client: &Client,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+        local: SocketAddr,
+        options: &TunnelOptions,
+    ) -> Result<Self> {
         let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
         let answer = client.send(request)?;
         let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
         let listener = TcpListener::bind(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
-        let mut route = match client.portforward_tunnel(namespace, pod) {
-            Ok(tunnel) => Route::Tunnel(Some(tunnel)),
-            Err(e) if upgrade_not_switched(&e) => {
-                log::debug!("port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection");
-                Route::Channels
+        let mut route = if options.carriers.is_empty() {
+            Route::Channels
+        } else {
+            match client.portforward_tunnel_with(namespace, pod, options) {
+                Ok(tunnel) => Route::Tunnel(Some(tunnel)),
+                Err(e) if upgrade_not_switched(&e) => {
+                    log::debug!(
+                        "port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection"
+                    );
+                    Route::Channels
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         };
         let state = Arc::new(ListenerState {
             local,
@@ -80,6 +100,7 @@ impl PortForwardListener {
             ended: Condvar::new(),
         });
         let (client, namespace, pod) = (client.clone(), namespace.to_owned(), pod.to_owned());
+        let options = options.clone();
         let shared = state.clone();
         let accept = std::thread::Builder::new()
             .name("klient-portforward-listener".into())
@@ -91,14 +112,16 @@ impl PortForwardListener {
                     let Ok(connection) = connection else { continue };
                     let _ = connection.set_nodelay(true);
                     let remote = match &mut route {
-                        Route::Tunnel(tunnel) => match connect(&client, &namespace, &pod, port, tunnel) {
-                            Ok(remote) => Remote::Tunnel(remote),
-                            Err(e) => {
-                                log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
-                                shared.connection_failed(&client);
-                                continue;
+                        Route::Tunnel(tunnel) => {
+                            match connect(&client, &namespace, &pod, port, &options, tunnel) {
+                                Ok(remote) => Remote::Tunnel(remote),
+                                Err(e) => {
+                                    log::warn!("port-forward to {namespace}/{pod}:{port}: {e}");
+                                    shared.connection_failed(&client);
+                                    continue;
+                                }
                             }
-                        },
+                        }
                         Route::Channels => Remote::Channels,
                     };
                     let (client, namespace, pod) = (client.clone(), namespace.clone(), pod.clone());
@@ -216,6 +239,7 @@ fn connect(
     namespace: &str,
     pod: &str,
     port: u16,
+    options: &TunnelOptions,
     tunnel: &mut Option<Tunnel>,
 ) -> io::Result<TunnelStream> {
     if let Some(open) = tunnel
@@ -225,7 +249,7 @@ fn connect(
     }
     *tunnel = None;
     let fresh = client
-        .portforward_tunnel(namespace, pod)
+        .portforward_tunnel_with(namespace, pod, options)
         .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e))?;
     let stream = fresh.connect(port)?;
     *tunnel = Some(fresh);
@@ -266,14 +290,23 @@ fn forward_over_channels(
         .take_stream(port)
         .expect("a new port-forward session has a stream for its port");
     let mut to_remote = remote.writer();
-    let mut from_local = local.try_clone().map_err(Error::Io)?;
-    let mut to_local = local;
-    let upstream = std::thread::spawn(move || copy(&mut from_local, &mut to_remote));
-    let downstream = copy(&mut remote, &mut to_local);
-    let _ = to_local.shutdown(Shutdown::Both);
-    let _ = upstream.join();
+    let mut to_local = local.try_clone().map_err(Error::Io)?;
+    let mut from_local = local;
+    let downstream = std::thread::spawn(move || {
+        let copied = copy(&mut remote, &mut to_local);
+        // The session is over: so is the local connection (which ends the copy below).
+        let _ = to_local.shutdown(Shutdown::Both);
+        copied
+    });
+    let upstream = copy(&mut from_local, &mut to_remote);
+    // The local end closed: the session ends (what was queued for it goes first), which ends
+    // the copy above. Without this, that copy would wait on the session for ever.
+    drop(to_remote);
     forwarder.close();
-    downstream.map_err(Error::Io)
+    let downstream = downstream
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the downstream copy panicked")));
+    downstream.and(upstream).map_err(Error::Io)
 }
 
 /// `io::copy` with a large buffer.

@@ -32,7 +32,7 @@ pub type Client = klient_async::Client<Tokio>;
 pub use klient_async::{
     AttachParams, BodyStream, Config, Discovery, Error, ExitStatus, Format, OutputReader,
     PortForwardListener, PortForwarder, PortStream, Process, ProcessStdin, Response, Result, Tunnel,
-    TunnelCarrier, TunnelStream, Warning, WarningHandler,
+    TunnelCarrier, TunnelOptions, TunnelStream, Warning, WarningHandler,
 };
 
 /// The typed API: [`Api`](api::Api) and its parameters, as in `kube::api`.

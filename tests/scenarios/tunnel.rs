@@ -525,3 +525,61 @@ fn a_listener_outlives_refused_connections_and_ends_when_its_pod_is_gone() {
         assert_upgrades(&fixtures, before + 1);
     });
 }
+
+/// A listener with no tunnel carrier (as against a server that offers no tunnel) forwards each
+/// connection over a v4 WebSocket session of its own: every byte back, one upgrade per connection.
+#[test]
+fn a_listener_without_a_tunnel_gives_each_connection_a_session_of_its_own() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    const CONNECTIONS: usize = 8;
+    let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    adapter::run(async move {
+        let cluster = Cluster::get();
+        let fixtures = admin_client(&cluster);
+        let namespace = sandbox(&fixtures, "listener-v4");
+        let before = portforward_upgrades(&fixtures);
+        let options = TunnelOptions {
+            carriers: Vec::new(),
+            ..TunnelOptions::default()
+        };
+        let listener = w!(adapter::PortForwardListener::bind_with(
+            &adapter::client(),
+            namespace.name(),
+            "box",
+            cluster.echo_port(),
+            "127.0.0.1:0".parse().unwrap(),
+            &options,
+        ))
+        .unwrap();
+        let address = listener.local_addr();
+        let workers: Vec<_> = (0..CONNECTIONS)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut connection = TcpStream::connect(address).unwrap();
+                    connection.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    let sent = payload(i, 256 * 1024);
+                    let mut writer = connection.try_clone().unwrap();
+                    let to_send = sent.clone();
+                    let sender = std::thread::spawn(move || writer.write_all(&to_send).unwrap());
+                    // The v4 protocol has no half-close: read back exactly what was sent.
+                    let mut echoed = vec![0u8; sent.len()];
+                    if let Err(e) = connection.read_exact(&mut echoed) {
+                        panic!("connection {i}: {e}");
+                    }
+                    sender.join().unwrap();
+                    assert!(echoed == sent, "connection {i}: different bytes back");
+                })
+            })
+            .collect();
+        let all_done = spawn_thread!({
+            for worker in workers {
+                worker.join().expect("a forwarded connection failed");
+            }
+        });
+        while_serving!(listener, join!(all_done));
+        listener.stop();
+        assert_upgrades(&fixtures, before + CONNECTIONS as u64);
+    });
+}
