@@ -138,6 +138,8 @@ where
             match self.inputs.poll_command(cx) {
                 Poll::Ready(Some(command)) => {
                     self.shutdown_pending = self.session.command(command, Instant::now());
+                    // Into the outbox at once, so the high-water mark counts it.
+                    self.session.transmit_into(&mut self.outbox);
                 }
                 Poll::Ready(None) => {
                     self.caller_gone = true;
@@ -148,9 +150,7 @@ where
             progress = true;
         }
         // Bytes for the server, as fast as the socket takes them.
-        while let Some(bytes) = self.session.poll_transmit() {
-            self.outbox.extend_from_slice(&bytes);
-        }
+        self.session.transmit_into(&mut self.outbox);
         while self.io_error.is_none() && self.sent < self.outbox.len() {
             match self.stream.poll_write(cx, &self.outbox[self.sent..]) {
                 Poll::Ready(Ok(0)) => self.io_error = Some(io::ErrorKind::WriteZero.into()),

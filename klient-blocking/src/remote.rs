@@ -262,7 +262,11 @@ pub(crate) fn pump<S: Session>(
         if ended.is_none() && io_error.is_none() {
             while !caller_gone && !shutdown_pending && outbox.len() - sent < OUTBOX_HIGH_WATER {
                 match commands.try_recv() {
-                    Ok(command) => shutdown_pending = session.command(command, Instant::now()),
+                    Ok(command) => {
+                        shutdown_pending = session.command(command, Instant::now());
+                        // Into the outbox at once, so the high-water mark counts it.
+                        session.transmit_into(&mut outbox);
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         caller_gone = true;
@@ -272,9 +276,7 @@ pub(crate) fn pump<S: Session>(
                 progress = true;
             }
         }
-        while let Some(bytes) = session.poll_transmit() {
-            outbox.extend_from_slice(&bytes);
-        }
+        session.transmit_into(&mut outbox);
         while io_error.is_none() && sent < outbox.len() {
             match stream.write(&outbox[sent..]) {
                 Ok(0) => io_error = Some(io::ErrorKind::WriteZero.into()),
@@ -387,12 +389,7 @@ pub(crate) fn pump<S: Session>(
 
 /// Moves anything the session still has to send into `outbox`; `true` when there was nothing.
 fn session_has_nothing_to_send<S: Session>(session: &mut S, outbox: &mut Vec<u8>) -> bool {
-    let mut nothing = true;
-    while let Some(bytes) = session.poll_transmit() {
-        outbox.extend_from_slice(&bytes);
-        nothing = false;
-    }
-    nothing
+    !session.transmit_into(outbox)
 }
 
 /// The socket has no bytes, or no room, right now.

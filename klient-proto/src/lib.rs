@@ -41,6 +41,7 @@ pub mod watch;
 /// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
 pub mod ws;
 
+mod buffer;
 mod error;
 pub use error::{Error, Result};
 

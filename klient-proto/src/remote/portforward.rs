@@ -472,6 +472,12 @@ impl PortForward {
         self.conn.poll_transmit()
     }
 
+    /// As [`poll_transmit`](Self::poll_transmit), onto the end of `out`, without allocating (see
+    /// [`Connection::transmit_into`](crate::ws::Connection::transmit_into)).
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        self.conn.transmit_into(out)
+    }
+
     /// The next event, oldest first; once they are drained, the failure if the session failed
     /// (on every later call too), [`Progress::Finished`] if the server closed it, and otherwise
     /// [`Progress::NeedData`].

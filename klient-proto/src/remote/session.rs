@@ -39,6 +39,9 @@ pub trait Session {
     fn handle_timeout(&mut self, now: Instant);
     /// Bytes for the server.
     fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    /// Bytes for the server, onto the end of `out` (an empty `out` trades buffers with the
+    /// session, so a loop with an outbox allocates nothing per call); `true` when bytes were added.
+    fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool;
     /// The next event, a need for more bytes, the end, or the failure (after every event before it).
     fn poll_event(&mut self) -> Result<Progress<Self::Event>, Self::Failure>;
     /// When [`Session::handle_timeout`] must be called.
@@ -78,6 +81,9 @@ impl Session for ExecSession {
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         ExecSession::poll_transmit(self)
+    }
+    fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        ExecSession::transmit_into(self, out)
     }
     fn poll_event(&mut self) -> Result<Progress<ExecEvent>, ExecError> {
         ExecSession::poll_event(self)
@@ -129,6 +135,9 @@ impl Session for PortForward {
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         PortForward::poll_transmit(self)
+    }
+    fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        PortForward::transmit_into(self, out)
     }
     fn poll_event(&mut self) -> Result<Progress<PortForwardEvent>, PortForwardError> {
         PortForward::poll_event(self)

@@ -568,6 +568,16 @@ impl PortTunnel {
         }
     }
 
+    /// As [`poll_transmit`](Self::poll_transmit), onto the end of `out`, without allocating (see
+    /// [`Connection::transmit_into`](crate::ws::Connection::transmit_into)).
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        self.flush_spdy();
+        match &mut self.carrier {
+            Carrier::WebSocket(ws) => ws.transmit_into(out),
+            Carrier::Direct { .. } => self.spdy.transmit_into(out),
+        }
+    }
+
     /// The next event; the tunnel's failure comes after every event before it.
     pub fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         self.pump();
@@ -765,6 +775,9 @@ impl super::Session for PortTunnel {
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         PortTunnel::poll_transmit(self)
+    }
+    fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        PortTunnel::transmit_into(self, out)
     }
     fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         PortTunnel::poll_event(self)

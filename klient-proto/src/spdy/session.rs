@@ -349,6 +349,12 @@ impl ClientSession {
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
     }
 
+    /// As [`poll_transmit`](Self::poll_transmit), onto the end of `out` (an empty `out` trades
+    /// buffers with the session, so both keep their capacity). `true` when bytes were added.
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        crate::buffer::move_pending(&mut self.out, out)
+    }
+
     /// Whether bytes for the peer are waiting.
     pub fn has_transmit(&self) -> bool {
         !self.out.is_empty()

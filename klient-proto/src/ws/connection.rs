@@ -379,6 +379,15 @@ impl Connection {
         Ok(())
     }
 
+    /// As [`poll_transmit`](Self::poll_transmit), onto the end of `out`. An empty `out` trades
+    /// buffers with the connection rather than taking a copy, so both keep their capacity: a loop
+    /// that drains into an outbox of its own then allocates nothing per call. `true` when bytes
+    /// were added.
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
+        self.flush_pong();
+        crate::buffer::move_pending(&mut self.transmit, out)
+    }
+
     /// Bytes to write to the transport, all queued so far, or `None` when there are none.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
