@@ -340,10 +340,6 @@ fn refusals_are_api_errors_and_mistakes_are_typed() {
 
 #[test]
 fn listener_forwards_many_concurrent_connections() {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-    use std::time::Duration;
-
     crate::adapter::run(async move {
         let cluster = Cluster::get();
         let sandbox = Sandbox::new(&cluster, "pf-listener");
@@ -356,26 +352,7 @@ fn listener_forwards_many_concurrent_connections() {
         ))
         .unwrap();
         let address = listener.local_addr();
-        // The connections are the test's own (std sockets on threads of their own); what
-        // accepts and forwards them is the adapter's.
-        let workers: Vec<_> = (0..16u8)
-            .map(|id| {
-                std::thread::spawn(move || {
-                    let mut connection = TcpStream::connect(address).unwrap();
-                    connection
-                        .set_read_timeout(Some(Duration::from_secs(60)))
-                        .unwrap();
-                    let payload: Vec<u8> = (0..256 * 1024u32).map(|i| (i as u8) ^ id).collect();
-                    let mut writer = connection.try_clone().unwrap();
-                    let sent = payload.clone();
-                    let sender = std::thread::spawn(move || writer.write_all(&sent).unwrap());
-                    let mut echoed = vec![0u8; payload.len()];
-                    connection.read_exact(&mut echoed).unwrap();
-                    sender.join().unwrap();
-                    assert!(echoed == payload, "connection {id} got different bytes back");
-                })
-            })
-            .collect();
+        let workers = klient_e2e::echo_clients(address, 16, 256 * 1024, klient_e2e::ClientEnd::ReadBack);
         let all_done = spawn_thread!({
             for worker in workers {
                 worker.join().expect("a forwarded connection failed");

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
-use klient_e2e::{Cluster, IdleProxy, TestNamespace, admin_client, running_pod};
+use klient_e2e::{ClientEnd, Cluster, IdleProxy, TestNamespace, admin_client, echo_clients, payload, running_pod};
 use klient_proto::remote::{TunnelCarrier, TunnelOptions};
 use klient_proto::spdy::SessionConfig;
 
@@ -50,13 +50,6 @@ fn sandbox(fixtures: &klient_blocking::Client, prefix: &str) -> TestNamespace {
     let namespace = TestNamespace::create(fixtures, prefix);
     running_pod(&namespace.api::<Pod>(), "box");
     namespace
-}
-
-/// The bytes connection `i` sends: distinct per connection, so a mix-up shows.
-fn payload(i: usize, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|j| (j.wrapping_mul(31) ^ i.wrapping_mul(2_654_435_761)) as u8)
-        .collect()
 }
 
 /// Opens `connections` connections to the echo server through `tunnel` at once; each sends its
@@ -294,9 +287,6 @@ impl Drop for Frozen {
 /// `connections` clients at once through a `PortForwardListener`, each sending 256 KiB, then
 /// half-closing, then reading the echo to its end: every byte back, and one upgrade for all.
 fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
-    use std::io::{Read, Write};
-    use std::net::{Shutdown, TcpStream};
-
     let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     adapter::run(async move {
         let cluster = Cluster::get();
@@ -312,30 +302,7 @@ fn a_listener_carries_every_connection_over_one_upgrade(connections: usize) {
         ))
         .unwrap();
         let address = listener.local_addr();
-        // The clients are the test's own (std sockets on threads of their own); what accepts and
-        // forwards them is the adapter's.
-        let workers: Vec<_> = (0..connections)
-            .map(|i| {
-                std::thread::spawn(move || {
-                    let mut connection = TcpStream::connect(address).unwrap();
-                    connection.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-                    let sent = payload(i, 256 * 1024);
-                    let mut writer = connection.try_clone().unwrap();
-                    let to_send = sent.clone();
-                    let sender = std::thread::spawn(move || {
-                        writer.write_all(&to_send).unwrap();
-                        // The pod's side sees the end of input: the echo server then ends its side.
-                        writer.shutdown(Shutdown::Write).unwrap();
-                    });
-                    let mut echoed = Vec::new();
-                    if let Err(e) = connection.read_to_end(&mut echoed) {
-                        panic!("connection {i}: {e} after {} of {} bytes back", echoed.len(), sent.len());
-                    }
-                    sender.join().unwrap();
-                    assert!(echoed == sent, "connection {i}: {} bytes back, or different ones", echoed.len());
-                })
-            })
-            .collect();
+        let workers = echo_clients(address, connections, 256 * 1024, ClientEnd::HalfClose);
         let all_done = spawn_thread!({
             for worker in workers {
                 worker.join().expect("a forwarded connection failed");
@@ -530,9 +497,6 @@ fn a_listener_outlives_refused_connections_and_ends_when_its_pod_is_gone() {
 /// connection over a v4 WebSocket session of its own: every byte back, one upgrade per connection.
 #[test]
 fn a_listener_without_a_tunnel_gives_each_connection_a_session_of_its_own() {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-
     const CONNECTIONS: usize = 8;
     let _serial = crate::ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     adapter::run(async move {
@@ -554,25 +518,7 @@ fn a_listener_without_a_tunnel_gives_each_connection_a_session_of_its_own() {
         ))
         .unwrap();
         let address = listener.local_addr();
-        let workers: Vec<_> = (0..CONNECTIONS)
-            .map(|i| {
-                std::thread::spawn(move || {
-                    let mut connection = TcpStream::connect(address).unwrap();
-                    connection.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-                    let sent = payload(i, 256 * 1024);
-                    let mut writer = connection.try_clone().unwrap();
-                    let to_send = sent.clone();
-                    let sender = std::thread::spawn(move || writer.write_all(&to_send).unwrap());
-                    // The v4 protocol has no half-close: read back exactly what was sent.
-                    let mut echoed = vec![0u8; sent.len()];
-                    if let Err(e) = connection.read_exact(&mut echoed) {
-                        panic!("connection {i}: {e}");
-                    }
-                    sender.join().unwrap();
-                    assert!(echoed == sent, "connection {i}: different bytes back");
-                })
-            })
-            .collect();
+        let workers = echo_clients(address, CONNECTIONS, 256 * 1024, ClientEnd::ReadBack);
         let all_done = spawn_thread!({
             for worker in workers {
                 worker.join().expect("a forwarded connection failed");

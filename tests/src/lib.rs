@@ -10,6 +10,7 @@ pub mod executors;
 mod fixture;
 mod idle_proxy;
 mod interop;
+mod listener_clients;
 mod protobuf;
 mod watching;
 
@@ -20,5 +21,6 @@ pub use fixture::{
 };
 pub use idle_proxy::IdleProxy;
 pub use interop::{EchoImpl, EchoServer};
+pub use listener_clients::{ClientEnd, echo_clients, payload};
 pub use protobuf::{PROTOBUF, PROTOBUF_WATCH, kubectl_get, object_from, resource_version};
 pub use watching::{AsyncWatching, BackgroundWatcher, Seen, list_versions};
