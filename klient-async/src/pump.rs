@@ -115,6 +115,7 @@ where
     fn turn(&mut self, cx: &mut Context<'_>, outputs: &mut O) -> bool {
         let mut progress = false;
         // The session's events, each handed over before the next is taken.
+        let was_pending = self.pending.is_some();
         if let Some(event) = self.pending.take() {
             self.pending = outputs.offer(cx, event);
             progress |= self.pending.is_none();
@@ -127,6 +128,10 @@ where
                 Err(failure) => self.ended = Some(Err(failure)),
             }
             progress = true;
+        }
+        // The socket is not read while an event is held: the keepalive deadlines wait too.
+        if self.pending.is_some() != was_pending {
+            self.session.pause_reading(self.pending.is_some(), Instant::now());
         }
         // The caller's requests, while the socket keeps up.
         while self.ended.is_none()

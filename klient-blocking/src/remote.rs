@@ -313,6 +313,7 @@ pub(crate) fn pump<S: Session>(
         }
         let bytes_waiting = !outbox.is_empty() || flush_pending || shutdown_pending;
         // Events before the end, then the end itself; each handed over before the next is taken.
+        let was_held = held.is_some();
         if let Some(event) = held.take() {
             held = deliver(event).err();
             progress |= held.is_none();
@@ -324,6 +325,10 @@ pub(crate) fn pump<S: Session>(
                 Ok(Progress::Finished) => ended = Some(Ok(())),
                 Err(failure) => ended = Some(Err(failure)),
             }
+        }
+        // The socket is not read while an event is held: the keepalive deadlines wait too.
+        if held.is_some() != was_held {
+            session.pause_reading(held.is_some(), Instant::now());
         }
         if let Some(end) = ended.take() {
             let deadline = *final_flush.get_or_insert_with(|| Instant::now() + FINAL_FLUSH);

@@ -291,3 +291,50 @@ fn a_full_output_holds_the_session_but_not_its_stdin_and_loses_nothing() {
     assert_eq!(stdout.recv(), None);
     server.join().unwrap();
 }
+
+/// A reader that pauses longer than the keepalive's pong timeout does not fail its session: the
+/// pong sits unread behind the output while the pump holds back, so the deadline waits (here the
+/// server never answers pings at all, and the session still ends with its exit status once the
+/// reader catches up within a timeout).
+#[test]
+fn a_reader_pausing_longer_than_the_pong_timeout_keeps_its_session() {
+    use klient_proto::ws::{Config as WsConfig, Keepalive};
+
+    let mut output = Vec::new();
+    for i in 0..40u8 {
+        output.extend(on_channel(1, &[i; 100]));
+    }
+    let mut end = on_channel(3, EXIT_3);
+    end.extend(BROKEN_FRAME);
+    // The exit status comes while the pump holds back: it waits unread in the socket.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let server = thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        socket.write_all(&output).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        socket.write_all(&end).unwrap();
+        let mut received = Vec::new();
+        let _ = socket.read_to_end(&mut received);
+    });
+    let config = WsConfig {
+        keepalive: Some(Keepalive {
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_millis(100),
+        }),
+        ..channel_ws_config()
+    };
+    let conn = Connection::new(config, || [1, 2, 3, 4], Instant::now());
+    let session = ExecSession::new(conn, Some(V5_CHANNEL), ExecSessionConfig::default()).unwrap();
+    let (waiting, waker) = Waiting::for_stream(&client).unwrap();
+    let (stdout_tx, stdout) = Room::new(waker).queue();
+    let (_commands, command_rx) = mpsc::sync_channel(1);
+    let pump = thread::spawn(move || run_exec(client, waiting, session, command_rx, Some(stdout_tx), None));
+    // Five pong timeouts without reading.
+    thread::sleep(Duration::from_millis(500));
+    for i in 0..40u8 {
+        assert_eq!(stdout.recv(), Some(Bytes::from(vec![i; 100])), "message {i}");
+    }
+    assert_eq!(pump.join().unwrap().unwrap(), ExitStatus::Code(3));
+    let _ = server.join();
+}

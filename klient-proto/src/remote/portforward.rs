@@ -478,6 +478,13 @@ impl PortForward {
         self.conn.transmit_into(out)
     }
 
+    /// The caller stops (`true`) or starts again (`false`) reading the transport, because a
+    /// reader of its has no room: the keepalive deadlines wait meanwhile (see
+    /// [`Connection::pause_reading`](crate::ws::Connection::pause_reading)).
+    pub fn pause_reading(&mut self, paused: bool, now: Instant) {
+        self.conn.pause_reading(paused, now);
+    }
+
     /// The next event, oldest first; once they are drained, the failure if the session failed
     /// (on every later call too), [`Progress::Finished`] if the server closed it, and otherwise
     /// [`Progress::NeedData`].

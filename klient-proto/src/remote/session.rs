@@ -42,6 +42,10 @@ pub trait Session {
     /// Bytes for the server, onto the end of `out` (an empty `out` trades buffers with the
     /// session, so a loop with an outbox allocates nothing per call); `true` when bytes were added.
     fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool;
+    /// The adapter stops (`true`) or starts again (`false`) reading the socket because a reader
+    /// has no room (back-pressure): keepalive deadlines wait meanwhile, since the answers they
+    /// wait for sit unread behind the data.
+    fn pause_reading(&mut self, paused: bool, now: Instant);
     /// The next event, a need for more bytes, the end, or the failure (after every event before it).
     fn poll_event(&mut self) -> Result<Progress<Self::Event>, Self::Failure>;
     /// When [`Session::handle_timeout`] must be called.
@@ -84,6 +88,9 @@ impl Session for ExecSession {
     }
     fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
         ExecSession::transmit_into(self, out)
+    }
+    fn pause_reading(&mut self, paused: bool, now: Instant) {
+        ExecSession::pause_reading(self, paused, now);
     }
     fn poll_event(&mut self) -> Result<Progress<ExecEvent>, ExecError> {
         ExecSession::poll_event(self)
@@ -138,6 +145,9 @@ impl Session for PortForward {
     }
     fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
         PortForward::transmit_into(self, out)
+    }
+    fn pause_reading(&mut self, paused: bool, now: Instant) {
+        PortForward::pause_reading(self, paused, now);
     }
     fn poll_event(&mut self) -> Result<Progress<PortForwardEvent>, PortForwardError> {
         PortForward::poll_event(self)

@@ -578,6 +578,17 @@ impl PortTunnel {
         }
     }
 
+    /// The caller stops (`true`) or starts again (`false`) reading the transport, because a
+    /// connection's reader has no room: the SPDY session's dead-peer and reply deadlines (and the
+    /// WebSocket's keepalive) wait meanwhile (see
+    /// [`ClientSession::pause_reading`](crate::spdy::ClientSession::pause_reading)).
+    pub fn pause_reading(&mut self, paused: bool, now: Instant) {
+        self.spdy.pause_reading(paused, now);
+        if let Carrier::WebSocket(ws) = &mut self.carrier {
+            ws.pause_reading(paused, now);
+        }
+    }
+
     /// The next event; the tunnel's failure comes after every event before it.
     pub fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         self.pump();
@@ -778,6 +789,9 @@ impl super::Session for PortTunnel {
     }
     fn transmit_into(&mut self, out: &mut Vec<u8>) -> bool {
         PortTunnel::transmit_into(self, out)
+    }
+    fn pause_reading(&mut self, paused: bool, now: Instant) {
+        PortTunnel::pause_reading(self, paused, now);
     }
     fn poll_event(&mut self) -> Result<Progress<TunnelEvent>, PortTunnelError> {
         PortTunnel::poll_event(self)

@@ -137,6 +137,8 @@ pub struct ClientSession {
     going_away: bool,
     next_ping_at: Option<Instant>,
     awaiting_since: Option<Instant>,
+    /// The caller does not read the transport for now (see [`ClientSession::pause_reading`]).
+    reading_paused: bool,
     /// Streams opened here with their reply deadlines, in the order opened (so in deadline
     /// order); entries whose stream was replied to or is gone are skipped and dropped lazily.
     reply_deadlines: VecDeque<(StreamId, Instant)>,
@@ -160,6 +162,7 @@ impl ClientSession {
             going_away: false,
             next_ping_at: config.ping_interval.map(|every| now + every),
             awaiting_since: None,
+            reading_paused: false,
             reply_deadlines: VecDeque::new(),
         }
     }
@@ -283,20 +286,43 @@ impl ClientSession {
         self.ended = true;
     }
 
+    /// The caller stops (`true`) or starts again (`false`) reading the transport: it holds back
+    /// because one of its readers has no room. Pings and replies cannot be seen meanwhile (they
+    /// wait behind the unread data), so the dead-peer and reply deadlines are not enforced while
+    /// reading is paused; when it starts again, an unanswered ping and each stream still waiting
+    /// for its reply have at least a whole timeout from `now`. Our own pings still go out.
+    pub fn pause_reading(&mut self, paused: bool, now: Instant) {
+        if self.reading_paused == paused {
+            return;
+        }
+        self.reading_paused = paused;
+        if !paused {
+            if self.awaiting_since.is_some() {
+                self.awaiting_since = Some(now);
+            }
+            let fresh = now + self.config.reply_timeout;
+            for (_, deadline) in &mut self.reply_deadlines {
+                *deadline = (*deadline).max(fresh);
+            }
+        }
+    }
+
     /// The instant from [`ClientSession::poll_timeout`] has come: ping, give up on the peer, or
-    /// give up on the streams it never replied to.
+    /// give up on the streams it never replied to (neither while reading is paused).
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.is_open() {
             return;
         }
-        if let Some(since) = self.awaiting_since
+        if !self.reading_paused
+            && let Some(since) = self.awaiting_since
             && now >= since + self.config.peer_timeout
         {
             self.failure = Some(SpdyError::PeerSilent(now - since));
             return;
         }
         self.drop_answered_deadlines();
-        while let Some(&(stream_id, deadline)) = self.reply_deadlines.front()
+        while !self.reading_paused
+            && let Some(&(stream_id, deadline)) = self.reply_deadlines.front()
             && now >= deadline
         {
             self.reply_deadlines.pop_front();
@@ -320,6 +346,9 @@ impl ClientSession {
     pub fn poll_timeout(&self) -> Option<Instant> {
         if !self.is_open() {
             return None;
+        }
+        if self.reading_paused {
+            return self.next_ping_at;
         }
         let deadline = self.awaiting_since.map(|since| since + self.config.peer_timeout);
         let reply = self

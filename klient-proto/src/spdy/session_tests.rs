@@ -159,6 +159,55 @@ fn pings_go_out_on_time_and_a_silent_peer_fails_the_session() {
     );
 }
 
+/// While the caller does not read (a reader of its has no room), the peer's answers wait unread:
+/// neither the dead-peer deadline nor a reply deadline fails anything, and both start afresh
+/// when reading resumes. Pings still go out.
+#[test]
+fn deadlines_wait_while_reading_is_paused() {
+    let start = Instant::now();
+    let secs = Duration::from_secs;
+    let config = SessionConfig {
+        ping_interval: Some(secs(10)),
+        peer_timeout: secs(30),
+        reply_timeout: secs(20),
+        ..SessionConfig::default()
+    };
+    let mut session = ClientSession::new(config, start);
+    let mut peer = Peer::new();
+    let stream = session.open(&Headers::new(), false, start).unwrap();
+    session.handle_timeout(start + secs(10));
+    let _ = peer.receive(&mut session);
+    session.pause_reading(true, start + secs(15));
+    assert_eq!(
+        session.poll_timeout(),
+        Some(start + secs(20)),
+        "the next ping only"
+    );
+    for at in [20, 30, 40, 50, 60, 70] {
+        session.handle_timeout(start + secs(at));
+    }
+    assert!(session.is_open());
+    assert!(events(&mut session).is_empty(), "no stream given up");
+    assert!(
+        peer.receive(&mut session)
+            .iter()
+            .all(|f| matches!(f, Frame::Ping { .. })),
+        "pings only"
+    );
+    // From the resume, the stream has its whole reply timeout and the peer its whole deadline.
+    session.pause_reading(false, start + secs(75));
+    for at in [80, 90, 94] {
+        session.handle_timeout(start + secs(at));
+    }
+    assert!(events(&mut session).is_empty());
+    session.handle_timeout(start + secs(95));
+    assert!(matches!(events(&mut session)[..], [SpdyEvent::NotReplied { stream_id }] if stream_id == stream));
+    session.handle_timeout(start + secs(104));
+    assert!(session.is_open());
+    session.handle_timeout(start + secs(105));
+    assert_eq!(session.poll_event(), Err(SpdyError::PeerSilent(secs(30))));
+}
+
 #[test]
 fn server_pings_are_echoed_and_server_streams_refused() {
     let mut session = ClientSession::new(quiet(), Instant::now());

@@ -155,6 +155,8 @@ pub struct Connection {
     deflater: Option<Deflater>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// The caller does not read the transport for now (see [`Connection::pause_reading`]).
+    reading_paused: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -192,6 +194,7 @@ impl Connection {
             pending_pong: None,
             next_ping,
             pong_deadline: None,
+            reading_paused: false,
         }
     }
 
@@ -279,6 +282,24 @@ impl Connection {
         }
     }
 
+    /// The caller stops (`true`) or starts again (`false`) reading the transport: it holds back
+    /// because its own reader has no room. A pong cannot be seen meanwhile (it waits behind the
+    /// unread data), so the pong deadline is not enforced while reading is paused, and a ping
+    /// still unanswered when reading starts again has a whole timeout from `now`. Pings still go
+    /// out; the close deadline still holds.
+    pub fn pause_reading(&mut self, paused: bool, now: Instant) {
+        if self.reading_paused == paused {
+            return;
+        }
+        self.reading_paused = paused;
+        if !paused
+            && self.pong_deadline.is_some()
+            && let Some(keepalive) = self.config.keepalive
+        {
+            self.pong_deadline = now.checked_add(keepalive.timeout);
+        }
+    }
+
     /// Time has reached `now`: sends keepalive pings and enforces the pong and close deadlines.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
@@ -293,7 +314,7 @@ impl Connection {
             State::CloseSent { .. } => return,
             State::Open => {}
         }
-        if self.pong_deadline.is_some_and(|d| now >= d) {
+        if !self.reading_paused && self.pong_deadline.is_some_and(|d| now >= d) {
             let after = self.config.keepalive.map(|k| k.timeout).unwrap_or_default();
             self.fail_with(WsError::Timeout(Deadline::Pong { after }));
             return;
@@ -417,7 +438,10 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Open => match (self.next_ping, self.pong_deadline) {
+            State::Open => match (
+                self.next_ping,
+                self.pong_deadline.filter(|_| !self.reading_paused),
+            ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },

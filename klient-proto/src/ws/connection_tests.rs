@@ -630,6 +630,43 @@ fn keepalive_pings_and_pong_deadline() {
     assert_eq!(c.poll_timeout(), None);
 }
 
+/// A caller that stops reading (its own reader has no room) cannot see a pong: the deadline
+/// waits while reading is paused, and starts afresh when it resumes; pings still go out.
+#[test]
+fn the_pong_deadline_waits_while_reading_is_paused() {
+    let t0 = Instant::now();
+    let secs = Duration::from_secs;
+    let config = Config {
+        keepalive: Some(Keepalive {
+            interval: secs(30),
+            timeout: secs(10),
+        }),
+        ..Config::default()
+    };
+    let mut c = conn_with(config, t0);
+    tick(&mut c, t0 + secs(30)).unwrap();
+    assert_eq!(transmitted(&mut c)[0].0.opcode, OpCode::Ping);
+    c.pause_reading(true, t0 + secs(35));
+    assert_eq!(c.poll_timeout(), Some(t0 + secs(60)), "the next ping only");
+    tick(&mut c, t0 + secs(45)).unwrap();
+    tick(&mut c, t0 + secs(60)).unwrap();
+    assert_eq!(transmitted(&mut c)[0].0.opcode, OpCode::Ping, "pings go on");
+    assert!(!c.is_closed());
+    c.pause_reading(false, t0 + secs(85));
+    assert_eq!(c.poll_timeout(), Some(t0 + secs(90)), "the next ping");
+    tick(&mut c, t0 + secs(90)).unwrap();
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + secs(95)),
+        "a whole timeout from the resume"
+    );
+    tick(&mut c, t0 + secs(94)).unwrap();
+    assert_eq!(
+        tick(&mut c, t0 + secs(95)),
+        Err(WsError::Timeout(Deadline::Pong { after: secs(10) }))
+    );
+}
+
 #[test]
 fn no_timeout_without_keepalive() {
     let c = conn();
