@@ -158,6 +158,27 @@ impl Pattern {
 }
 
 /// The command of `exec-out`: BYTES zeros on stdout.
+/// The tunnel carriers a klient listener is to try, from `KLIENT_CARRIERS` (`websocket`, `spdy`,
+/// comma-separated, in order; `v4` or nothing for none: one v4 session per connection), built
+/// from the adapter's own two carrier values; `None` when the variable is unset (the default).
+/// Lets `listeners.sh` measure each fallback through the same program.
+pub fn carriers_from_env<C: Copy>(websocket: C, spdy: C) -> Option<Vec<C>> {
+    let list = std::env::var("KLIENT_CARRIERS").ok()?;
+    let carriers = list
+        .split(',')
+        .filter_map(|name| match name.trim() {
+            "websocket" => Some(websocket),
+            "spdy" => Some(spdy),
+            "v4" | "" => None,
+            other => {
+                eprintln!("KLIENT_CARRIERS: unknown carrier {other:?}");
+                exit(2)
+            }
+        })
+        .collect();
+    Some(carriers)
+}
+
 pub fn exec_out_command(bytes: u64) -> Vec<String> {
     vec!["head".into(), "-c".into(), bytes.to_string(), "/dev/zero".into()]
 }

@@ -8,7 +8,9 @@
 #   tools/compare/listeners.sh
 #
 # Environment: ROUNDS (5), BYTES (67108864), CONNS (16), FORWARDERS (kubectl first, then any of
-# klient-blocking klient-tokio klient-smol klient-async-std kube; default all), CARGO_TARGET_DIR
+# klient-blocking klient-tokio klient-smol klient-async-std kube; default all; a klient one may
+# end in @spdy or @v4 for the direct SPDY upgrade or the v4 protocol instead of the WebSocket
+# tunnel, e.g. klient-tokio@v4), CARGO_TARGET_DIR
 # (default tools/compare/target). The machine is small and noisy: read the ratios, not the numbers.
 set -euo pipefail
 
@@ -23,8 +25,11 @@ unset RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
 # kubectl first: the others' ratios are to it.
 read -r -a forwarders <<<"${FORWARDERS:-kubectl klient-blocking klient-tokio klient-smol klient-async-std kube}"
 [ "${forwarders[0]}" = kubectl ] || { echo "listeners: FORWARDERS must start with kubectl" >&2; exit 2; }
-package_of() { case $1 in klient-smol | klient-async-std) echo klient-async-std-prog ;; *) echo "$1-prog" ;; esac; }
-features_of() { case $1 in klient-smol) echo smol ;; klient-async-std) echo async-std ;; *) echo "" ;; esac; }
+program_of() { echo "${1%@*}"; }
+package_of() { case $(program_of "$1") in klient-smol | klient-async-std) echo klient-async-std-prog ;; *) echo "$(program_of "$1")-prog" ;; esac; }
+features_of() { case $(program_of "$1") in klient-smol) echo smol ;; klient-async-std) echo async-std ;; *) echo "" ;; esac; }
+# The carriers a klient listener tries (the programs read KLIENT_CARRIERS): unset for its default.
+carriers_of() { case $1 in *@spdy) echo spdy ;; *@v4) echo v4 ;; *) echo "" ;; esac; }
 
 log() { echo "listeners: $*" >&2; }
 work=$(mktemp -d)
@@ -96,8 +101,9 @@ PY
 
 for f in "${forwarders[@]}"; do
   [ "$f" = kubectl ] && continue
-  log "building $f-prog (release)"
-  (cd "$here" && cargo build --release --quiet -p "$(package_of "$f")" --features "$(features_of "$f")" --bin "$f-prog")
+  log "building $(program_of "$f")-prog (release)"
+  (cd "$here" && cargo build --release --quiet -p "$(package_of "$f")" --features "$(features_of "$f")" \
+    --bin "$(program_of "$f")-prog")
 done
 if ! "$root/tests/cluster/cluster.sh" status >/dev/null; then
   log "the local cluster is not up: starting it (and stopping it at the end)"
@@ -121,6 +127,9 @@ for f in "${forwarders[@]}"; do
   next=$((next + 1))
   if [ "$f" = kubectl ]; then
     kubectl port-forward -n "$namespace" pod/box "$port:$ECHO_PORT" >"$work/$f.log" 2>&1 &
+  elif [ -n "$(carriers_of "$f")" ]; then
+    KLIENT_CARRIERS=$(carriers_of "$f") "$CARGO_TARGET_DIR/release/$(program_of "$f")-prog" listen "$namespace" box \
+      "$ECHO_PORT" "127.0.0.1:$port" >"$work/$f.log" 2>&1 &
   else
     "$CARGO_TARGET_DIR/release/$f-prog" listen "$namespace" box "$ECHO_PORT" "127.0.0.1:$port" >"$work/$f.log" 2>&1 &
   fi

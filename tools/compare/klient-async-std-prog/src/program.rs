@@ -14,7 +14,7 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use k8s_openapi::api::core::v1::Pod;
 use klient_async_std::api::{Api, ListParams};
 use klient_async_std::runtime::{watcher, watcher::Event};
-use klient_async_std::{AttachParams, Client, ExitStatus};
+use klient_async_std::{AttachParams, Client, ExitStatus, TunnelCarrier};
 
 pub type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
 
@@ -51,8 +51,13 @@ pub async fn main() -> Result {
             port,
             local,
         } => {
+            let mut options = klient_async_std::TunnelOptions::default();
+            if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
+                options.carriers = carriers;
+            }
             let listener =
-                klient_async_std::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
+                klient_async_std::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)
+                    .await?;
             println!("listening on {}", listener.local_addr());
             // Nothing runs the listener but this: it forwards while `serve` is awaited.
             // Ends when the pod is gone, with why.

@@ -11,7 +11,7 @@ use common::{Command, Pattern};
 use k8s_openapi::api::core::v1::Pod;
 use klient_blocking::core::ListParams;
 use klient_blocking::watch_core::Event;
-use klient_blocking::{Api, AttachParams, Client, ExitStatus, watcher};
+use klient_blocking::{Api, AttachParams, Client, ExitStatus, TunnelCarrier, watcher};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
 
@@ -46,8 +46,12 @@ fn main() -> Result {
             port,
             local,
         } => {
+            let mut options = klient_blocking::TunnelOptions::default();
+            if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
+                options.carriers = carriers;
+            }
             let listener =
-                klient_blocking::PortForwardListener::bind(&client, &namespace, &pod, port, local)?;
+                klient_blocking::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)?;
             println!("listening on {}", listener.local_addr());
             // The listener's threads forward; this one waits until the pod is gone.
             listener.serve()?;

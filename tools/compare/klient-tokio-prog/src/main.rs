@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use klient_tokio::api::{Api, ListParams};
 use klient_tokio::runtime::{watcher, watcher::Event};
-use klient_tokio::{AttachParams, Client, ExitStatus};
+use klient_tokio::{AttachParams, Client, ExitStatus, TunnelCarrier};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
@@ -50,8 +50,13 @@ async fn main() -> Result {
             port,
             local,
         } => {
+            let mut options = klient_tokio::TunnelOptions::default();
+            if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
+                options.carriers = carriers;
+            }
             let listener =
-                klient_tokio::PortForwardListener::bind(&client, &namespace, &pod, port, local).await?;
+                klient_tokio::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)
+                    .await?;
             println!("listening on {}", listener.local_addr());
             // Ends when the pod is gone, with why.
             listener.serve().await?;
