@@ -55,9 +55,10 @@ pub async fn main() -> Result {
             if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
                 options.carriers = carriers;
             }
-            let listener =
-                klient_async_std::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)
-                    .await?;
+            let listener = klient_async_std::PortForwardListener::bind_with(
+                &client, &namespace, &pod, port, local, &options,
+            )
+            .await?;
             println!("listening on {}", listener.local_addr());
             // Nothing runs the listener but this: it forwards while `serve` is awaited.
             // Ends when the pod is gone, with why.

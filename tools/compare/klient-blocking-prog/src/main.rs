@@ -50,8 +50,9 @@ fn main() -> Result {
             if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
                 options.carriers = carriers;
             }
-            let listener =
-                klient_blocking::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)?;
+            let listener = klient_blocking::PortForwardListener::bind_with(
+                &client, &namespace, &pod, port, local, &options,
+            )?;
             println!("listening on {}", listener.local_addr());
             // The listener's threads forward; this one waits until the pod is gone.
             listener.serve()?;

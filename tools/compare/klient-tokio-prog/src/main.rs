@@ -54,9 +54,10 @@ async fn main() -> Result {
             if let Some(carriers) = common::carriers_from_env(TunnelCarrier::WebSocket, TunnelCarrier::Spdy) {
                 options.carriers = carriers;
             }
-            let listener =
-                klient_tokio::PortForwardListener::bind_with(&client, &namespace, &pod, port, local, &options)
-                    .await?;
+            let listener = klient_tokio::PortForwardListener::bind_with(
+                &client, &namespace, &pod, port, local, &options,
+            )
+            .await?;
             println!("listening on {}", listener.local_addr());
             // Ends when the pod is gone, with why.
             listener.serve().await?;
