@@ -319,8 +319,8 @@ fn a_reader_pausing_longer_than_the_pong_timeout_keeps_its_session() {
     });
     let config = WsConfig {
         keepalive: Some(Keepalive {
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(100),
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(400),
         }),
         ..channel_ws_config()
     };
@@ -331,7 +331,7 @@ fn a_reader_pausing_longer_than_the_pong_timeout_keeps_its_session() {
     let (_commands, command_rx) = mpsc::sync_channel(1);
     let pump = thread::spawn(move || run_exec(client, waiting, session, command_rx, Some(stdout_tx), None));
     // Five pong timeouts without reading.
-    thread::sleep(Duration::from_millis(500));
+    thread::sleep(Duration::from_millis(2000));
     for i in 0..40u8 {
         assert_eq!(stdout.recv(), Some(Bytes::from(vec![i; 100])), "message {i}");
     }
