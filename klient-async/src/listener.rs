@@ -20,7 +20,7 @@ use futures_util::io::{AsyncReadExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::task::AtomicWaker;
 
-use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, upgrade_not_switched};
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, tunnel_or_channels};
 
 use crate::background::Background;
 use crate::runtime::{AsyncListener, AsyncTcp, BoxFuture, Runtime};
@@ -81,25 +81,16 @@ impl PortForwardListener {
         local: SocketAddr,
         options: &TunnelOptions,
     ) -> Result<Self> {
-        let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
+        let request = ForwardedPod::request(namespace, pod).map_err(Error::Request)?;
         let answer = client.send(request).await?;
         let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
         let listener = client.runtime().listen(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
-        let tunnel = if options.carriers.is_empty() {
-            None
-        } else {
-            match client.portforward_tunnel_with(namespace, pod, options).await {
-                Ok(tunnel) => Some(Arc::new(tunnel)),
-                Err(e) if upgrade_not_switched(&e) => {
-                    log::debug!(
-                        "port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection"
-                    );
-                    None
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let tunnel = match options.carriers.is_empty() {
+            true => None,
+            false => tunnel_or_channels(client.portforward_tunnel_with(namespace, pod, options).await)?,
+        }
+        .map(Arc::new);
         let stop = Arc::new(Stop::default());
         let gone = Arc::new(Mutex::new(None));
         let target = Target {

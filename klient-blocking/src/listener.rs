@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, upgrade_not_switched};
+use klient_proto::remote::{ForwardedPod, PodCheck, PodUnavailable, TunnelOptions, tunnel_or_channels};
 
 use crate::tunnel::{Tunnel, TunnelStream};
 use crate::{Client, Error, Result};
@@ -73,24 +73,18 @@ impl PortForwardListener {
         local: SocketAddr,
         options: &TunnelOptions,
     ) -> Result<Self> {
-        let request = ForwardedPod::request(namespace, pod).map_err(|e| Error::Request(e.into()))?;
+        let request = ForwardedPod::request(namespace, pod).map_err(Error::Request)?;
         let answer = client.send(request)?;
         let forwarded = ForwardedPod::bind(namespace, pod, answer.status.as_u16(), &answer.body)?;
         let listener = TcpListener::bind(local).map_err(Error::Io)?;
         let local = listener.local_addr().map_err(Error::Io)?;
-        let mut route = if options.carriers.is_empty() {
-            Route::Channels
-        } else {
-            match client.portforward_tunnel_with(namespace, pod, options) {
-                Ok(tunnel) => Route::Tunnel(Some(tunnel)),
-                Err(e) if upgrade_not_switched(&e) => {
-                    log::debug!(
-                        "port-forward to {namespace}/{pod}: no tunnel ({e}); one session per connection"
-                    );
-                    Route::Channels
-                }
-                Err(e) => return Err(e),
-            }
+        let tunnel = match options.carriers.is_empty() {
+            true => None,
+            false => tunnel_or_channels(client.portforward_tunnel_with(namespace, pod, options))?,
+        };
+        let mut route = match tunnel {
+            Some(tunnel) => Route::Tunnel(Some(tunnel)),
+            None => Route::Channels,
         };
         let state = Arc::new(ListenerState {
             local,

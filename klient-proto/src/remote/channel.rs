@@ -135,20 +135,14 @@ impl From<InvalidSegment> for RequestError {
 
 /// `/api/v1/namespaces/{namespace}/pods/{pod}/{subresource}`, with both names checked and encoded.
 pub(crate) fn pod_path(namespace: &str, pod: &str, subresource: &str) -> Result<String, InvalidSegment> {
-    let mut path = pod_object_path(namespace, pod)?;
-    path.push('/');
-    path.push_str(subresource);
-    Ok(path)
-}
-
-/// The path of pod `namespace/pod` itself, its names checked and encoded as for [`pod_path`].
-pub(crate) fn pod_object_path(namespace: &str, pod: &str) -> Result<String, InvalidSegment> {
     check_segment(Segment::Namespace, namespace)?;
     check_segment(Segment::Name, pod)?;
     let mut path = String::from("/api/v1/namespaces/");
     path.extend(utf8_percent_encode(namespace, PATH_SEGMENT));
     path.push_str("/pods/");
     path.extend(utf8_percent_encode(pod, PATH_SEGMENT));
+    path.push('/');
+    path.push_str(subresource);
     Ok(path)
 }
 

@@ -14,11 +14,13 @@
 
 use std::fmt;
 
-use http::{Method, Request, header};
+use http::Request;
 use serde::Deserialize;
 
-use super::channel::{InvalidSegment, pod_object_path};
-use crate::api::{BodySnippet, ResponseError, StatusReason, decode_error};
+use crate::api::{
+    ApiResource, BodySnippet, GetParams, Request as ApiRequest, RequestError, ResponseError, Scope,
+    StatusReason, decode_error,
+};
 
 /// Why a pod cannot be forwarded to: it does not run (at bind), or it is gone (later).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,15 +129,11 @@ struct Status {
 }
 
 impl ForwardedPod {
-    /// The GET that reads pod `namespace/name`, as JSON.
-    pub fn request(namespace: &str, name: &str) -> Result<Request<Vec<u8>>, InvalidSegment> {
-        let path = pod_object_path(namespace, name)?;
-        Ok(Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .header(header::ACCEPT, "application/json")
-            .body(Vec::new())
-            .expect("a checked path and constant headers make a valid request"))
+    /// The GET that reads pod `namespace/name`, as JSON (the API's own request builder, so
+    /// no k8s-openapi type is needed).
+    pub fn request(namespace: &str, name: &str) -> Result<Request<Vec<u8>>, RequestError> {
+        let pods = ApiResource::new("", "v1", "Pod", "pods", Scope::Namespaced);
+        ApiRequest::from_api_resource(&pods, Some(namespace))?.get(name, &GetParams::default())
     }
 
     /// What a listener learns from the answer to [`request`](Self::request) before it binds:
@@ -276,9 +274,9 @@ mod tests {
     #[test]
     fn the_read_is_a_json_get_of_the_pod() {
         let request = ForwardedPod::request("ns", "web 1").unwrap();
-        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.method(), http::Method::GET);
         assert_eq!(request.uri().path(), "/api/v1/namespaces/ns/pods/web%201");
-        assert_eq!(request.headers()[header::ACCEPT], "application/json");
+        assert_eq!(request.headers()[http::header::ACCEPT], "application/json");
         assert!(ForwardedPod::request("ns", "a/b").is_err());
     }
 

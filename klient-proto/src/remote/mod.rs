@@ -58,6 +58,6 @@ pub use status::{ExitStatus, StatusError};
 pub use tunnel::{
     CarrierAttempts, ConnId, PortTunnel, PortTunnelError, SPDY_PORTFORWARD_PROTOCOL, SPDY_UPGRADE,
     STREAM_PROTOCOL_HEADER, SpdyUpgradeError, TUNNEL_CARRIERS, TUNNEL_PROTOCOL, TunnelCarrier, TunnelCommand,
-    TunnelEvent, TunnelOptions, check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake, tunnel_path,
-    tunnel_ws_config, upgrade_not_switched,
+    TunnelEvent, TunnelOptions, check_spdy_upgrade, spdy_upgrade_request, tunnel_handshake,
+    tunnel_or_channels, tunnel_path, tunnel_ws_config, upgrade_not_switched,
 };

@@ -162,6 +162,20 @@ pub fn upgrade_not_switched(error: &crate::Error) -> bool {
     }
 }
 
+/// What a port-forward listener makes of opening its tunnel: the tunnel; `None` when the server
+/// switched to no carrier ([`upgrade_not_switched`]), so each connection gets a v4 session of its
+/// own; or the error to return (a missing pod, a refused permission fail every protocol alike).
+pub fn tunnel_or_channels<T>(opened: Result<T, crate::Error>) -> Result<Option<T>, crate::Error> {
+    match opened {
+        Ok(tunnel) => Ok(Some(tunnel)),
+        Err(e) if upgrade_not_switched(&e) => {
+            log::debug!("port-forward: no tunnel ({e}); one session per connection");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The carriers of [`TunnelOptions`] tried in turn: the next only after the server did not switch
 /// to one ([`upgrade_not_switched`]). An adapter loops on [`next_carrier`](Self::next_carrier)
 /// and hands each failure to [`failed`](Self::failed).

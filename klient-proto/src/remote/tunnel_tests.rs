@@ -598,6 +598,24 @@ fn carriers_are_tried_in_turn_only_while_the_server_does_not_switch() {
     assert!(matches!(none.next_carrier(), Err(crate::Error::Io(_))));
 }
 
+/// A listener keeps its tunnel, falls back to v4 sessions when the server switched to no
+/// carrier, and fails on what would fail any protocol.
+#[test]
+fn a_listener_falls_back_to_channels_only_when_the_server_did_not_switch() {
+    use crate::api::{ApiError, Status};
+    let api = |code: u16| crate::Error::Api(Box::new(ApiError::from_status(code, Status::default())));
+    assert!(matches!(
+        tunnel_or_channels(Ok::<_, crate::Error>(7)),
+        Ok(Some(7))
+    ));
+    let not_switched = crate::Error::SpdyUpgrade(SpdyUpgradeError::Status(400));
+    assert!(matches!(tunnel_or_channels::<u8>(Err(not_switched)), Ok(None)));
+    assert!(matches!(tunnel_or_channels::<u8>(Err(api(400))), Ok(None)));
+    for code in [401, 403, 404] {
+        assert!(tunnel_or_channels::<u8>(Err(api(code))).is_err(), "{code}");
+    }
+}
+
 #[test]
 fn each_event_reaches_its_reader_as_every_adapter_reports_it() {
     use std::io::ErrorKind;
