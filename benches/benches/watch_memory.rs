@@ -7,7 +7,9 @@
 //! with `410 Gone` so that both list again. klient's side is the sans-IO core driven the way the
 //! adapters drive it (each list body decoded item by item, the watch body fed as it comes);
 //! kube's side is kube-runtime's `reflector` over a kube `Client` whose transport is an in-memory
-//! tower service answering with those bytes. Neither side strips anything.
+//! tower service answering with those bytes. Each run is made without a transform, and once more
+//! with `managedFields` stripped on both sides before their stores keep objects. klient keeps its
+//! objects in a `Store` (decoded) and, in a run of its own, in a `CompactStore` (as JSON).
 //!
 //! klient reads a list page as its adapters do: the body in 16 KiB reads through `ListBody`, each
 //! object handed to the driver (and on to the store) as soon as it is decoded, so neither the body
@@ -33,8 +35,10 @@ use http_body::Frame;
 use http_body_util::StreamBody;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use klient_benches::alloc::{self, Counting, mib};
-use klient_proto::api::{ListBody, ListProgress, ObjectList, decode};
-use klient_proto::watch::{Action, Event, InitialListStrategy, Store, WatchDriver, watcher};
+use klient_proto::api::{ListBody, ListProgress, ObjectList, ResourceExt, decode};
+use klient_proto::watch::{Action, CompactStore, Event, InitialListStrategy, Store, WatchDriver, watcher};
+use kube::runtime::WatchStreamExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -167,10 +171,44 @@ struct Report {
     relist_peak: usize,
 }
 
-/// klient: the watch driver and a store, driven as the adapters drive them, over `server`.
-fn klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
+/// What klient's side keeps its objects in.
+trait Cache<K>: Default {
+    fn apply(&mut self, event: Event<K>);
+    fn len(&self) -> usize;
+}
+
+impl<K: klient_proto::api::Resource + Clone> Cache<K> for Store<K> {
+    fn apply(&mut self, event: Event<K>) {
+        Store::apply(self, event);
+    }
+    fn len(&self) -> usize {
+        Store::len(self)
+    }
+}
+
+impl<K: klient_proto::api::Resource + Serialize + DeserializeOwned> Cache<K> for CompactStore<K> {
+    fn apply(&mut self, event: Event<K>) {
+        CompactStore::apply(self, event).expect("the bench's objects encode");
+    }
+    fn len(&self) -> usize {
+        CompactStore::len(self)
+    }
+}
+
+/// What both sides do to each object before their store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Transform {
+    None,
+    /// Drop `metadata.managedFields` (klient's `strip_managed_fields`, the same field cleared in
+    /// kube's `modify`).
+    StripManagedFields,
+}
+
+/// klient: the watch driver and a `C`, driven as the adapters drive them, over `server`.
+fn klient<K: klient_proto::api::Resource + DeserializeOwned + Clone + ResourceExt, C: Cache<K>>(
     server: &Server,
     strategy: InitialListStrategy,
+    transform: Transform,
 ) -> Report {
     let base = alloc::live();
     alloc::reset_peak();
@@ -179,10 +217,18 @@ fn klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
         ..watcher::Config::default()
     };
     let mut driver = WatchDriver::<K>::new(config, 7);
-    let mut store = Store::new();
+    let mut store = C::default();
     let mut now = Instant::now();
     let mut watch = None;
-    run_klient(&mut driver, &mut store, server, &mut now, &mut watch, 1);
+    run_klient(
+        &mut driver,
+        &mut store,
+        server,
+        &mut now,
+        &mut watch,
+        1,
+        transform,
+    );
     let initial_peak = alloc::peak() - base;
     let steady = alloc::live() - base;
 
@@ -191,7 +237,15 @@ fn klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
     driver
         .handle_watch_bytes(id, &server.expired, now)
         .expect("the open watch takes bytes");
-    run_klient(&mut driver, &mut store, server, &mut now, &mut watch, 2);
+    run_klient(
+        &mut driver,
+        &mut store,
+        server,
+        &mut now,
+        &mut watch,
+        2,
+        transform,
+    );
     let relist_peak = alloc::peak() - base;
     assert_eq!(store.len(), OBJECTS);
     drop((driver, store));
@@ -204,18 +258,19 @@ fn klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
 
 /// Drives `driver` until the store has seen `ready` complete initial sets; `watch` is left
 /// holding the watch request in flight.
-fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
+fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone + ResourceExt, C: Cache<K>>(
     driver: &mut WatchDriver<K>,
-    store: &mut Store<K>,
+    store: &mut C,
     server: &Server,
     now: &mut Instant,
     watch: &mut Option<klient_proto::watch::RequestId>,
     ready: usize,
+    transform: Transform,
 ) {
     let mut init_done = if ready == 1 { 0 } else { 1 };
     let mut pending: VecDeque<Action> = VecDeque::new();
     loop {
-        init_done += deliver(driver, store);
+        init_done += deliver(driver, store, transform);
         if init_done == ready && watch.is_some() {
             return;
         }
@@ -241,7 +296,7 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
                             driver
                                 .handle_list_item(id, object, *now)
                                 .expect("the driver takes its object");
-                            init_done += deliver(driver, store);
+                            init_done += deliver(driver, store, transform);
                         }
                         ListProgress::NeedData => match reads.next() {
                             Some(read) => list.handle_bytes(read),
@@ -267,7 +322,7 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
                         driver
                             .handle_watch_bytes(id, read, *now)
                             .expect("the driver takes its watch bytes");
-                        init_done += deliver(driver, store);
+                        init_done += deliver(driver, store, transform);
                     }
                 }
             }
@@ -280,13 +335,17 @@ fn run_klient<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
 /// Applies every event the driver has to the store, as a program does after each input: how many
 /// of them ended an initial set. Failures (the 410, say) are skipped: the driver relists or resumes
 /// by itself.
-fn deliver<K: klient_proto::api::Resource + DeserializeOwned + Clone>(
+fn deliver<K: klient_proto::api::Resource + DeserializeOwned + Clone + ResourceExt, C: Cache<K>>(
     driver: &mut WatchDriver<K>,
-    store: &mut Store<K>,
+    store: &mut C,
+    transform: Transform,
 ) -> usize {
     let mut init_done = 0;
     while let Some(event) = driver.poll_event() {
-        if let Ok(event) = event {
+        if let Ok(mut event) = event {
+            if transform == Transform::StripManagedFields {
+                event.modify(ResourceExt::strip_managed_fields);
+            }
             init_done += usize::from(matches!(event, Event::InitDone));
             store.apply(event);
         }
@@ -342,7 +401,7 @@ fn answer(
 }
 
 /// kube: kube-runtime's reflector into its store, over the in-memory server.
-fn kube<K>(server: Arc<Server>, streaming: bool) -> Report
+fn kube<K>(server: Arc<Server>, streaming: bool, transform: Transform) -> Report
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + DeserializeOwned
@@ -374,10 +433,13 @@ where
             config = config.streaming_lists();
         }
         let (reader, writer) = kube::runtime::reflector::store::<K>();
-        let mut events = Box::pin(kube::runtime::reflector(
-            writer,
-            kube::runtime::watcher(api, config),
-        ));
+        let strip = transform == Transform::StripManagedFields;
+        let watcher = kube::runtime::watcher(api, config).modify(move |object: &mut K| {
+            if strip {
+                kube::ResourceExt::managed_fields_mut(object).clear();
+            }
+        });
+        let mut events = Box::pin(kube::runtime::reflector(writer, watcher));
 
         until_init_done(&mut events, &open_watch).await;
         let initial_peak = alloc::peak() - base;
@@ -440,6 +502,8 @@ fn compare<K>(kind: &str, items: Vec<Value>)
 where
     K: klient_proto::api::Resource
         + kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + ResourceExt
+        + Serialize
         + DeserializeOwned
         + Clone
         + std::fmt::Debug
@@ -458,34 +522,65 @@ where
         mib(server.pages.iter().map(Bytes::len).sum())
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>12}   steady / objects (decoded, copies); relist peak / steady",
+        "{:<58} {:>12} {:>12} {:>12}   steady / objects (decoded, copies); relist peak / steady",
         "MiB", "initial peak", "steady", "relist peak"
     );
-    for (mode, strategy, streaming) in [
-        ("paginated list", InitialListStrategy::ListWatch, false),
-        ("streaming list", InitialListStrategy::StreamingList, true),
-    ] {
-        let ours = klient::<K>(&server, strategy);
-        let theirs = kube::<K>(server.clone(), streaming);
-        for (who, report) in [("klient", ours), ("kube-rs", theirs)] {
+    let runs = [
+        (
+            "paginated list",
+            InitialListStrategy::ListWatch,
+            false,
+            Transform::None,
+        ),
+        (
+            "streaming list",
+            InitialListStrategy::StreamingList,
+            true,
+            Transform::None,
+        ),
+        (
+            "paginated, managedFields stripped",
+            InitialListStrategy::ListWatch,
+            false,
+            Transform::StripManagedFields,
+        ),
+    ];
+    for (mode, strategy, streaming, transform) in runs {
+        let store = klient::<K, Store<K>>(&server, strategy, transform);
+        let compact = klient::<K, CompactStore<K>>(&server, strategy, transform);
+        let theirs = kube::<K>(server.clone(), streaming, transform);
+        for (who, report) in [
+            ("klient Store", store),
+            ("klient CompactStore", compact),
+            ("kube-rs", theirs),
+        ] {
+            let floor = if transform == Transform::None {
+                format!(
+                    "{:.2}, {:.2}; ",
+                    report.steady as f64 / own as f64,
+                    report.steady as f64 / copied as f64
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "{:<34} {:>12.1} {:>12.1} {:>12.1}   {:.2}, {:.2}; {:.2}",
+                "{:<58} {:>12.1} {:>12.1} {:>12.1}   {floor}{:.2}",
                 format!("{who} ({mode})"),
                 mib(report.initial_peak),
                 mib(report.steady),
                 mib(report.relist_peak),
-                report.steady as f64 / own as f64,
-                report.steady as f64 / copied as f64,
                 report.relist_peak as f64 / report.steady as f64,
             );
         }
-        println!(
-            "{:<34} {:>12.2} {:>12.2} {:>12.2}",
-            format!("klient / kube-rs ({mode})"),
-            ours.initial_peak as f64 / theirs.initial_peak as f64,
-            ours.steady as f64 / theirs.steady as f64,
-            ours.relist_peak as f64 / theirs.relist_peak as f64,
-        );
+        for (who, ours) in [("Store", store), ("CompactStore", compact)] {
+            println!(
+                "{:<58} {:>12.2} {:>12.2} {:>12.2}",
+                format!("{who} / kube-rs ({mode})"),
+                ours.initial_peak as f64 / theirs.initial_peak as f64,
+                ours.steady as f64 / theirs.steady as f64,
+                ours.relist_peak as f64 / theirs.relist_peak as f64,
+            );
+        }
     }
 }
 

@@ -52,7 +52,7 @@ pub mod api {
 /// Watching: the [`watcher`](runtime::watcher()) stream and its store, as in `kube::runtime`.
 pub mod runtime {
     pub use klient_async::{WatchStreamExt, await_condition, watcher};
-    pub use klient_proto::watch::Store;
+    pub use klient_proto::watch::{CompactStore, CompactStoreError, Encoded, Store};
 
     /// The watcher's configuration and events, as in `kube::runtime::watcher`.
     pub mod watcher {

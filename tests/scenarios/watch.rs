@@ -331,7 +331,7 @@ fn apply_server_side(cluster: &Cluster, namespace: &str, name: &str, value: &str
 #[test]
 fn a_watcher_transform_strips_managed_fields_before_the_store_keeps_them() {
     crate::adapter::run(async move {
-        use klient_proto::watch::Store;
+        use klient_proto::watch::{CompactStore, ObjectKey, Store};
         let cluster = Cluster::get();
         let ns = TestNamespace::create(&admin_client(&cluster), "watch-transform");
         for name in ["c0", "c1", "c2"] {
@@ -348,26 +348,39 @@ fn a_watcher_transform_strips_managed_fields_before_the_store_keeps_them() {
         // The namespace's own kube-root-ca.crt is left out.
         let config = WatchConfig::default().labels("klient-test=transform");
         let mut events = crate::adapter::stripped_watcher(api.clone(), config);
-        let mut store = Store::new();
+        // The same events fill a Store and a CompactStore (objects kept as JSON).
+        let (mut store, mut compact) = (Store::new(), CompactStore::new());
         let deadline = Instant::now() + Duration::from_secs(30);
         while !store.is_ready() {
             assert!(Instant::now() < deadline, "the initial list in 30 s");
             let event = next!(events).expect("the watcher goes on").expect("no failure");
+            compact.apply(event.clone()).expect("a ConfigMap encodes");
             store.apply(event);
         }
         assert_eq!(store.len(), 3);
         assert!(store.list().all(|cm| cm.metadata.managed_fields.is_none()));
+        assert!(compact.is_ready());
+        let kept: Vec<ConfigMap> = compact
+            .list()
+            .collect::<Result<_, _>>()
+            .expect("kept objects decode");
+        assert_eq!(kept.iter().collect::<Vec<_>>(), store.list().collect::<Vec<_>>());
 
         // Later changes arrive stripped too.
         apply_server_side(&cluster, ns.name(), "c1", "2");
         loop {
             assert!(Instant::now() < deadline, "the change in 30 s");
             let event = next!(events).expect("the watcher goes on").expect("no failure");
+            compact.apply(event.clone()).expect("a ConfigMap encodes");
             if let Event::Apply(cm) = &event
                 && cm.metadata.name.as_deref() == Some("c1")
             {
                 assert_eq!(cm.metadata.managed_fields, None);
                 assert_eq!(cm.data.as_ref().unwrap()["value"], "2");
+                let kept = compact
+                    .get(&ObjectKey::namespaced(ns.name(), "c1"))
+                    .expect("decodes");
+                assert_eq!(kept.as_ref(), Some(cm));
                 break;
             }
         }

@@ -12,7 +12,9 @@
 //!   configured with a [`watcher::Config`](crate::watch::watcher::Config), as in kube-runtime.
 //! - [`WatchDriver`](crate::watch::WatchDriver) joins the watcher, the stream decoder and a stall
 //!   deadline on every watch: what a runtime adapter drives, with nothing left to decide.
-//! - [`Store`](crate::watch::Store) is a cache kept exactly in sync by applying those events.
+//! - [`Store`](crate::watch::Store) is a cache kept exactly in sync by applying those events;
+//!   [`CompactStore`](crate::watch::CompactStore) is the same cache keeping each object as its
+//!   JSON, for a sixth of the memory and a decode per read.
 //!
 //! Objects are any [`Resource`](crate::api::Resource): the watcher reads their resourceVersion,
 //! the store their namespace and name. Server errors are the API's own
@@ -20,6 +22,7 @@
 
 mod action;
 mod backoff;
+mod compact_store;
 mod config;
 mod decoder;
 mod driver;
@@ -28,6 +31,7 @@ mod failure;
 mod framing;
 mod key;
 mod protobuf;
+mod reflection;
 mod store;
 mod stream_buffer;
 pub mod watcher;
@@ -39,6 +43,7 @@ mod tests;
 
 pub use action::{Action, RequestId};
 pub use backoff::{Backoff, BackoffConfig};
+pub use compact_store::{CompactStore, CompactStoreError, Encoded};
 pub use decoder::WatchDecoder;
 pub use driver::{STALL_GRACE, WatchDriver};
 pub use event::{Bookmark, EventError, EventType, INITIAL_EVENTS_END_ANNOTATION, WatchEvent, decode_event};

@@ -1,9 +1,10 @@
 //! A reflector cache: the current state of a collection, kept in sync by watcher events.
 
-use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use super::key::ObjectKey;
+use super::reflection::{Keep, Reflection, same_version};
 use super::watcher::Event;
 use crate::api::Resource;
 
@@ -41,18 +42,13 @@ use crate::api::Resource;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Store<K> {
-    objects: BTreeMap<ObjectKey, Arc<K>>,
-    /// The initial set being gathered, between `Init` and `InitDone`.
-    incoming: Option<BTreeMap<ObjectKey, Arc<K>>>,
-    ready: bool,
+    reflection: Reflection<K>,
 }
 
 impl<K> Default for Store<K> {
     fn default() -> Self {
         Self {
-            objects: BTreeMap::new(),
-            incoming: None,
-            ready: false,
+            reflection: Reflection::default(),
         }
     }
 }
@@ -66,98 +62,72 @@ impl<K: Resource + Clone> Store<K> {
     /// Applies one watcher event and returns the objects it removed from the store: the
     /// deleted object, or at `InitDone` those absent from the new initial set.
     pub fn apply(&mut self, event: Event<K>) -> Vec<Arc<K>> {
-        match event {
-            Event::Init => {
-                self.incoming = Some(BTreeMap::new());
-                Vec::new()
-            }
-            Event::InitApply(object) => {
-                let key = ObjectKey::of(&object);
-                let kept = match self.objects.get(&key) {
-                    Some(current) if same_version(&**current, &object) => Arc::clone(current),
-                    _ => compact(&object),
-                };
-                self.incoming.get_or_insert_with(BTreeMap::new).insert(key, kept);
-                Vec::new()
-            }
-            Event::InitDone => {
-                let incoming = self.incoming.take().unwrap_or_default();
-                let previous = std::mem::replace(&mut self.objects, incoming);
-                self.ready = true;
-                previous
-                    .into_iter()
-                    .filter(|(key, _)| !self.objects.contains_key(key))
-                    .map(|(_, object)| object)
-                    .collect()
-            }
-            Event::Apply(object) => {
-                self.objects.insert(ObjectKey::of(&object), compact(&object));
-                Vec::new()
-            }
-            Event::Delete(object) => {
-                let key = ObjectKey::of(&object);
-                if let Some(incoming) = &mut self.incoming {
-                    incoming.remove(&key);
-                }
-                self.objects.remove(&key).into_iter().collect()
-            }
+        match self.reflection.apply::<K, Decoded>(event) {
+            Ok(removed) => removed,
+            Err(never) => match never {},
         }
     }
 }
 
-/// The copy the store keeps: without the spare capacity decoding leaves in vectors.
-fn compact<K: Clone>(object: &K) -> Arc<K> {
-    Arc::new(object.clone())
-}
+/// Objects kept as decoded: a copy, without the spare capacity decoding leaves in vectors.
+struct Decoded;
 
-/// Whether `object` is the version the store holds already: same uid and resourceVersion (the
-/// server changes the resourceVersion with every write, and a uid names one incarnation).
-fn same_version<K: Resource>(current: &K, object: &K) -> bool {
-    object.resource_version().is_some()
-        && current.resource_version() == object.resource_version()
-        && current.uid() == object.uid()
+impl<K: Resource + Clone> Keep<K> for Decoded {
+    type Kept = K;
+    type Error = Infallible;
+
+    fn keep(object: &K) -> Result<K, Infallible> {
+        Ok(object.clone())
+    }
+
+    fn is_version_of(kept: &K, object: &K) -> bool {
+        same_version((kept.resource_version(), kept.uid()), object)
+    }
 }
 
 impl<K> Store<K> {
     /// The object with this key.
     pub fn get(&self, key: &ObjectKey) -> Option<&K> {
-        self.objects.get(key).map(|object| &**object)
+        self.reflection.objects.get(key).map(|object| &**object)
     }
 
     /// The object with this key, shared: a handle that outlives the borrow of the store (kube's
     /// `Store::get`), without copying the object.
     pub fn get_shared(&self, key: &ObjectKey) -> Option<Arc<K>> {
-        self.objects.get(key).cloned()
+        self.reflection.objects.get(key).cloned()
     }
 
     /// Every object, ordered by namespace then name.
     pub fn list(&self) -> impl Iterator<Item = &K> {
-        self.objects.values().map(|object| &**object)
+        self.reflection.objects.values().map(|object| &**object)
     }
 
     /// Every object, shared (kube's `Store::state`), ordered by namespace then name.
     pub fn list_shared(&self) -> Vec<Arc<K>> {
-        self.objects.values().cloned().collect()
+        self.reflection.objects.values().cloned().collect()
     }
 
     /// Every object with its key, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = (&ObjectKey, &K)> {
-        self.objects.iter().map(|(key, object)| (key, &**object))
+        self.reflection
+            .objects
+            .iter()
+            .map(|(key, object)| (key, &**object))
     }
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.reflection.objects.len()
     }
 
     /// Whether the store holds no object.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.reflection.objects.is_empty()
     }
 
     /// Whether a complete initial set has arrived: before that the store is empty, not
     /// authoritative.
     pub fn is_ready(&self) -> bool {
-        self.ready
+        self.reflection.ready
     }
 }
