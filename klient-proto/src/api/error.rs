@@ -265,6 +265,14 @@ pub enum ResponseError {
         /// What is wrong with the body (no body is kept: it is read in pieces).
         error: super::ListDecodeError,
     },
+    /// A success list response whose protobuf body could not be read item by item (see
+    /// [`ProtobufListDecoder`](super::ProtobufListDecoder)).
+    ProtobufList {
+        /// HTTP status code.
+        code: u16,
+        /// What is wrong with the body (no body is kept: it is read in pieces).
+        error: super::ProtobufListError,
+    },
     /// A success response in a media type the expected value cannot be read from: protobuf for
     /// a type that has no protobuf form.
     UnexpectedContentType {
@@ -284,6 +292,7 @@ impl ResponseError {
             | ResponseError::Decode { code, .. }
             | ResponseError::Protobuf { code, .. }
             | ResponseError::List { code, .. }
+            | ResponseError::ProtobufList { code, .. }
             | ResponseError::UnexpectedContentType { code, .. } => *code,
         }
     }
@@ -313,6 +322,9 @@ impl fmt::Display for ResponseError {
             ResponseError::List { code, error } => {
                 write!(f, "cannot decode the HTTP {code} list body: {error}")
             }
+            ResponseError::ProtobufList { code, error } => {
+                write!(f, "cannot decode the HTTP {code} list body: {error}")
+            }
             ResponseError::UnexpectedContentType { code, content_type } => {
                 write!(
                     f,
@@ -330,6 +342,7 @@ impl std::error::Error for ResponseError {
             ResponseError::Decode { error, .. } => Some(error),
             ResponseError::Protobuf { error, .. } => Some(error),
             ResponseError::List { error, .. } => Some(error),
+            ResponseError::ProtobufList { error, .. } => Some(error),
             ResponseError::Unexpected { .. } | ResponseError::UnexpectedContentType { .. } => None,
         }
     }

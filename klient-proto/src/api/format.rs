@@ -1,9 +1,11 @@
 //! Content negotiation: which media type a request asks for, and how a kind is encoded in
 //! protobuf when it has a protobuf form.
 
-use super::response::ObjectList;
+use super::messages::merge_list_field;
+use super::response::{ListMeta, ObjectList};
 use crate::protobuf::{
-    CONTENT_TYPE, Envelope, Message, ProtobufError, Writer, decode_message, encode_enveloped,
+    CONTENT_TYPE, Envelope, Message, ProtobufError, Reader, WireType, Writer, decode_message,
+    encode_enveloped,
 };
 
 /// The JSON media type.
@@ -77,7 +79,13 @@ pub struct ProtobufCodec<K> {
     encode_fields: fn(&K, &mut Writer),
     decode_object: fn(&[u8]) -> Result<K, ProtobufError>,
     decode_list: fn(&[u8]) -> Result<ObjectList<K>, ProtobufError>,
+    merge_list_field: MergeListField<K>,
 }
+
+/// Reads one field of a list message: an item (appended), the metadata (merged), or another
+/// field (skipped).
+pub(crate) type MergeListField<K> =
+    fn(&mut Vec<K>, &mut ListMeta, u32, WireType, &mut Reader<'_>) -> Result<(), ProtobufError>;
 
 impl<K: Message> ProtobufCodec<K> {
     /// The codec of a kind whose objects are `K` messages, named `api_version` and `kind` in the
@@ -89,6 +97,7 @@ impl<K: Message> ProtobufCodec<K> {
             encode_fields: K::encode_fields,
             decode_object: decode_message::<K>,
             decode_list: decode_message::<ObjectList<K>>,
+            merge_list_field: merge_list_field::<K, ListMeta>,
         }
     }
 }
@@ -121,14 +130,33 @@ impl<K> ProtobufCodec<K> {
     /// Decodes an enveloped list of this kind (`PodList` for `Pod`).
     pub fn decode_list(&self, body: &[u8]) -> Result<ObjectList<K>, ProtobufError> {
         let envelope = Envelope::decode(body)?;
-        let list_of_kind = envelope.kind.strip_suffix("List") == Some(self.kind);
-        if envelope.api_version != self.api_version || !list_of_kind {
-            return Err(ProtobufError::UnexpectedKind {
-                expected: format!("{} {}List", self.api_version, self.kind),
-                found: format!("{} {}", envelope.api_version, envelope.kind),
-            });
-        }
+        self.expect_list(&envelope)?;
         (self.decode_list)(envelope.raw)
+    }
+
+    /// Checks that `envelope` names a list of this kind (`v1` `PodList` for `Pod`).
+    pub(crate) fn expect_list(&self, envelope: &Envelope<'_>) -> Result<(), ProtobufError> {
+        let list_of_kind = envelope.kind.strip_suffix("List") == Some(self.kind);
+        if envelope.api_version == self.api_version && list_of_kind {
+            return Ok(());
+        }
+        Err(ProtobufError::UnexpectedKind {
+            expected: format!("{} {}List", self.api_version, self.kind),
+            found: format!("{} {}", envelope.api_version, envelope.kind),
+        })
+    }
+
+    /// Reads one field of this kind's list message, as [`decode_list`](Self::decode_list) does
+    /// for each: what a list read field by field uses.
+    pub(crate) fn merge_list_field(
+        &self,
+        items: &mut Vec<K>,
+        metadata: &mut ListMeta,
+        field: u32,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
+        (self.merge_list_field)(items, metadata, field, wire_type, reader)
     }
 }
 

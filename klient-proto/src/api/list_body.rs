@@ -4,6 +4,7 @@
 use super::format::Format;
 use super::list_stream::{ListDecoder, ListProgress};
 use super::negotiated::decode_negotiated;
+use super::protobuf_list::ProtobufListDecoder;
 use super::response::{ListMeta, ObjectList};
 use super::{Resource, ResponseError};
 use serde::de::DeserializeOwned;
@@ -14,9 +15,9 @@ use serde::de::DeserializeOwned;
 ///
 /// A JSON body goes through a [`ListDecoder`]: each item is handed out as soon as its bytes are
 /// in, and only the incomplete item is buffered, so listing 100,000 objects never holds the
-/// whole body. A protobuf body (the `List` message's items are not delimited for reading one by
-/// one before the envelope is whole) is buffered and decoded at its end, as
-/// [`decode_negotiated`] does. The caller feeds [`handle_bytes`](Self::handle_bytes) and
+/// whole body. A protobuf body goes through a [`ProtobufListDecoder`] the same way, for a kind
+/// with a protobuf form; for any other kind it is read whole and refused as
+/// [`decode_negotiated`] refuses it. The caller feeds [`handle_bytes`](Self::handle_bytes) and
 /// [`handle_eof`](Self::handle_eof) and drains [`poll_item`](Self::poll_item) after each.
 ///
 /// ```
@@ -41,7 +42,8 @@ pub struct ListBody<K> {
 #[derive(Debug)]
 enum Inner<K> {
     Json(ListDecoder<K>),
-    /// Any other media type: the body whole, then its items.
+    Protobuf(ProtobufListDecoder<K>),
+    /// Protobuf for a kind without a protobuf form: the body whole, then the error.
     Whole {
         content_type: Option<String>,
         body: Vec<u8>,
@@ -55,6 +57,9 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
     pub fn new(code: u16, content_type: Option<&str>) -> Self {
         let inner = match Format::of_content_type(content_type) {
             Format::Json => Inner::Json(ListDecoder::new()),
+            Format::Protobuf if let Some(codec) = K::protobuf() => {
+                Inner::Protobuf(ProtobufListDecoder::new(codec))
+            }
             Format::Protobuf => Inner::Whole {
                 content_type: content_type.map(str::to_owned),
                 body: Vec::new(),
@@ -69,6 +74,7 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
     pub fn handle_bytes(&mut self, bytes: &[u8]) {
         match &mut self.inner {
             Inner::Json(decoder) => decoder.handle_bytes(bytes),
+            Inner::Protobuf(decoder) => decoder.handle_bytes(bytes),
             Inner::Whole { body, .. } => body.extend_from_slice(bytes),
         }
     }
@@ -77,6 +83,7 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
     pub fn handle_eof(&mut self) {
         match &mut self.inner {
             Inner::Json(decoder) => decoder.handle_eof(),
+            Inner::Protobuf(decoder) => decoder.handle_eof(),
             Inner::Whole { eof, .. } => *eof = true,
         }
     }
@@ -90,6 +97,9 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
             Inner::Json(decoder) => decoder
                 .poll_item()
                 .map_err(|error| ResponseError::List { code, error }),
+            Inner::Protobuf(decoder) => decoder
+                .poll_item()
+                .map_err(|error| ResponseError::ProtobufList { code, error }),
             Inner::Whole {
                 content_type,
                 body,

@@ -70,7 +70,7 @@ fn encode_list<K: Message, M: Value>(items: &[K], metadata: &M, writer: &mut Wri
 }
 
 /// Reads one field of a list message.
-fn merge_list_field<K: Message, M: Value>(
+pub(crate) fn merge_list_field<K: Message, M: Value>(
     items: &mut Vec<K>,
     metadata: &mut M,
     field: u32,

@@ -32,6 +32,7 @@ pub(crate) mod messages;
 pub mod modify;
 mod negotiated;
 mod params;
+mod protobuf_list;
 mod request;
 mod resource;
 mod resource_ext;
@@ -63,6 +64,7 @@ pub use params::{
     DeleteParams, FieldValidation, GetParams, JsonPatchOp, ListParams, LogParams, Patch, PatchParams,
     PostParams, Preconditions, PropagationPolicy, ResourceVersionMatch, WatchParams,
 };
+pub use protobuf_list::{ProtobufListDecoder, ProtobufListError};
 pub(crate) use request::PATH_SEGMENT;
 pub use request::Request;
 #[cfg(feature = "k8s-openapi")]

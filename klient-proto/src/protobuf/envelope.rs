@@ -48,62 +48,63 @@ impl<'a> Envelope<'a> {
 
     /// Decodes a bare `runtime.Unknown` message (no magic prefix).
     pub fn decode_unknown(unknown: &'a [u8]) -> Result<Self, ProtobufError> {
+        let mut envelope = Envelope::default();
+        let mut reader = Reader::new(unknown);
+        while let Some((field, wire_type)) = reader.next_tag()? {
+            if field == 2 {
+                expect_len(field, wire_type)?;
+                envelope.raw = reader.len_delimited()?;
+            } else {
+                envelope.merge_field_besides_raw(field, wire_type, &mut reader)?;
+            }
+        }
+        envelope.check_content_encoding()?;
+        Ok(envelope)
+    }
+
+    /// Reads one field of `runtime.Unknown` other than `raw` (field 2), which the caller reads:
+    /// whole, or as it arrives.
+    pub(crate) fn merge_field_besides_raw(
+        &mut self,
+        field: u32,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+    ) -> Result<(), ProtobufError> {
         let context = |field| FieldContext {
             message: "runtime.Unknown",
             field,
         };
-        let mut envelope = Envelope::default();
-        let mut reader = Reader::new(unknown);
-        while let Some((field, wire_type)) = reader.next_tag()? {
-            match field {
-                1 => {
-                    if wire_type != WireType::Len {
-                        return Err(ProtobufError::WrongWireType {
-                            message: "runtime.Unknown",
-                            field,
-                            wire_type: wire_type as u8,
-                        });
-                    }
-                    let mut type_meta = reader.nested()?;
-                    while let Some((field, wire_type)) = type_meta.next_tag()? {
-                        let context = FieldContext {
-                            message: "runtime.TypeMeta",
-                            field,
-                        };
-                        match field {
-                            1 => envelope
-                                .api_version
-                                .merge_value(context, wire_type, &mut type_meta)?,
-                            2 => envelope.kind.merge_value(context, wire_type, &mut type_meta)?,
-                            _ => type_meta.skip(wire_type)?,
-                        }
+        match field {
+            1 => {
+                expect_len(field, wire_type)?;
+                let mut type_meta = reader.nested()?;
+                while let Some((field, wire_type)) = type_meta.next_tag()? {
+                    let context = FieldContext {
+                        message: "runtime.TypeMeta",
+                        field,
+                    };
+                    match field {
+                        1 => self.api_version.merge_value(context, wire_type, &mut type_meta)?,
+                        2 => self.kind.merge_value(context, wire_type, &mut type_meta)?,
+                        _ => type_meta.skip(wire_type)?,
                     }
                 }
-                2 => {
-                    if wire_type != WireType::Len {
-                        return Err(ProtobufError::WrongWireType {
-                            message: "runtime.Unknown",
-                            field,
-                            wire_type: wire_type as u8,
-                        });
-                    }
-                    envelope.raw = reader.len_delimited()?;
-                }
-                3 => envelope
-                    .content_encoding
-                    .merge_value(context(3), wire_type, &mut reader)?,
-                4 => envelope
-                    .content_type
-                    .merge_value(context(4), wire_type, &mut reader)?,
-                _ => reader.skip(wire_type)?,
+                Ok(())
             }
+            3 => self.content_encoding.merge_value(context(3), wire_type, reader),
+            4 => self.content_type.merge_value(context(4), wire_type, reader),
+            _ => reader.skip(wire_type),
         }
-        if !envelope.content_encoding.is_empty() {
-            return Err(ProtobufError::UnsupportedContentEncoding(
-                envelope.content_encoding,
-            ));
+    }
+
+    /// Fails for a payload encoded beyond protobuf (compressed): klient reads plain bytes only.
+    pub(crate) fn check_content_encoding(&self) -> Result<(), ProtobufError> {
+        if self.content_encoding.is_empty() {
+            return Ok(());
         }
-        Ok(envelope)
+        Err(ProtobufError::UnsupportedContentEncoding(
+            self.content_encoding.clone(),
+        ))
     }
 
     /// Checks that the envelope holds the kind the caller expects.
@@ -116,6 +117,18 @@ impl<'a> Envelope<'a> {
             found: format!("{} {}", self.api_version, self.kind),
         })
     }
+}
+
+/// `typeMeta` (1) and `raw` (2) of `runtime.Unknown` are messages or bytes: length-delimited.
+fn expect_len(field: u32, wire_type: WireType) -> Result<(), ProtobufError> {
+    if wire_type == WireType::Len {
+        return Ok(());
+    }
+    Err(ProtobufError::WrongWireType {
+        message: "runtime.Unknown",
+        field,
+        wire_type: wire_type as u8,
+    })
 }
 
 /// Writes an enveloped object: the magic, then `runtime.Unknown` with `write_raw`'s output as

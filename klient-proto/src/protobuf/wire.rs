@@ -150,6 +150,11 @@ impl<'a> Reader<'a> {
         self.input.is_empty()
     }
 
+    /// How many bytes are left to read.
+    pub fn remaining_len(&self) -> usize {
+        self.input.len()
+    }
+
     /// The next field's number and wire type, or `None` at the end of the message.
     pub fn next_tag(&mut self) -> Result<Option<(u32, WireType)>, ProtobufError> {
         if self.input.is_empty() {
