@@ -56,7 +56,10 @@ pub enum OpenApiError {
     Parse(serde_json::Error),
     /// The document has no `components.schemas` object.
     NoSchemas,
-    /// No schema in the document declares this kind in `x-kubernetes-group-version-kind`.
+    /// No schema in the document declares this kind in `x-kubernetes-group-version-kind`. The
+    /// API server publishes a new CustomResourceDefinition's schema a few seconds after creating
+    /// it, so a call right after the definition was created can meet this; the error is not
+    /// cached, and a later call reads the document again.
     KindNotFound {
         /// The group, empty for the core group.
         group: String,
