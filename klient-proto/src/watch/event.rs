@@ -271,7 +271,9 @@ impl<'de, K: DeserializeOwned> Visitor<'de> for EventSeed<'_, K> {
         let Some(raw) = raw_object else {
             return Err(fail(problem, EventError::MissingField { field: "object" }));
         };
-        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        // From a slice, as every other object is read: a second reader type would compile the
+        // whole decoder of `K` a second time into every program.
+        let mut deserializer = serde_json::Deserializer::from_slice(raw.get().as_bytes());
         ObjectSeed::<K> {
             kind,
             problem: &mut *problem,
