@@ -14,7 +14,7 @@ use async_lock::Semaphore;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use klient_proto::api::Request;
-use klient_proto::api::modify::{ListKeys, ListKeysCache};
+use klient_proto::api::modify::{ListKeys, ListKeysCache, SchemaWait};
 use klient_proto::client::{
     Call, CallAction, CallError, CallKind, CallSettings, ClientSetup, Disposition, Pool, PoolSettings,
 };
@@ -154,15 +154,27 @@ impl<R: Runtime> Client<R> {
         &self.inner.runtime
     }
 
-    /// The list keys of `request`'s kind, read from the server's OpenAPI document the first time.
+    /// The list keys of `request`'s kind, read from the server's OpenAPI document the first time
+    /// (waiting, as [`SchemaWait`] decides, for a kind the document does not hold yet).
     pub(crate) async fn list_keys(&self, request: &Request) -> Result<Arc<ListKeys>> {
         if let Some(keys) = self.inner.list_keys.get(request) {
             return Ok(keys);
         }
-        let response = self.send(request.openapi_schema()?).await?;
-        self.inner
-            .list_keys
-            .insert_from_response(request, response.status.as_u16(), &response.body)
+        let mut wait = SchemaWait::new();
+        loop {
+            let response = self.send(request.openapi_schema()?).await?;
+            let keys =
+                self.inner
+                    .list_keys
+                    .insert_from_response(request, response.status.as_u16(), &response.body);
+            match keys {
+                Err(error) => match wait.retry_after(&error) {
+                    Some(pause) => self.inner.runtime.sleep_until(Instant::now() + pause).await,
+                    None => return Err(error),
+                },
+                keys => return keys,
+            }
+        }
     }
 
     /// Sends a request built by [`klient_proto::api`] and reads the whole response, trying again

@@ -368,7 +368,9 @@ impl<K: Resource + DeserializeOwned> Api<K> {
     /// JSON patch guarded by the resourceVersion read. The server applies it to the object it
     /// stores, so fields the type lacks (added by a newer server, a webhook, a controller) are
     /// kept, in lists too: list items are matched by the keys the server's OpenAPI document gives
-    /// (read once per kind), so an inserted or removed item shifts no other. When someone else
+    /// (read once per kind; for a CustomResourceDefinition created a moment ago, whose schema the
+    /// server has not published yet, the read waits up to 6.3 s for it), so an inserted or
+    /// removed item shifts no other. When someone else
     /// wrote in between (a Conflict), the object is read again and `change` runs again on it, up
     /// to five attempts. Returns the object as the server stored it (or as read, when `change`
     /// changed nothing and nothing was sent).

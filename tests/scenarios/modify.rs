@@ -74,8 +74,18 @@ fn target(host: &str, port: i64, weight: i64) -> Value {
 }
 
 /// Creates the CRD (a name of its own per run, as CRDs are deleted lazily) and waits until the
-/// API server serves it and publishes its schema in the OpenAPI document.
+/// API server serves it.
 fn gadget_kind(cluster: &Cluster) -> (ApiResource, DeleteCrd) {
+    let (resource, cleanup) = gadget_definition(cluster);
+    klient_e2e::wait_for("the CRD to be served", Duration::from_secs(60), || {
+        let out = cluster.kubectl_output(&["get", &resource.plural, "-A", "-o", "name"], None);
+        out.status.success().then_some(())
+    });
+    (resource, cleanup)
+}
+
+/// Creates the CRD, a name of its own per run, without waiting for anything.
+fn gadget_definition(cluster: &Cluster) -> (ApiResource, DeleteCrd) {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -122,14 +132,8 @@ fn gadget_kind(cluster: &Cluster) -> (ApiResource, DeleteCrd) {
     });
     create(cluster, &crd);
     let cleanup = DeleteCrd(crd_name.clone());
-    klient_e2e::wait_for("the CRD to be served", Duration::from_secs(60), || {
-        let out = cluster.kubectl_output(&["get", &plural, "-A", "-o", "name"], None);
-        out.status.success().then_some(())
-    });
-    klient_e2e::wait_for("the CRD's schema in OpenAPI v3", Duration::from_secs(60), || {
-        let out = cluster.kubectl_output(&["get", "--raw", "/openapi/v3/apis/klient.dev/v1"], None);
-        String::from_utf8_lossy(&out.stdout).contains(&kind).then_some(())
-    });
+    // No wait for the schema in the OpenAPI document: `modify` right after the definition is
+    // served waits for it by itself.
     let resource = ApiResource::new("klient.dev", "v1", &kind, &plural, Scope::Namespaced);
     (resource, cleanup)
 }
@@ -360,6 +364,51 @@ impl Resource for SlimConfigMap {
     fn protobuf() -> Option<klient_proto::api::ProtobufCodec<Self>> {
         Some(klient_proto::api::ProtobufCodec::new("v1", "ConfigMap"))
     }
+}
+
+#[test]
+fn modify_works_right_after_the_definition_is_served() {
+    crate::adapter::run(async move {
+        let cluster = Cluster::get();
+        let ns = TestNamespace::create(&admin_client(&cluster), "modify-new-crd");
+        let (gadgets, _crd) = gadget_definition(&cluster);
+        let api =
+            crate::adapter::Api::<Gadget>::namespaced_with(crate::adapter::client(), ns.name(), &gadgets)
+                .unwrap();
+        let gadget = Gadget {
+            api_version: Some("klient.dev/v1".into()),
+            kind: Some(gadgets.kind.clone()),
+            metadata: ObjectMeta {
+                name: Some("fresh".into()),
+                ..ObjectMeta::default()
+            },
+            spec: GadgetSpec {
+                replicas: 1,
+                targets: vec![Target {
+                    host: "alpha".into(),
+                    port: 80,
+                }],
+            },
+        };
+        // Created as soon as the server takes it (tried every 10 ms), and changed at once. The API
+        // server here has the schema in its OpenAPI document by then (this passes with
+        // `SchemaWait` disabled too); one that publishes it later makes modify wait for it
+        // (`SchemaWait`, unit-tested in klient-proto).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while w!(api.create(&Default::default(), &gadget)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the CRD is not served after 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let written = w!(api.modify("fresh", |g| g.spec.replicas = 2)).unwrap();
+        assert_eq!(written.spec.replicas, 2);
+        assert_eq!(
+            stored(&cluster, ns.name(), &gadgets, "fresh")["spec"]["replicas"],
+            2
+        );
+    });
 }
 
 #[test]

@@ -36,4 +36,4 @@ pub use diff::{DiffError, MAX_DIFF_DEPTH, json_patch_between};
 pub use guard::{RESOURCE_VERSION_POINTER, replace_resource_version, test_resource_version};
 pub use list_keys::{ListKeys, LocationStep};
 pub use openapi::{OpenApiError, OpenApiLimits};
-pub use read_modify_write::{DEFAULT_ATTEMPTS, ListKeysCache, ModifyError, ReadModifyWrite};
+pub use read_modify_write::{DEFAULT_ATTEMPTS, ListKeysCache, ModifyError, ReadModifyWrite, SchemaWait};

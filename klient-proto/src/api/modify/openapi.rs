@@ -56,10 +56,10 @@ pub enum OpenApiError {
     Parse(serde_json::Error),
     /// The document has no `components.schemas` object.
     NoSchemas,
-    /// No schema in the document declares this kind in `x-kubernetes-group-version-kind`. The
-    /// API server publishes a new CustomResourceDefinition's schema a few seconds after creating
-    /// it, so a call right after the definition was created can meet this; the error is not
-    /// cached, and a later call reads the document again.
+    /// No schema in the document declares this kind in `x-kubernetes-group-version-kind`. An
+    /// API server may publish a new CustomResourceDefinition's schema after it serves the
+    /// definition's objects: clients wait for it as [`SchemaWait`](super::SchemaWait) decides,
+    /// and the error is not cached.
     KindNotFound {
         /// The group, empty for the core group.
         group: String,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::diff::{DiffError, json_patch_between};
 use super::guard::{RESOURCE_VERSION_POINTER, replace_resource_version};
 use super::list_keys::ListKeys;
-use super::openapi::OpenApiLimits;
+use super::openapi::{OpenApiError, OpenApiLimits};
 use crate::api::{ApiResource, JsonPatchOp, Patch, Request, Scope, decode_error, response::is_success};
 
 /// Attempts a read-modify-write makes by default before a conflict is returned: client-go's
@@ -127,6 +127,65 @@ impl ReadModifyWrite {
     }
 }
 
+/// The pauses between reads of the OpenAPI document while it does not hold the kind yet, 6.3 s
+/// in all. The API server serves a new CustomResourceDefinition's objects before its OpenAPI
+/// controller publishes the schema (usually within a second or two), so a `modify` right after
+/// a definition was created would otherwise fail.
+const SCHEMA_PAUSES: [Duration; 6] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1600),
+    Duration::from_millis(3200),
+];
+
+/// Waiting for the OpenAPI document to hold a kind: what a client does when reading a kind's
+/// list keys fails because the document lacks the kind (`KindNotFound`) or the whole
+/// group-version (a 404), as it does for a moment after a CustomResourceDefinition is created.
+///
+/// ```
+/// use std::time::Duration;
+/// use klient_proto::api::modify::{OpenApiError, SchemaWait};
+///
+/// let missing = klient_proto::Error::OpenApi(OpenApiError::KindNotFound {
+///     group: "klient.dev".into(), version: "v1".into(), kind: "Gadget".into(),
+/// });
+/// let mut wait = SchemaWait::new();
+/// assert_eq!(wait.retry_after(&missing), Some(Duration::from_millis(100)));
+/// let waited: Duration = std::iter::from_fn(|| wait.retry_after(&missing)).sum();
+/// assert_eq!(waited, Duration::from_millis(6200)); // then the error is the caller's
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SchemaWait {
+    pauses_taken: usize,
+}
+
+impl SchemaWait {
+    /// No pause taken yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// After reading the list keys failed with `error`: the pause before reading the document
+    /// again, while the failure says the kind is not published yet and pauses remain; else
+    /// `None`, and the error is the call's.
+    pub fn retry_after(&mut self, error: &crate::Error) -> Option<Duration> {
+        let unpublished = match error {
+            crate::Error::OpenApi(OpenApiError::KindNotFound { .. }) => true,
+            crate::Error::Api(api) => api.is_not_found(),
+            crate::Error::Response(response) => response.code() == 404,
+            _ => false,
+        };
+        let pause = SCHEMA_PAUSES
+            .get(self.pauses_taken)
+            .copied()
+            .filter(|_| unpublished)?;
+        self.pauses_taken += 1;
+        Some(pause)
+    }
+}
+
 /// The list keys of each kind a client has modified, read once per kind from the API server's
 /// OpenAPI document (a group-version's document is megabytes; the keys of one kind are small).
 /// Shared by the clones of a client.
@@ -228,6 +287,35 @@ mod tests {
     use crate::api::modify::{LocationStep, apply_json_patch};
     use crate::api::{ApiError, Status};
     use serde_json::json;
+
+    #[test]
+    fn a_kind_missing_from_the_document_is_waited_for_a_bounded_time_and_nothing_else_is() {
+        let kind_missing = crate::Error::OpenApi(OpenApiError::KindNotFound {
+            group: "klient.dev".into(),
+            version: "v1".into(),
+            kind: "Gadget".into(),
+        });
+        // The group-version's document itself is not there yet: a 404 without a Status.
+        let document_missing = crate::Error::Response(decode_error(404, b"404 page not found"));
+        let mut wait = SchemaWait::new();
+        let mut pauses = Vec::new();
+        for error in [&kind_missing, &document_missing].into_iter().cycle() {
+            match wait.retry_after(error) {
+                Some(pause) => pauses.push(pause),
+                None => break,
+            }
+        }
+        assert_eq!(pauses, SCHEMA_PAUSES);
+        assert_eq!(pauses.iter().sum::<Duration>(), Duration::from_millis(6300));
+
+        for other in [
+            conflict(),
+            crate::Error::Response(decode_error(500, b"boom")),
+            crate::Error::OpenApi(OpenApiError::NoSchemas),
+        ] {
+            assert_eq!(SchemaWait::new().retry_after(&other), None, "{other}");
+        }
+    }
 
     fn conflict() -> crate::Error {
         let status: Status = serde_json::from_value(json!({
