@@ -3,9 +3,7 @@
 
 use super::format::Format;
 use super::list_stream::{ListDecoder, ListProgress};
-use super::negotiated::decode_negotiated;
 use super::protobuf_list::ProtobufListDecoder;
-use super::response::{ListMeta, ObjectList};
 use super::{Resource, ResponseError};
 use serde::de::DeserializeOwned;
 
@@ -16,8 +14,9 @@ use serde::de::DeserializeOwned;
 /// A JSON body goes through a [`ListDecoder`]: each item is handed out as soon as its bytes are
 /// in, and only the incomplete item is buffered, so listing 100,000 objects never holds the
 /// whole body. A protobuf body goes through a [`ProtobufListDecoder`] the same way, for a kind
-/// with a protobuf form; for any other kind it is read whole and refused as
-/// [`decode_negotiated`] refuses it. The caller feeds [`handle_bytes`](Self::handle_bytes) and
+/// with a protobuf form; for any other kind it is refused as
+/// [`decode_negotiated`](super::decode_negotiated) refuses it. The caller feeds
+/// [`handle_bytes`](Self::handle_bytes) and
 /// [`handle_eof`](Self::handle_eof) and drains [`poll_item`](Self::poll_item) after each.
 ///
 /// ```
@@ -43,12 +42,10 @@ pub struct ListBody<K> {
 enum Inner<K> {
     Json(ListDecoder<K>),
     Protobuf(ProtobufListDecoder<K>),
-    /// Protobuf for a kind without a protobuf form: the body whole, then the error.
-    Whole {
-        content_type: Option<String>,
-        body: Vec<u8>,
-        eof: bool,
-        decoded: Option<(std::vec::IntoIter<K>, Option<ListMeta>)>,
+    /// Protobuf for a kind without a protobuf form (a custom resource): refused at once, as
+    /// [`decode_negotiated`](super::decode_negotiated) refuses it, without reading the body.
+    Refused {
+        content_type: String,
     },
 }
 
@@ -60,11 +57,8 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
             Format::Protobuf if let Some(codec) = K::protobuf() => {
                 Inner::Protobuf(ProtobufListDecoder::new(codec))
             }
-            Format::Protobuf => Inner::Whole {
-                content_type: content_type.map(str::to_owned),
-                body: Vec::new(),
-                eof: false,
-                decoded: None,
+            Format::Protobuf => Inner::Refused {
+                content_type: content_type.unwrap_or_default().to_owned(),
             },
         };
         ListBody { code, inner }
@@ -75,7 +69,7 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
         match &mut self.inner {
             Inner::Json(decoder) => decoder.handle_bytes(bytes),
             Inner::Protobuf(decoder) => decoder.handle_bytes(bytes),
-            Inner::Whole { body, .. } => body.extend_from_slice(bytes),
+            Inner::Refused { .. } => {}
         }
     }
 
@@ -84,7 +78,7 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
         match &mut self.inner {
             Inner::Json(decoder) => decoder.handle_eof(),
             Inner::Protobuf(decoder) => decoder.handle_eof(),
-            Inner::Whole { eof, .. } => *eof = true,
+            Inner::Refused { .. } => {}
         }
     }
 
@@ -100,31 +94,69 @@ impl<K: Resource + DeserializeOwned> ListBody<K> {
             Inner::Protobuf(decoder) => decoder
                 .poll_item()
                 .map_err(|error| ResponseError::ProtobufList { code, error }),
-            Inner::Whole {
-                content_type,
-                body,
-                eof,
-                decoded,
-            } => {
-                if decoded.is_none() {
-                    if !*eof {
-                        return Ok(ListProgress::NeedData);
-                    }
-                    let list: ObjectList<K> = decode_negotiated(code, content_type.as_deref(), body)?;
-                    *body = Vec::new();
-                    *decoded = Some((list.items.into_iter(), Some(list.metadata)));
-                }
-                let Some((items, metadata)) = decoded else {
-                    return Ok(ListProgress::NeedData);
-                };
-                if let Some(item) = items.next() {
-                    return Ok(ListProgress::Item(item));
-                }
-                Ok(match metadata.take() {
-                    Some(metadata) => ListProgress::End(metadata),
-                    None => ListProgress::Finished,
-                })
+            Inner::Refused { content_type } => Err(ResponseError::UnexpectedContentType {
+                code,
+                content_type: content_type.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::format::tests::{Widget, widget, widget_list_body};
+    use crate::api::{DynamicObject, ListMeta};
+    use crate::protobuf::{CONTENT_TYPE, ProtobufError};
+
+    #[test]
+    fn a_protobuf_list_comes_out_item_by_item() {
+        let meta = ListMeta {
+            resource_version: Some("9".into()),
+            ..ListMeta::default()
+        };
+        let body = widget_list_body(&[widget("a", 1), widget("b", 2)], &meta);
+        let mut list = ListBody::<Widget>::new(200, Some(CONTENT_TYPE));
+        let mut items = Vec::new();
+        for byte in &body {
+            list.handle_bytes(std::slice::from_ref(byte));
+            while let ListProgress::Item(item) = list.poll_item().unwrap() {
+                items.push(item);
             }
         }
+        assert_eq!(items, [widget("a", 1), widget("b", 2)]);
+        list.handle_eof();
+        assert_eq!(list.poll_item().unwrap(), ListProgress::End(meta));
+        assert_eq!(list.poll_item().unwrap(), ListProgress::Finished);
+    }
+
+    #[test]
+    fn a_bad_protobuf_list_is_a_typed_error_with_the_status_code() {
+        let mut list = ListBody::<Widget>::new(200, Some(CONTENT_TYPE));
+        list.handle_bytes(b"{\"kind\":\"List\"}");
+        let error = list.poll_item().unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ResponseError::ProtobufList {
+                    code: 200,
+                    error: crate::api::ProtobufListError::Protobuf(ProtobufError::MissingMagic)
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn protobuf_for_a_kind_without_a_protobuf_form_is_refused_before_any_byte() {
+        let mut list = ListBody::<DynamicObject>::new(200, Some(CONTENT_TYPE));
+        let error = list.poll_item().unwrap_err();
+        assert!(
+            matches!(&error, ResponseError::UnexpectedContentType { code: 200, content_type } if content_type == CONTENT_TYPE),
+            "{error:?}"
+        );
+        list.handle_bytes(&[0; 1024]);
+        list.handle_eof();
+        assert!(list.poll_item().is_err(), "still refused");
     }
 }
