@@ -3,8 +3,8 @@
 #![no_main]
 
 use klient_proto::api::{
-    ApiResource, DynamicObject, GetParams, ListParams, ObjectList, Request, Scope, decode, decode_delete,
-    decode_error,
+    ApiResource, DynamicObject, GetParams, ListParams, ObjectList, Request, Scope, decode,
+    decode_delete, decode_error,
 };
 use libfuzzer_sys::fuzz_target;
 

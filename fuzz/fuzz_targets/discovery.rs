@@ -3,8 +3,8 @@
 #![no_main]
 
 use klient_proto::api::{
-    DiscoveryMode, DiscoveryRun, ResponseFormat, decode_aggregated, decode_api_versions, decode_group_list,
-    decode_resource_list,
+    DiscoveryMode, DiscoveryRun, ResponseFormat, decode_aggregated, decode_api_versions,
+    decode_group_list, decode_resource_list,
 };
 use libfuzzer_sys::fuzz_target;
 

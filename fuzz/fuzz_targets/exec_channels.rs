@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use klient_proto::remote::{ExecEvent, ExecSession, ExecSessionConfig, Progress};
+use klient_proto::remote::{ExecSessionConfig, ExecEvent, ExecSession, Progress};
 use klient_proto::ws::frame::{FrameHeader, OpCode};
 use klient_proto::ws::{Config, Connection, Keepalive};
 use libfuzzer_sys::fuzz_target;

@@ -7,11 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for version in [EXEC_API_V1, EXEC_API_V1BETA1] {
-        let exec = ExecConfig {
-            command: "plugin".into(),
-            api_version: Some(version.into()),
-            ..ExecConfig::default()
-        };
+        let exec = ExecConfig { command: "plugin".into(), api_version: Some(version.into()), ..ExecConfig::default() };
         match parse_exec_output(&exec, data) {
             Ok(credential) => {
                 let _ = format!("{credential:?}");

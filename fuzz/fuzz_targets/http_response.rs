@@ -3,7 +3,7 @@
 //! decode a valid stream the same way whatever the split.
 #![no_main]
 
-use klient_proto::http::{HttpError, HttpEvent, Limits, Progress, ResponseDecoder};
+use klient_proto::http::{HttpEvent, HttpError, Limits, Progress, ResponseDecoder};
 use libfuzzer_sys::fuzz_target;
 
 /// Everything a run produced, with adjacent data merged.
@@ -34,48 +34,16 @@ fuzz_target!(|data: &[u8]| {
     let eof = mode & 0x80 != 0;
     let upgrade = mode & 0x40 != 0;
 
-    let whole = run(
-        input,
-        &method,
-        limits,
-        eof,
-        upgrade,
-        Mode::Events,
-        &mut Splits::whole(),
-    );
-    let split = run(
-        input,
-        &method,
-        limits,
-        eof,
-        upgrade,
-        Mode::Events,
-        &mut Splits::new(seed),
-    );
+    let whole = run(input, &method, limits, eof, upgrade, Mode::Events, &mut Splits::whole());
+    let split = run(input, &method, limits, eof, upgrade, Mode::Events, &mut Splits::new(seed));
     if whole.result.is_ok() {
         assert_eq!(whole, split, "a valid stream must decode the same at any split");
     }
     // Collecting the body into a vector sees exactly what the Data events carry, whether the
     // reads are fed first (read_body_into) or handed over with the call (read_body_from).
-    let into = run(
-        input,
-        &method,
-        limits,
-        eof,
-        upgrade,
-        Mode::Into,
-        &mut Splits::new(seed),
-    );
+    let into = run(input, &method, limits, eof, upgrade, Mode::Into, &mut Splits::new(seed));
     assert_eq!(split, into, "read_body_into differs from poll_event");
-    let from = run(
-        input,
-        &method,
-        limits,
-        eof,
-        upgrade,
-        Mode::From,
-        &mut Splits::new(seed),
-    );
+    let from = run(input, &method, limits, eof, upgrade, Mode::From, &mut Splits::new(seed));
     assert_eq!(split, from, "read_body_from differs from poll_event");
 });
 
@@ -168,18 +136,11 @@ fn run(
             match progress {
                 Ok(Progress::NeedData) => break,
                 Ok(Progress::Finished) => {
-                    assert_eq!(
-                        decoder.poll_event(),
-                        Ok(Progress::Finished),
-                        "finished stays finished"
-                    );
+                    assert_eq!(decoder.poll_event(), Ok(Progress::Finished), "finished stays finished");
                     break;
                 }
                 Ok(Progress::Event(HttpEvent::Data(data))) => {
-                    assert!(
-                        mode == Mode::Events,
-                        "a body read into a vector came as a Data event"
-                    );
+                    assert!(mode == Mode::Events, "a body read into a vector came as a Data event");
                     assert!(!data.is_empty());
                     body_len += data.len() as u64;
                     assert!(body_len <= limits.max_body_bytes.max(limits.max_decompressed_bytes));

@@ -54,11 +54,7 @@ fuzz_target!(|data: &[u8]| {
 
     for over_ws in [false, true] {
         let mut tunnel = if over_ws {
-            PortTunnel::over_websocket(
-                Connection::new(tunnel_ws_config(), || [1, 2, 3, 4], now),
-                config,
-                now,
-            )
+            PortTunnel::over_websocket(Connection::new(tunnel_ws_config(), || [1, 2, 3, 4], now), config, now)
         } else {
             PortTunnel::direct(config, now)
         };

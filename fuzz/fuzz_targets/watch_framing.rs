@@ -37,7 +37,9 @@ fn normalise(outcomes: Vec<Outcome>) -> Vec<Outcome> {
     outcomes
         .into_iter()
         .map(|outcome| match outcome {
-            Err(DecodeError::EventTooLarge { max, .. }) => Err(DecodeError::EventTooLarge { len: 0, max }),
+            Err(DecodeError::EventTooLarge { max, .. }) => {
+                Err(DecodeError::EventTooLarge { len: 0, max })
+            }
             other => other,
         })
         .collect()

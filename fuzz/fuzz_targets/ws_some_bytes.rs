@@ -50,11 +50,7 @@ fuzz_target!(|data: &[u8]| {
     while !rest.is_empty() && !lazy.is_closed() {
         let used = lazy.handle_some_bytes(rest);
         // A header that fails the connection is not counted as used.
-        assert!(
-            used > 0 || lazy.is_closed(),
-            "no progress on {} bytes",
-            rest.len()
-        );
+        assert!(used > 0 || lazy.is_closed(), "no progress on {} bytes", rest.len());
         rest = &rest[used..];
         let _ = drain_events(&mut lazy, &mut lazy_events);
     }
