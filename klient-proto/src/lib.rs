@@ -40,6 +40,9 @@ pub mod tls;
 pub mod watch;
 /// RFC 6455 WebSocket client: handshake, frames, masking and the connection machine.
 pub mod ws;
+// YAML documents read into JSON trees: kubeconfig files, exec plugins' output, manifests.
+// (Its docs live in yaml.rs, for the same reason as api's.)
+pub mod yaml;
 
 mod buffer;
 mod error;

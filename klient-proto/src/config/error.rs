@@ -91,6 +91,12 @@ impl fmt::Display for ParseErrorKind {
                 line,
                 column,
                 message,
+            } if *line == 0 => write!(f, "invalid {format}: {message}"),
+            Self::Syntax {
+                format,
+                line,
+                column,
+                message,
             } => {
                 write!(f, "invalid {format} at line {line}, column {column}: {message}")
             }

@@ -11,6 +11,7 @@ use super::kubeconfig::{
     NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, Preferences,
 };
 use super::secret::{SecretBytes, SecretString};
+use crate::yaml::{YamlError, YamlLimits};
 
 /// The largest kubeconfig file klient parses: far above real files (a few KiB per cluster), low
 /// enough that a stray multi-gigabyte file fails fast instead of exhausting memory.
@@ -35,25 +36,25 @@ pub(crate) fn parse_document(bytes: &[u8], max_len: usize) -> Result<Value, Pars
             message: json_error_message(&e),
         });
     }
-    let mut options = serde_saphyr::Options::default();
-    options.with_snippet = false; // a snippet would show the file's contents, secrets included
     // Kubeconfigs hardly ever use aliases, and even a thousand clusters stay far below these
-    // limits; the library's defaults let an alias bomb run for seconds.
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = 100_000;
-    budget.max_aliases = 1_000;
-    options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = 10_000;
-    serde_saphyr::from_slice_with_options(body, options).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((0, 0));
+    // limits, which stop an alias bomb or deep nesting at once.
+    crate::yaml::read_document(body, &YamlLimits::default()).map_err(|e| {
+        let (line, column) = match &e {
+            YamlError::Syntax { line, column, .. } | YamlError::Content { line, column, .. } => {
+                (*line, *column)
+            }
+            _ => (0, 0),
+        };
+        let message = match e {
+            YamlError::Syntax { message, .. } => message,
+            YamlError::Content { problem, .. } => problem.to_owned(),
+            other => other.to_string(),
+        };
         ParseErrorKind::Syntax {
             format: "YAML",
             line,
             column,
-            message: yaml_error_message(&e),
+            message,
         }
     })
 }
@@ -65,15 +66,6 @@ fn json_error_message(e: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(at) => text[..at].to_owned(),
         None => text,
-    }
-}
-
-fn yaml_error_message(e: &serde_saphyr::Error) -> String {
-    let text = e.to_string();
-    let first_line = text.lines().next().unwrap_or("");
-    match first_line.rfind(" at line ") {
-        Some(at) => first_line[..at].to_owned(),
-        None => first_line.to_owned(),
     }
 }
 

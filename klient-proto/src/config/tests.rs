@@ -463,7 +463,12 @@ fn malformed_files_give_clear_errors_naming_file_and_field() {
             "current-context: expected a string, found a list",
         ),
         (b"a: 1\na: 2\n", "duplicate mapping key"),
-        (b"\xff\xfe\x00garbage", "invalid YAML"),
+        // UTF-16 (a byte-order mark says so) of an odd length, then of CJK characters.
+        (b"\xff\xfe\x00garbag", "invalid YAML"),
+        (
+            b"\xff\xfe\x00garbage",
+            "the document: expected a mapping, found a string",
+        ),
     ];
     for (input, expected) in cases {
         let err = parse_err(input);
