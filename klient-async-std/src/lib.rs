@@ -42,6 +42,8 @@
 mod async_io_runtime;
 
 pub use async_io_runtime::AsyncIo;
+/// YAML documents (manifests, kubeconfigs) read into JSON trees, for `serde_json::from_value`.
+pub use klient_proto::yaml;
 
 /// A Kubernetes API client on `async-io`. Cheap to clone; clones share connections and
 /// credentials. `Client::try_from(config)` and `Client::try_default()` make one.
@@ -62,7 +64,7 @@ pub mod api {
     pub use klient_async::WatchStream;
     pub use klient_proto::api::{
         ApiResource, DeleteParams, Deleted, DynamicObject, EvictParams, GetParams, ListParams, LogParams,
-        ObjectList, Patch, PatchParams, PostParams, Resource, ResourceExt, Status, WatchParams,
+        ObjectList, Patch, PatchParams, PostParams, Resource, ResourceExt, Scope, Status, WatchParams,
     };
     pub use klient_proto::watch::WatchEvent;
 }

@@ -188,7 +188,8 @@ fn watchdog(client: Client, ns: String) {
 }
 
 fn create_deployment(deployments: &Api<Deployment>) -> Result {
-    let deployment: Deployment = serde_saphyr::from_str(DEPLOYMENT)?;
+    let manifest = klient_blocking::yaml::read_document(DEPLOYMENT.as_bytes(), &Default::default())?;
+    let deployment: Deployment = serde_json::from_value(manifest)?;
     let created = deployments.create(&PostParams::default(), &deployment)?;
     let uid = created.metadata.uid.ok_or("the created deployment has no uid")?;
     println!("created deployment/hello (uid {uid})");

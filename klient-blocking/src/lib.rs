@@ -32,6 +32,8 @@ pub use discovery::Discovery;
 /// The client's configuration and the error every call returns, shared by klient's adapters.
 pub use klient_proto::config::{Config, WarningHandler};
 pub use klient_proto::remote::{TunnelCarrier, TunnelOptions};
+/// YAML documents (manifests, kubeconfigs) read into JSON trees, for `serde_json::from_value`.
+pub use klient_proto::yaml;
 pub use klient_proto::{Error, Result};
 pub use listener::PortForwardListener;
 pub use remote::{OutputReader, PortForwarder, PortStream, PortWriter, Process, ProcessStdin};

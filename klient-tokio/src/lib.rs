@@ -23,6 +23,8 @@
 
 mod tokio_runtime;
 
+/// YAML documents (manifests, kubeconfigs) read into JSON trees, for `serde_json::from_value`.
+pub use klient_proto::yaml;
 pub use tokio_runtime::Tokio;
 
 /// A Kubernetes API client on tokio. Cheap to clone; clones share connections and credentials.
@@ -44,7 +46,7 @@ pub mod api {
     pub use klient_async::WatchStream;
     pub use klient_proto::api::{
         ApiResource, DeleteParams, Deleted, DynamicObject, EvictParams, GetParams, ListParams, LogParams,
-        ObjectList, Patch, PatchParams, PostParams, Resource, ResourceExt, Status, WatchParams,
+        ObjectList, Patch, PatchParams, PostParams, Resource, ResourceExt, Scope, Status, WatchParams,
     };
     pub use klient_proto::watch::WatchEvent;
 }

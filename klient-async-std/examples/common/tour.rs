@@ -121,7 +121,8 @@ async fn tour_in_namespace(client: &Client, ns: &str) -> Result {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
 
     step("a Deployment from YAML");
-    let deployment: Deployment = serde_saphyr::from_str(DEPLOYMENT)?;
+    let manifest = klient_async_std::yaml::read_document(DEPLOYMENT.as_bytes(), &Default::default())?;
+    let deployment: Deployment = serde_json::from_value(manifest)?;
     let created = deployments.create(&PostParams::default(), &deployment).await?;
     println!(
         "created deployment/hello (uid {})",
