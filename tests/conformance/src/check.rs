@@ -1,7 +1,8 @@
 //! What must hold for one kind in one folder, the checks upstream's own round-trip test makes
 //! (`k8s.io/apimachinery/pkg/api/apitesting/roundtrip`), on klient's codecs and k8s-openapi's types:
 //!
-//! - the `.pb`, `.json` and `.yaml` files decode to equal values;
+//! - the `.pb`, `.json` and `.yaml` files decode to equal values (YAML through klient's reader,
+//!   `klient_proto::yaml`);
 //! - protobuf re-encodes byte for byte to the `.pb` file, or to its `.after_roundtrip.pb` where the
 //!   folder has one (what the newer Go types write for older bytes);
 //! - JSON and YAML re-encode to the same documents (compared by meaning, see [`crate::document`]),
@@ -82,9 +83,9 @@ where
 
     let from_json: K =
         serde_json::from_slice(&written.json).or_else(|e| fail(Step::JsonDecode, e.to_string()))?;
-    let yaml_text = String::from_utf8(written.yaml).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
+    let yaml_tree = read_yaml(&written.yaml).or_else(|e| fail(Step::YamlDecode, e))?;
     let from_yaml: K =
-        serde_saphyr::from_str(&yaml_text).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
+        serde_json::from_value(yaml_tree).or_else(|e| fail(Step::YamlDecode, e.to_string()))?;
     if from_pb != from_json {
         return fail(
             Step::DecodedValuesDiffer,
@@ -103,16 +104,14 @@ where
         return fail(Step::JsonReencode, difference);
     }
 
-    let expected_yaml = match &after.yaml {
-        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        None => yaml_text,
-    };
-    let expected_yaml: serde_json::Value = serde_saphyr::from_str(&expected_yaml)
-        .or_else(|e| fail(Step::YamlReencode, format!("fixture: {e}")))?;
+    let expected_yaml = after.yaml.as_deref().unwrap_or(&written.yaml);
+    let expected_yaml =
+        read_yaml(expected_yaml).or_else(|e| fail(Step::YamlReencode, format!("fixture: {e}")))?;
+    // klient reads YAML but does not write it; serde-saphyr writes, and klient reads that back.
     let yaml_again =
         serde_saphyr::to_string(&from_yaml).or_else(|e| fail(Step::YamlReencode, e.to_string()))?;
-    let yaml_again: serde_json::Value =
-        serde_saphyr::from_str(&yaml_again).or_else(|e| fail(Step::YamlReencode, format!("re-read: {e}")))?;
+    let yaml_again =
+        read_yaml(yaml_again.as_bytes()).or_else(|e| fail(Step::YamlReencode, format!("re-read: {e}")))?;
     match first_difference(&yaml_again, &expected_yaml) {
         Some(difference) => fail(Step::YamlReencode, difference),
         None => Ok(()),
@@ -178,4 +177,10 @@ fn byte_difference(ours: &[u8], expected: &[u8]) -> String {
         around(ours),
         around(expected)
     )
+}
+
+/// A YAML document as klient reads it (kubeconfigs, manifests): into a JSON tree.
+fn read_yaml(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    klient_proto::yaml::read_document(bytes, &klient_proto::yaml::YamlLimits::default())
+        .map_err(|e| e.to_string())
 }
