@@ -580,4 +580,4 @@ fn float(text: &str) -> Option<Value> {
 
 #[cfg(test)]
 #[path = "yaml_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -15,6 +15,21 @@ fn saphyr(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap()
 }
 
+/// A document whose aliases copy ten times over twenty levels: 10^21 nodes if expanded.
+pub(crate) fn alias_bomb() -> String {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..20 {
+        let prev = if i == 0 {
+            "a".to_owned()
+        } else {
+            format!("b{}", i - 1)
+        };
+        let aliases = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("b{i}: &b{i} [{aliases}]\n"));
+    }
+    bomb
+}
+
 const KUBECONFIG: &str = r#"apiVersion: v1
 kind: Config
 clusters:
@@ -268,16 +283,7 @@ fn limits_stop_deep_nesting_and_alias_bombs() {
         YamlError::TooDeep { max: 2 }
     );
 
-    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 0..20 {
-        let prev = if i == 0 {
-            "a".to_owned()
-        } else {
-            format!("b{}", i - 1)
-        };
-        let aliases = vec![format!("*{prev}"); 10].join(", ");
-        bomb.push_str(&format!("b{i}: &b{i} [{aliases}]\n"));
-    }
+    let bomb = alias_bomb();
     assert_eq!(fail(&bomb), YamlError::TooManyNodes { max: 100_000 });
     // Exactly at the limit is fine: a mapping, its 2 keys, a list, its 3 items, and a copy of the list.
     let at_limit = YamlLimits {

@@ -519,15 +519,7 @@ fn hostile_yaml_is_rejected_without_panicking() {
     assert!(Kubeconfig::from_bytes(deep.as_bytes(), None).is_err());
     let deep_json = format!("{{\"x\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
     assert!(Kubeconfig::from_bytes(deep_json.as_bytes(), None).is_err());
-    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 0..20 {
-        let prev = if i == 0 {
-            "a".to_owned()
-        } else {
-            format!("b{}", i - 1)
-        };
-        bomb.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
-    }
+    let bomb = crate::yaml::tests::alias_bomb();
     assert!(Kubeconfig::from_bytes(bomb.as_bytes(), None).is_err());
     // Truncations of a real file never panic.
     for len in 0..KIND.len() {
