@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let theirs: Result<Value, _> = serde_saphyr::from_str(text);
     match (&ours, &theirs) {
-        (Ok(a), Ok(b)) => assert!(agree(a, b), "the readers disagree:\n ours {a}\n theirs {b}"),
+        (Ok(a), Ok(b)) if !tags_locally_as_core(text) => {
+            assert!(agree(a, b), "the readers disagree:\n ours {a}\n theirs {b}")
+        }
         // Where serde-saphyr reads a document, klient refuses it only at a limit, for an anchor
         // or key rule JSON needs, or for more documents than one.
         (Err(e), Ok(_)) => assert!(
@@ -48,11 +50,31 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The same tree, where the two readers' documented differences are allowed: which plain scalars
-/// are numbers or booleans rather than text (klient keeps client-go's spellings and the core
-/// schema's number forms), and an empty scalar under a tag JSON has no meaning for (serde-saphyr
-/// reads `!binary` as `!!binary`, so as text; klient resolves a custom tag's scalar by its text,
-/// and empty text is null).
+/// Whether the text holds a local tag named like a core type (`!null`, `!binary`...). serde-saphyr
+/// reads such a tag as the core one (`!!null`); klient, as the YAML spec has it, as an application's
+/// own tag, resolving the scalar by its text. The trees then differ by design.
+fn tags_locally_as_core(text: &str) -> bool {
+    const CORE: [&str; 9] = [
+        "str",
+        "int",
+        "bool",
+        "null",
+        "float",
+        "binary",
+        "map",
+        "seq",
+        "timestamp",
+    ];
+    text.match_indices('!').any(|(at, _)| {
+        let local = at == 0 || text.as_bytes()[at - 1] != b'!';
+        let rest = &text[at + 1..];
+        local && CORE.iter().any(|name| rest.starts_with(name))
+    })
+}
+
+/// The same tree, where the two readers' documented difference is allowed: which plain scalars are
+/// numbers or booleans rather than text (klient keeps client-go's spellings and the core schema's
+/// number forms).
 fn agree(ours: &Value, theirs: &Value) -> bool {
     match (ours, theirs) {
         (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| agree(x, y)),
@@ -65,7 +87,6 @@ fn agree(ours: &Value, theirs: &Value) -> bool {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (Value::String(_), Value::Number(_) | Value::Bool(_))
         | (Value::Number(_) | Value::Bool(_), Value::String(_)) => true,
-        (Value::Null, Value::String(s)) => s.is_empty(),
         (a, b) => a == b,
     }
 }
