@@ -10,7 +10,8 @@
 //! What a scalar means follows YAML 1.2's core schema, with the booleans of YAML 1.1 that
 //! client-go's YAML reader also accepts:
 //!
-//! - quoted and block scalars are strings, and so is any scalar tagged `!!str` or `!`;
+//! - quoted and block scalars are strings, and so is any scalar tagged `!!str`, `!`, or one of
+//!   YAML 1.1's text types `!!binary` (base64) and `!!timestamp`;
 //! - a plain `~`, `null`, `Null`, `NULL`, or nothing at all, is null;
 //! - `true`, `yes`, `y`, `on` and `false`, `no`, `n`, `off` (each also capitalised or in
 //!   capitals) are booleans;
@@ -18,7 +19,7 @@
 //!   an integer too large for 64 bits becomes a float;
 //! - anything else is a string, `.inf` and `.nan` included: JSON cannot hold them.
 //!
-//! An alias copies its anchor's tree; `<<` merge keys merge mappings in, keys written in the
+//! An alias copies its anchor's tree; `<<` merge keys (plain, or tagged `!!merge`) merge mappings in, keys written in the
 //! mapping itself winning; a key is the text of its scalar; a key repeated in one mapping is an
 //! error. Limits bound the depth, the number of nodes and what aliases may copy, so a hostile
 //! document fails fast. Errors give a position and the parser's reason, never the input's text:
@@ -228,7 +229,7 @@ struct Node {
     value: Value,
     /// The scalar's text, when the node is a scalar (a key is the text, not what it resolves to).
     key: Option<String>,
-    /// A plain, untagged `<<`: in key position, a merge key.
+    /// A plain `<<`, untagged or tagged `!!merge`: in key position, a merge key.
     merge: bool,
     /// The nodes it holds, itself included: what an alias of an enclosing anchor copies.
     nodes: usize,
@@ -313,7 +314,9 @@ impl<'l> Builder<'l> {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1)?;
                 let key = text.to_string();
-                let merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let merge = style == ScalarStyle::Plain
+                    && text == "<<"
+                    && tag.as_deref().is_none_or(|t| yaml_type_is(t, "merge"));
                 let value = self.scalar(text.into_owned(), style, tag.as_deref())?;
                 if anchor != 0 {
                     let kept = Anchored {
@@ -468,6 +471,10 @@ impl<'l> Builder<'l> {
     /// What a scalar means (see the module's documentation).
     fn scalar(&self, text: String, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, YamlError> {
         let plain = style == ScalarStyle::Plain;
+        // YAML 1.1's `!!binary` (base64) and `!!timestamp` name text JSON keeps as text.
+        if tag.is_some_and(|t| yaml_type_is(t, "binary") || yaml_type_is(t, "timestamp")) {
+            return Ok(Value::String(text));
+        }
         match tag.map(|t| (t.core_suffix(), t.parts())) {
             Some((Some("str"), _)) | Some((None, ("", "!"))) => Ok(Value::String(text)),
             Some((Some("null"), _)) => Ok(Value::Null),
@@ -486,6 +493,12 @@ impl<'l> Builder<'l> {
             _ => Ok(resolve_plain(text)),
         }
     }
+}
+
+/// Whether `tag` is the YAML type `name` (`!!name`, however it is spelled).
+fn yaml_type_is(tag: &Tag, name: &str) -> bool {
+    tag.suffix_in_namespace("tag:yaml.org,2002:")
+        .is_some_and(|suffix| suffix == name)
 }
 
 /// A plain scalar's meaning by its text alone.

@@ -136,6 +136,12 @@ fn core_tags_decide_the_type_and_say_when_they_cannot() {
         read("a: !!int '12'\nb: !!bool \"yes\"\nc: !!null x\nd: !!float 3\ne: !custom 5\nf: !!binary aGk=\n"),
         json!({"a": 12, "b": true, "c": null, "d": 3, "e": 5, "f": "aGk="})
     );
+    // YAML 1.1's text types stay text, even when empty; a local tag of the same name is the
+    // application's own, resolved by its text.
+    assert_eq!(
+        read("a: !!binary\nb: !!timestamp 2001-12-14\nc: !binary\nd: !null x\n"),
+        json!({"a": "", "b": "2001-12-14", "c": null, "d": "x"})
+    );
     for (text, problem) in [
         ("a: !!int twelve\n", "an !!int scalar is not an integer"),
         ("a: !!bool maybe\n", "a !!bool scalar is not a boolean"),
@@ -186,6 +192,8 @@ again: *l
     assert_eq!(ours["kind"], json!("aliased key"));
     assert_eq!(ours["three"], json!("kind"));
     assert_eq!(ours["again"], json!([1, [2, 3]]));
+    // `!!merge` names a merge key as well.
+    assert_eq!(read("b: &b {x: 1}\nm:\n  !!merge <<: *b\n")["m"], json!({"x": 1}));
 }
 
 #[test]
