@@ -313,22 +313,33 @@ impl<'l> Builder<'l> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1)?;
-                let key = text.to_string();
-                let merge = style == ScalarStyle::Plain
+                // A key is its text and a value its meaning; a copy of the text is made only when a
+                // scalar is both (anchored, so an alias may use it either way).
+                let key_position = matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }));
+                let merge = key_position
+                    && style == ScalarStyle::Plain
                     && text == "<<"
                     && tag.as_deref().is_none_or(|t| yaml_type_is(t, "merge"));
-                let value = self.scalar(text.into_owned(), style, tag.as_deref())?;
-                if anchor != 0 {
+                let meaning = self.scalar(&text, style, tag.as_deref())?;
+                let (value, key) = if anchor != 0 {
+                    let key = text.to_string();
+                    let value = meaning.unwrap_or_else(|| Value::String(text.into_owned()));
                     let kept = Anchored {
                         value: value.clone(),
                         nodes: 1,
                         key: Some(key.clone()),
                     };
                     self.anchors.insert(anchor, kept);
-                }
+                    (value, Some(key))
+                } else if key_position {
+                    // Read for its errors only: the mapping keeps the key's text.
+                    (Value::Null, Some(text.into_owned()))
+                } else {
+                    (meaning.unwrap_or_else(|| Value::String(text.into_owned())), None)
+                };
                 self.finish(Node {
                     value,
-                    key: Some(key),
+                    key,
                     merge,
                     nodes: 1,
                 })
@@ -468,28 +479,30 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    /// What a scalar means (see the module's documentation).
-    fn scalar(&self, text: String, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, YamlError> {
+    /// What a scalar means (see the module's documentation); `None` when it means its own text, which
+    /// the caller then owns without a copy.
+    fn scalar(&self, text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Option<Value>, YamlError> {
         let plain = style == ScalarStyle::Plain;
         // YAML 1.1's `!!binary` (base64) and `!!timestamp` name text JSON keeps as text.
         if tag.is_some_and(|t| yaml_type_is(t, "binary") || yaml_type_is(t, "timestamp")) {
-            return Ok(Value::String(text));
+            return Ok(None);
         }
         match tag.map(|t| (t.core_suffix(), t.parts())) {
-            Some((Some("str"), _)) | Some((None, ("", "!"))) => Ok(Value::String(text)),
-            Some((Some("null"), _)) => Ok(Value::Null),
-            Some((Some("bool"), _)) => boolean(&text)
-                .map(Value::Bool)
+            Some((Some("str"), _)) | Some((None, ("", "!"))) => Ok(None),
+            Some((Some("null"), _)) => Ok(Some(Value::Null)),
+            Some((Some("bool"), _)) => boolean(text)
+                .map(|b| Some(Value::Bool(b)))
                 .ok_or_else(|| self.content("a !!bool scalar is not a boolean")),
-            Some((Some("int"), _)) => {
-                integer(&text).ok_or_else(|| self.content("an !!int scalar is not an integer"))
-            }
-            Some((Some("float"), _)) => integer(&text)
-                .or_else(|| float(&text))
+            Some((Some("int"), _)) => integer(text)
+                .map(Some)
+                .ok_or_else(|| self.content("an !!int scalar is not an integer")),
+            Some((Some("float"), _)) => integer(text)
+                .or_else(|| float(text))
+                .map(Some)
                 .ok_or_else(|| self.content("a !!float scalar is not a finite number")),
             Some((Some("map" | "seq"), _)) => Err(self.content("a scalar is tagged as a collection")),
             // Untagged, or a tag JSON has no meaning for: resolved by its text.
-            _ if !plain => Ok(Value::String(text)),
+            _ if !plain => Ok(None),
             _ => Ok(resolve_plain(text)),
         }
     }
@@ -501,17 +514,15 @@ fn yaml_type_is(tag: &Tag, name: &str) -> bool {
         .is_some_and(|suffix| suffix == name)
 }
 
-/// A plain scalar's meaning by its text alone.
-fn resolve_plain(text: String) -> Value {
-    if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
-        return Value::Null;
+/// A plain scalar's meaning by its text alone; `None` when it is that text.
+fn resolve_plain(text: &str) -> Option<Value> {
+    if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
+        return Some(Value::Null);
     }
-    if let Some(b) = boolean(&text) {
-        return Value::Bool(b);
+    if let Some(b) = boolean(text) {
+        return Some(Value::Bool(b));
     }
-    integer(&text)
-        .or_else(|| float(&text))
-        .unwrap_or(Value::String(text))
+    integer(text).or_else(|| float(text))
 }
 
 fn boolean(text: &str) -> Option<bool> {
