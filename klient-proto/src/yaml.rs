@@ -124,6 +124,28 @@ impl fmt::Display for YamlError {
     }
 }
 
+impl YamlError {
+    /// Where in the input the error is (1-based line and column), when it has a place: syntax and
+    /// content errors do, limits and encoding errors are about the whole input.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            YamlError::Syntax { line, column, .. } | YamlError::Content { line, column, .. } => {
+                Some((*line, *column))
+            }
+            _ => None,
+        }
+    }
+
+    /// The reason alone, without the position, for a caller that reports the position on its own.
+    pub fn reason(&self) -> String {
+        match self {
+            YamlError::Syntax { message, .. } => message.clone(),
+            YamlError::Content { problem, .. } => (*problem).to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl std::error::Error for YamlError {}
 
 /// Reads a stream of YAML documents (separated by `---`) into one JSON tree each. An empty

@@ -224,20 +224,30 @@ fn what_json_cannot_hold_or_yaml_forbids_is_an_error_with_a_position() {
             1,
         ),
     ] {
-        match fail(text) {
+        let error = fail(text);
+        match &error {
             YamlError::Content {
                 problem: p, line: l, ..
-            } => assert_eq!((p, l), (problem, line), "{text:?}"),
+            } => assert_eq!((*p, *l), (problem, line), "{text:?}"),
             other => panic!("{text:?}: {other:?}"),
         }
+        assert_eq!(error.position().map(|(l, _)| l), Some(line), "{text:?}");
+        assert_eq!(error.reason(), problem, "{text:?}");
     }
-    match fail("clusters: [\n  - name: x\n") {
+    let error = fail("clusters: [\n  - name: x\n");
+    match &error {
         YamlError::Syntax { line, message, .. } => {
-            assert!(line >= 2, "{line}");
+            assert!(*line >= 2, "{line}");
             assert!(!message.is_empty());
+            assert_eq!(error.reason(), *message);
+            assert!(error.to_string().starts_with(message.as_str()));
         }
         other => panic!("{other:?}"),
     }
+    // Errors about the whole input have no place, and their reason is their whole message.
+    let deep = YamlError::TooDeep { max: 3 };
+    assert_eq!(deep.position(), None);
+    assert_eq!(deep.reason(), deep.to_string());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::kubeconfig::{
     NamedAuthInfo, NamedCluster, NamedContext, NamedExtension, Preferences,
 };
 use super::secret::{SecretBytes, SecretString};
-use crate::yaml::{YamlError, YamlLimits};
+use crate::yaml::YamlLimits;
 
 /// The largest kubeconfig file klient parses: far above real files (a few KiB per cluster), low
 /// enough that a stray multi-gigabyte file fails fast instead of exhausting memory.
@@ -39,22 +39,12 @@ pub(crate) fn parse_document(bytes: &[u8], max_len: usize) -> Result<Value, Pars
     // Kubeconfigs hardly ever use aliases, and even a thousand clusters stay far below these
     // limits, which stop an alias bomb or deep nesting at once.
     crate::yaml::read_document(body, &YamlLimits::default()).map_err(|e| {
-        let (line, column) = match &e {
-            YamlError::Syntax { line, column, .. } | YamlError::Content { line, column, .. } => {
-                (*line, *column)
-            }
-            _ => (0, 0),
-        };
-        let message = match e {
-            YamlError::Syntax { message, .. } => message,
-            YamlError::Content { problem, .. } => problem.to_owned(),
-            other => other.to_string(),
-        };
+        let (line, column) = e.position().unwrap_or((0, 0));
         ParseErrorKind::Syntax {
             format: "YAML",
             line,
             column,
-            message,
+            message: e.reason(),
         }
     })
 }
