@@ -8,7 +8,9 @@
 #            listing LIST_PODS pods, PF_BYTES pushed through a forwarded port and read back;
 #            ROUNDS interleaved rounds, medians and ratios to kube
 #   build    `cargo build --release` of each program from an empty target dir, back to back:
-#            wall time and the number of crates compiled
+#            wall time and the number of crates compiled; then klient-tokio's and kube's compiler
+#            seconds split into crates both compile, the program, and each client's own
+#            (build_split.py)
 #
 # Environment: ROUNDS (7), LIST_PODS (1000), PF_BYTES (67108864), CARGO_TARGET_DIR (where the
 # runtime build goes; default tools/compare/target), BUILD_DIR (parent of the throw-away build-cost
@@ -187,8 +189,9 @@ run_build() {
   for client in klient-tokio kube klient-smol klient-blocking; do
     dir=$BUILD_DIR/klient-compare-build-$client
     rm -rf "$dir"
+    # --timings records each crate's compile time, for the split below.
     if ! { time (cd "$here" && CARGO_TARGET_DIR=$dir cargo build --release -p "$(package_of "$client")" \
-      --features "$(features_of "$client")" --bin "$client-prog" 2>"$work/build.log"); } \
+      --features "$(features_of "$client")" --bin "$client-prog" --timings 2>"$work/build.log"); } \
       2>"$work/build.time"; then
       cat "$work/build.log" >&2
       exit 1
@@ -198,12 +201,17 @@ run_build() {
     crates=$(grep -c '^ *Compiling ' "$work/build.log")
     printf '%-26s %12s %12s %18s\n' "$client-prog" "$wall" "$cpu" "$crates"
     walls[$client]=$wall cpus[$client]=$cpu counts[$client]=$crates
+    cp "$dir/cargo-timings/cargo-timing.html" "$work/$client-timings.html"
     rm -rf "$dir"
   done
   for client in klient-tokio klient-smol; do
     printf '%-26s %12s %12s %18s\n' "$client/kube" "$(ratio "${walls[$client]}" "${walls[kube]}")" \
       "$(ratio "${cpus[$client]}" "${cpus[kube]}")" "$(ratio "${counts[$client]}" "${counts[kube]}")"
   done
+  echo
+  echo "compiler seconds per crate (cargo --timings): what both builds compile, and what each adds"
+  python3 "$here/build_split.py" "$work/klient-tokio-timings.html" klient-tokio-prog \
+    "$work/kube-timings.html" kube-prog
 }
 
 case $part in
