@@ -43,8 +43,8 @@ pub use envelope::{CONTENT_TYPE, Envelope, MAGIC, WATCH_CONTENT_TYPE, encode_env
 pub use error::ProtobufError;
 pub use message::{Message, decode_message, encode_message};
 pub use value::{
-    FieldContext, Value, encode_map, encode_optional, encode_or_zero, encode_repeated, encode_unless_zero,
-    merge_inline, merge_map_entry, merge_nested, merge_omit_zero, merge_optional,
+    FieldContext, Value, encode_map, encode_nested, encode_optional, encode_or_zero, encode_repeated,
+    encode_unless_zero, merge_inline, merge_map_entry, merge_nested, merge_omit_zero, merge_optional,
 };
 pub use wire::{Reader, WireType, Writer};
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::ProtobufError;
-use super::message::Message;
+use super::message::{EncodeFields, Message, MergeField, merge_fields};
 use super::wire::{Reader, WireType, Writer};
 
 /// Where a value is being decoded, for error messages.
@@ -80,8 +80,12 @@ pub trait Value: Sized {
         wire_type: WireType,
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
-        values.push(Self::decode_value(context, wire_type, reader)?);
-        Ok(())
+        // Decoded in place: a message is not built aside and then moved into the list.
+        values.push(Self::zero());
+        match values.last_mut() {
+            Some(value) => value.merge_value(context, wire_type, reader),
+            None => Ok(()),
+        }
     }
 
     /// Whether this is the value Go's JSON encoder leaves out of an `omitempty` field.
@@ -98,9 +102,7 @@ macro_rules! impl_message_value {
                 <$ty as $crate::protobuf::Message>::empty()
             }
             fn encode_field(&self, field: u32, writer: &mut $crate::protobuf::Writer) {
-                writer.put_nested(field, |writer| {
-                    $crate::protobuf::Message::encode_fields(self, writer)
-                });
+                $crate::protobuf::encode_nested(self, field, writer);
             }
             fn merge_value(
                 &mut self,
@@ -150,6 +152,17 @@ macro_rules! impl_empty_message_value {
     };
 }
 
+/// Writes `message` as field `field`: a length-delimited field holding its fields.
+pub fn encode_nested<M: Message>(message: &M, field: u32, writer: &mut Writer) {
+    encode_nested_fields(message, field, writer);
+}
+
+/// [`encode_nested`] for every message type at once (see [`EncodeFields`]).
+#[inline(never)]
+fn encode_nested_fields(message: &dyn EncodeFields, field: u32, writer: &mut Writer) {
+    writer.put_nested(field, |writer| message.encode_all(writer));
+}
+
 /// Reads a length-delimited field as a nested message merged into `message`.
 pub fn merge_nested<M: Message>(
     message: &mut M,
@@ -157,8 +170,19 @@ pub fn merge_nested<M: Message>(
     wire_type: WireType,
     reader: &mut Reader<'_>,
 ) -> Result<(), ProtobufError> {
+    merge_nested_fields(message, context, wire_type, reader)
+}
+
+/// [`merge_nested`] for every message type at once (see [`MergeField`]).
+#[inline(never)]
+fn merge_nested_fields(
+    message: &mut dyn MergeField,
+    context: FieldContext,
+    wire_type: WireType,
+    reader: &mut Reader<'_>,
+) -> Result<(), ProtobufError> {
     context.expect(wire_type, WireType::Len)?;
-    message.merge_from(&mut reader.nested()?)
+    merge_fields(message, &mut reader.nested()?)
 }
 
 impl Value for String {
@@ -430,13 +454,8 @@ pub fn merge_optional<V: Value>(
     wire_type: WireType,
     reader: &mut Reader<'_>,
 ) -> Result<(), ProtobufError> {
-    match slot {
-        Some(value) => value.merge_value(context, wire_type, reader),
-        None => {
-            *slot = Some(V::decode_value(context, wire_type, reader)?);
-            Ok(())
-        }
-    }
+    slot.get_or_insert_with(V::zero)
+        .merge_value(context, wire_type, reader)
 }
 
 /// Reads an optional field that Go holds as a plain value whose zero value Go's JSON omits: the
