@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::ProtobufError;
-use super::message::{EncodeFields, Message, MergeField, merge_fields};
+use super::message::{EncodeFields, MergeField, Message, merge_fields};
 use super::wire::{Reader, WireType, Writer};
 
 /// Where a value is being decoded, for error messages.
