@@ -38,9 +38,10 @@ pub trait Message: Sized {
 
 /// [`Message::merge_field`] behind a vtable. klient has codecs for some 740 message types: the
 /// loop over a message's fields, and the framing of a nested message, are compiled once for all
-/// of them through this trait instead of once per type (which had made them a sixth of
-/// klient-proto's generated code). Each field then costs one indirect call, next to the `match`
-/// it lands in.
+/// of them through this trait instead of once per type. Once per type, they had been a sixth of
+/// klient-proto's LLVM IR with the codecs, and decoding in place (`merge_optional`, `merge_repeated`)
+/// and encoding the same way took its build from 41 s to 25 s. Each field then costs one indirect
+/// call, next to the `match` it lands in.
 pub(crate) trait MergeField {
     fn merge_one(
         &mut self,

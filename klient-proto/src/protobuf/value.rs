@@ -81,11 +81,9 @@ pub trait Value: Sized {
         reader: &mut Reader<'_>,
     ) -> Result<(), ProtobufError> {
         // Decoded in place: a message is not built aside and then moved into the list.
-        values.push(Self::zero());
-        match values.last_mut() {
-            Some(value) => value.merge_value(context, wire_type, reader),
-            None => Ok(()),
-        }
+        values
+            .push_mut(Self::zero())
+            .merge_value(context, wire_type, reader)
     }
 
     /// Whether this is the value Go's JSON encoder leaves out of an `omitempty` field.
