@@ -19,11 +19,11 @@
 //!   an integer too large for 64 bits becomes a float;
 //! - anything else is a string, `.inf` and `.nan` included: JSON cannot hold them.
 //!
-//! An alias copies its anchor's tree; `<<` merge keys (plain, or tagged `!!merge`) merge mappings in, keys written in the
-//! mapping itself winning; a key is the text of its scalar; a key repeated in one mapping is an
-//! error. Limits bound the depth, the number of nodes and what aliases may copy, so a hostile
-//! document fails fast. Errors give a position and the parser's reason, never the input's text:
-//! a kubeconfig holds secrets.
+//! An alias copies its anchor's tree; `<<` merge keys (plain, or tagged `!!merge`) merge
+//! mappings in, keys written in the mapping itself winning; a key is the text of its scalar; a key
+//! repeated in one mapping is an error. Limits bound the depth, the number of nodes and what
+//! aliases may copy, so a hostile document fails fast. Errors give a position and the parser's
+//! reason, never the input's text: a kubeconfig holds secrets.
 
 use std::collections::HashMap;
 use std::fmt;
